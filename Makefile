@@ -1,0 +1,51 @@
+# make        the library objects, libmmap.a, mmap_tests and mmap_demo
+# make test   build and run the test suite
+# make demo   run the demo on a copy of a bundled file
+# make asan   the test suite built and run with AddressSanitizer and UBSan
+# make clean  remove every build output
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu99 -Wall -Wextra -Werror
+ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=all
+
+LIB_SRCS = kernel.c page_table.c tlb.c segments.c trace.c mmu.c mmap.c
+LIB_OBJS = $(LIB_SRCS:.c=.o)
+HEADERS = $(wildcard *.h)
+
+.PHONY: all test demo asan clean
+
+all: libmmap.a mmap_tests mmap_demo
+
+%.o: %.c $(HEADERS)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+libmmap.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+mmap_tests: mmap_tests.o libmmap.a
+	$(CC) $(CFLAGS) -o $@ $^
+
+mmap_demo: mmap_demo.o libmmap.a
+	$(CC) $(CFLAGS) -o $@ $^
+
+test: mmap_tests
+	./mmap_tests
+
+demo: mmap_demo
+	./mmap_demo
+
+# A build of its own in asan/, so sanitized and plain objects never mix.
+asan/mmap_tests: $(LIB_SRCS) mmap_tests.c $(HEADERS)
+	mkdir -p asan
+	$(CC) -std=gnu99 -Wall -Wextra -Werror $(ASAN_FLAGS) \
+	    -o $@ $(LIB_SRCS) mmap_tests.c
+
+asan: asan/mmap_tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    ./asan/mmap_tests
+
+clean:
+	rm -rf *.o libmmap.a mmap_tests mmap_demo asan

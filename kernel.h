@@ -1,0 +1,82 @@
+/*
+ * kernel.h: the simulated physical memory, a pool of page frames.
+ *
+ * The pool is one host allocation of kernel_frames_total() frames, made on
+ * first use; its size is MMAP_FRAMES frames when that environment variable
+ * is set then (at least KERNEL_MIN_FRAMES), else KERNEL_DEFAULT_FRAMES. A
+ * simulated physical address is a frame number shifted left by
+ * NUM_OFFSET_BITS; frame numbers start at 1 so that physical address 0 is
+ * never a frame. Host pointers never leave the pool as addresses, so the
+ * pool may lie anywhere in the host's address space.
+ *
+ * Every frame in use has an owner record. A pinned frame (a page table, or
+ * a page with no store to go back to) has none and is never taken back. A
+ * frame with an owner may be evicted when the pool runs dry: a second-chance
+ * clock asks the owner whether the page was referenced, and then asks it to
+ * give the frame up; the pool itself never does I/O. Not thread-safe.
+ */
+#ifndef KERNEL_H
+#define KERNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "types.h"
+
+#define KERNEL_DEFAULT_FRAMES 4096
+#define KERNEL_MIN_FRAMES 8
+/* Frame numbers must fit a page-table entry's 20-bit base_addr. */
+#define KERNEL_MAX_FRAMES ((1u << (32 - NUM_OFFSET_BITS)) - 1)
+
+typedef struct frame_owner frame_owner;
+
+/* What the pool may ask of the owner of an evictable frame. */
+typedef struct {
+    /*
+     * Second chance: returns whether the page `key` was used since the
+     * last call, and forgets that it was.
+     */
+    bool (*referenced)(frame_owner *owner, uint32_t key);
+    /*
+     * Gives up the frame holding page `key`: saves its contents if they
+     * must survive, and unmaps it everywhere. Returns 0, after which the
+     * pool reuses the frame, or -1 with errno to keep it (a failed
+     * write-back); the pool then looks for another victim.
+     */
+    int (*evict)(frame_owner *owner, uint32_t key);
+} frame_owner_ops;
+
+/* Embed this in whatever owns frames; `key` names the page within it. */
+struct frame_owner {
+    const frame_owner_ops *ops;
+};
+
+/*
+ * Takes a frame from the pool for page `key` of `owner` (NULL: pinned) and
+ * returns its physical address. Its contents are undefined: the caller
+ * fills it. When no frame is free, one is evicted. Returns 0 with errno
+ * ENOMEM when every frame is pinned, or with the owners' errno when no
+ * victim could be written back.
+ */
+addr32 ask_kernel_for_frame(frame_owner *owner, uint32_t key);
+
+/*
+ * Gives the frame at `physical_address` back to the pool. Address 0 is
+ * ignored. The frame must be in use (checked by assert).
+ */
+void return_frame_to_kernel(addr32 physical_address);
+
+/*
+ * Returns the host pointer to the byte at `physical_address`, or NULL for
+ * address 0 or an address outside the pool.
+ */
+void *get_system_pointer_from_address(addr32 physical_address);
+
+/* The number of frames in the pool (sizing it if not done yet). */
+size_t kernel_frames_total(void);
+
+/* The number of frames not in use. */
+size_t kernel_frames_free(void);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * mmu.h: the simulated memory-management unit.
+ *
+ * Every access goes one way: check the segments (an address outside them,
+ * or against their permissions, is a segmentation fault), then the TLB,
+ * then a walk of the process's two-level page table, and on a page that is
+ * not present a page fault, which takes a frame from the pool and has the
+ * segment's pager fill it. Writes set the page's dirty bit; dirty pages go
+ * back through the pager on eviction, mmu_sync and process removal.
+ *
+ * The MMU owns the data frames its processes fault in (it is their
+ * frame_owner), so the pool can evict them. Pages of segments without a
+ * pager stay pinned: there is no swap yet. Left out: kernel mode, shared
+ * pages between processes, copy-on-write.
+ */
+#ifndef MMU_H
+#define MMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kernel.h"
+#include "page_table.h"
+#include "segments.h"
+#include "tlb.h"
+#include "types.h"
+
+/* Process ids run from 0 to MAX_PROCESS_ID - 1. */
+#define MAX_PROCESS_ID 1024
+
+typedef struct {
+    page_directory *page_directories[MAX_PROCESS_ID];
+    vm_segmentations *segmentations[MAX_PROCESS_ID];
+    tlb *tlb;
+    size_t num_page_faults;         /* pages brought into a frame */
+    size_t num_segmentation_faults; /* accesses refused by the segments */
+    size_t num_tlb_misses;          /* translations not found in the TLB */
+    size_t curr_pid;                /* whose translations the TLB holds */
+    frame_owner owner;              /* how the pool reaches us */
+} mmu;
+
+/* Returns an MMU with no process, or NULL with errno ENOMEM. */
+mmu *mmu_create(void);
+
+/*
+ * Gives process `pid` an empty page directory and a fresh address space
+ * (see segmentations_create). Returns 0, or -1 with errno: EINVAL for a pid
+ * out of range, EEXIST if it exists, ENOMEM.
+ */
+int mmu_add_process(mmu *this, size_t pid);
+
+/*
+ * Ends process `pid`: writes its dirty pages back through their pagers,
+ * then returns every frame it held (pages, page tables, directory) to the
+ * pool and frees its segments. Returns 0, or -1 with errno if a write-back
+ * failed (those bytes are lost; everything is freed all the same). A pid
+ * with no process is ignored.
+ */
+int mmu_remove_process(mmu *this, size_t pid);
+
+/* Removes every process and frees `this`; NULL is allowed. */
+void mmu_delete(mmu *this);
+
+/*
+ * Copies `num_bytes` from `virtual_address` onward in process `pid` into
+ * `buffer`; the range may span pages and segments. Returns the number of
+ * bytes copied. On a segmentation fault nothing is copied, the fault is
+ * counted and errno is EFAULT (outside every segment) or EACCES (a segment
+ * without READ). A shorter count means a page fault could not be served
+ * (errno ENOMEM, or the pager's errno). EINVAL: no such process, or NULL
+ * buffer with a non-zero count.
+ */
+size_t mmu_read_from_virtual_address(mmu *this, addr32 virtual_address,
+                                     size_t pid, void *buffer,
+                                     size_t num_bytes);
+
+/*
+ * The same as mmu_read_from_virtual_address, copying `buffer` into memory
+ * and marking the pages dirty; a segment without WRITE refuses with
+ * EACCES.
+ */
+size_t mmu_write_to_virtual_address(mmu *this, addr32 virtual_address,
+                                    size_t pid, const void *buffer,
+                                    size_t num_bytes);
+
+/*
+ * Writes every dirty page of process `pid` in [start, end) back through
+ * its segment's pager and clears its dirty bit. Pages stay resident.
+ * Returns 0, or -1 with the errno of the first failure; the pages that
+ * failed stay dirty and the rest are still written.
+ */
+int mmu_sync(mmu *this, size_t pid, addr32 start, addr32 end);
+
+#endif

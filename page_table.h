@@ -1,0 +1,76 @@
+/*
+ * page_table.h: IA-32 style two-level page tables and the one walker every
+ * other virtual-memory routine is built on.
+ *
+ * Entries are 32-bit bit-fields laid out as in the IA-32 manual (bit 0 is
+ * `present`, bits 12-31 the frame number). Directories and tables live in
+ * frames of the simulated physical pool and are never evicted. Left out:
+ * 4 MiB pages, caching attributes (the bits exist but mean nothing here).
+ */
+#ifndef PAGE_TABLE_H
+#define PAGE_TABLE_H
+
+#include <stdbool.h>
+
+#include "types.h"
+
+typedef struct {
+    unsigned int present : 1;
+    unsigned int read_write : 1;      /* 1: writable */
+    unsigned int user_supervisor : 1; /* 1: user mode may access */
+    unsigned int write_through : 1;
+    unsigned int cache_disabled : 1;
+    unsigned int accessed : 1;
+    unsigned int available : 1;
+    unsigned int page_size : 1; /* always 0: 4 KiB pages only */
+    unsigned int global_page : 1;
+    unsigned int available_2 : 3;
+    unsigned int base_addr : 20; /* frame number of the page table */
+} page_directory_entry;
+
+typedef struct {
+    unsigned int present : 1;
+    unsigned int read_write : 1;      /* 1: writable */
+    unsigned int user_supervisor : 1; /* 1: user mode may access */
+    unsigned int write_through : 1;
+    unsigned int cache_disabled : 1;
+    unsigned int accessed : 1; /* set by every access, cleared by the clock */
+    unsigned int dirty : 1;    /* set by every write, cleared by write-back */
+    unsigned int page_table_attribute_index : 1;
+    unsigned int global_page : 1;
+    unsigned int available : 3;
+    unsigned int base_addr : 20; /* frame number of the page */
+} page_table_entry;
+
+typedef struct {
+    page_directory_entry entries[NUM_ENTRIES];
+} page_directory;
+
+typedef struct {
+    page_table_entry entries[NUM_ENTRIES];
+} page_table;
+
+/*
+ * Allocates an empty page directory in a pinned frame of the pool.
+ * Returns NULL with errno ENOMEM when no frame can be had.
+ * Give it back with page_directory_delete().
+ */
+page_directory *page_directory_create(void);
+
+/*
+ * Returns every page table of `this` and the directory itself to the pool.
+ * Data frames the tables point to are the caller's: release them first.
+ */
+void page_directory_delete(page_directory *this);
+
+/*
+ * The page walk: returns the address of the page-table entry that maps
+ * `virtual_address` in `this`. When the page table is missing, it is
+ * created (from a pinned, zeroed frame) if `alloc` is true; otherwise, or
+ * when no frame can be had (errno ENOMEM), the result is NULL. The entry
+ * itself may or may not be present.
+ */
+page_table_entry *page_table_walk(page_directory *this, addr32 virtual_address,
+                                  bool alloc);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * types.h: the shape of the simulated machine.
+ *
+ * A 32-bit virtual address splits 10 + 10 + 12: a page-directory index, a
+ * page-table index and an offset inside a 4 KiB page, as on IA-32 without
+ * PAE. Every magic number of the address space is named here.
+ */
+#ifndef TYPES_H
+#define TYPES_H
+
+#include <stdint.h>
+
+/* A simulated virtual or physical address. */
+typedef uint32_t addr32;
+
+#define PAGE_SIZE 4096
+#define NUM_OFFSET_BITS 12
+#define NUM_VPN_BITS 10
+/* Entries in one page directory or one page table. */
+#define NUM_ENTRIES (1u << NUM_VPN_BITS)
+
+#define OFFSET_MASK ((addr32)PAGE_SIZE - 1)
+/* The virtual page number: directory and table index together. */
+#define VPN(address) ((addr32)(address) >> NUM_OFFSET_BITS)
+#define PAGE_DIRECTORY_INDEX(address) \
+    ((addr32)(address) >> (NUM_OFFSET_BITS + NUM_VPN_BITS))
+#define PAGE_TABLE_INDEX(address) \
+    (((addr32)(address) >> NUM_OFFSET_BITS) & (NUM_ENTRIES - 1))
+#define PAGE_OFFSET(address) ((addr32)(address) & OFFSET_MASK)
+#define PAGE_ROUND_DOWN(address) ((addr32)(address) & ~OFFSET_MASK)
+
+#endif
