@@ -73,6 +73,12 @@ void return_frame_to_kernel(addr32 physical_address);
  */
 void *get_system_pointer_from_address(addr32 physical_address);
 
+/*
+ * The inverse: returns the physical address of the pool byte at
+ * `system_pointer`, or 0 for a pointer outside the pool.
+ */
+addr32 get_address_from_system_pointer(const void *system_pointer);
+
 /* The number of frames in the pool (sizing it if not done yet). */
 size_t kernel_frames_total(void);
 

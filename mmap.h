@@ -15,6 +15,7 @@
 #ifndef MMAP_H
 #define MMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,7 +31,7 @@ typedef struct {
     size_t length;          /* the file's length when mapped, in bytes */
     uintptr_t start_address; /* virtual address of byte 0, page-aligned */
     pager pager;            /* the file as the MMAP segment's backing store */
-    int writable;           /* opened for writing */
+    bool writable;          /* opened for writing */
 } mmap;
 
 /*

@@ -1,0 +1,59 @@
+/*
+ * page_table.c: page directories and tables in pinned frames of the pool,
+ * and the page walk.
+ *
+ * A directory entry holds the frame number of its table, as CR3 and the
+ * entries of IA-32 hold physical addresses; the walk turns it back into a
+ * host pointer through the pool.
+ */
+#include "page_table.h"
+
+#include <string.h>
+
+#include "kernel.h"
+
+/* A zeroed, pinned frame: every entry in it reads not present. */
+static void *empty_table_frame(addr32 *physical_address) {
+    *physical_address = ask_kernel_for_frame(NULL, 0);
+    if (*physical_address == 0)
+        return NULL;
+    void *frame = get_system_pointer_from_address(*physical_address);
+    memset(frame, 0, PAGE_SIZE);
+    return frame;
+}
+
+page_directory *page_directory_create(void) {
+    addr32 physical_address;
+    return empty_table_frame(&physical_address);
+}
+
+void page_directory_delete(page_directory *this) {
+    if (!this)
+        return;
+    for (size_t i = 0; i < NUM_ENTRIES; i++) {
+        page_directory_entry *entry = &this->entries[i];
+        if (entry->present)
+            return_frame_to_kernel((addr32)entry->base_addr
+                                   << NUM_OFFSET_BITS);
+    }
+    return_frame_to_kernel(get_address_from_system_pointer(this));
+}
+
+page_table_entry *page_table_walk(page_directory *this, addr32 virtual_address,
+                                  bool alloc) {
+    page_directory_entry *entry =
+        &this->entries[PAGE_DIRECTORY_INDEX(virtual_address)];
+    if (!entry->present) {
+        addr32 physical_address;
+        if (!alloc || !empty_table_frame(&physical_address))
+            return NULL;
+        entry->base_addr = physical_address >> NUM_OFFSET_BITS;
+        entry->read_write = 1;
+        entry->user_supervisor = 1;
+        entry->present = 1;
+    }
+    entry->accessed = 1;
+    page_table *table = get_system_pointer_from_address(
+        (addr32)entry->base_addr << NUM_OFFSET_BITS);
+    return &table->entries[PAGE_TABLE_INDEX(virtual_address)];
+}
