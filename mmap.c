@@ -154,8 +154,17 @@ mmap *mmap_create(const char *path_to_file) {
     return this;
 }
 
-/* How many of `num_bytes` from `offset` lie inside the file. */
-static size_t clip_to_file(const mmap *this, size_t offset, size_t num_bytes) {
+/*
+ * Checks the arguments of a read or write and returns how many of
+ * `num_bytes` from `offset` lie inside the file: 0 when there is nothing
+ * to copy, with errno EINVAL for a NULL map or buffer.
+ */
+static size_t bytes_to_copy(const mmap *this, const void *buff, size_t offset,
+                            size_t num_bytes) {
+    if (!this || !buff) {
+        errno = EINVAL;
+        return 0;
+    }
     if (offset >= this->length)
         return 0;
     size_t left = this->length - offset;
@@ -163,11 +172,7 @@ static size_t clip_to_file(const mmap *this, size_t offset, size_t num_bytes) {
 }
 
 size_t mmap_read(mmap *this, void *buff, size_t offset, size_t num_bytes) {
-    if (!this || !buff) {
-        errno = EINVAL;
-        return 0;
-    }
-    num_bytes = clip_to_file(this, offset, num_bytes);
+    num_bytes = bytes_to_copy(this, buff, offset, num_bytes);
     if (num_bytes == 0)
         return 0;
     return mmu_read_from_virtual_address(
@@ -177,11 +182,7 @@ size_t mmap_read(mmap *this, void *buff, size_t offset, size_t num_bytes) {
 
 size_t mmap_write(mmap *this, const void *buff, size_t offset,
                   size_t num_bytes) {
-    if (!this || !buff) {
-        errno = EINVAL;
-        return 0;
-    }
-    num_bytes = clip_to_file(this, offset, num_bytes);
+    num_bytes = bytes_to_copy(this, buff, offset, num_bytes);
     if (num_bytes == 0)
         return 0;
     return mmu_write_to_virtual_address(

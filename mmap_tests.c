@@ -756,83 +756,52 @@ static void expect_all_frames_free(const char *when)
 /* types.h and page_table.h                                           */
 /* ================================================================== */
 
+/* The 32 bits of a page-table or page-directory entry, as the hardware sees them. */
+static uint32_t entry_bits(const void *entry)
+{
+    uint32_t bits;
+    memcpy(&bits, entry, sizeof bits);
+    return bits;
+}
+
 static void
 test_page_table_entry_is_32_bits_with_present_at_bit_0_and_frame_on_top(void)
 {
-    page_table_entry entry;
-    uint32_t bits;
-
     expect_size(sizeof(page_table_entry), 4, "sizeof(page_table_entry)");
-
-    memset(&entry, 0, sizeof entry);
-    entry.present = 1;
-    memcpy(&bits, &entry, sizeof bits);
-    expect_hex(bits, 0x1, "entry with only present set");
-
-    memset(&entry, 0, sizeof entry);
-    entry.read_write = 1;
-    memcpy(&bits, &entry, sizeof bits);
-    expect_hex(bits, 0x2, "entry with only read_write set");
-
-    memset(&entry, 0, sizeof entry);
-    entry.user_supervisor = 1;
-    memcpy(&bits, &entry, sizeof bits);
-    expect_hex(bits, 0x4, "entry with only user_supervisor set");
-
-    memset(&entry, 0, sizeof entry);
-    entry.accessed = 1;
-    memcpy(&bits, &entry, sizeof bits);
-    expect_hex(bits, 0x20, "entry with only accessed set");
-
-    memset(&entry, 0, sizeof entry);
-    entry.dirty = 1;
-    memcpy(&bits, &entry, sizeof bits);
-    expect_hex(bits, 0x40, "entry with only dirty set");
-
-    memset(&entry, 0, sizeof entry);
-    entry.base_addr = 0xFFFFF;
-    memcpy(&bits, &entry, sizeof bits);
-    expect_hex(bits, 0xFFFFF000u, "entry with base_addr 0xFFFFF");
-
-    memset(&entry, 0, sizeof entry);
-    entry.base_addr = 0x12345;
-    entry.present = 1;
-    memcpy(&bits, &entry, sizeof bits);
-    expect_hex(bits, 0x12345001u, "present entry with base_addr 0x12345");
+    expect_hex(entry_bits(&(page_table_entry){ .present = 1 }), 0x1,
+               "entry with only present set");
+    expect_hex(entry_bits(&(page_table_entry){ .read_write = 1 }), 0x2,
+               "entry with only read_write set");
+    expect_hex(entry_bits(&(page_table_entry){ .user_supervisor = 1 }), 0x4,
+               "entry with only user_supervisor set");
+    expect_hex(entry_bits(&(page_table_entry){ .accessed = 1 }), 0x20,
+               "entry with only accessed set");
+    expect_hex(entry_bits(&(page_table_entry){ .dirty = 1 }), 0x40,
+               "entry with only dirty set");
+    expect_hex(entry_bits(&(page_table_entry){ .base_addr = 0xFFFFF }),
+               0xFFFFF000u, "entry with base_addr 0xFFFFF");
+    expect_hex(entry_bits(&(page_table_entry){ .base_addr = 0x12345,
+                                               .present = 1 }),
+               0x12345001u, "present entry with base_addr 0x12345");
 }
 
 static void
 test_page_directory_entry_is_32_bits_with_present_at_bit_0_and_frame_on_top(
     void)
 {
-    page_directory_entry entry;
-    uint32_t bits;
-
     expect_size(sizeof(page_directory_entry), 4,
                 "sizeof(page_directory_entry)");
     expect_size(sizeof(page_directory), NUM_ENTRIES * 4,
                 "sizeof(page_directory)");
     expect_size(sizeof(page_table), PAGE_SIZE, "sizeof(page_table)");
-
-    memset(&entry, 0, sizeof entry);
-    entry.present = 1;
-    memcpy(&bits, &entry, sizeof bits);
-    expect_hex(bits, 0x1, "entry with only present set");
-
-    memset(&entry, 0, sizeof entry);
-    entry.read_write = 1;
-    memcpy(&bits, &entry, sizeof bits);
-    expect_hex(bits, 0x2, "entry with only read_write set");
-
-    memset(&entry, 0, sizeof entry);
-    entry.accessed = 1;
-    memcpy(&bits, &entry, sizeof bits);
-    expect_hex(bits, 0x20, "entry with only accessed set");
-
-    memset(&entry, 0, sizeof entry);
-    entry.base_addr = 0xFFFFF;
-    memcpy(&bits, &entry, sizeof bits);
-    expect_hex(bits, 0xFFFFF000u, "entry with base_addr 0xFFFFF");
+    expect_hex(entry_bits(&(page_directory_entry){ .present = 1 }), 0x1,
+               "entry with only present set");
+    expect_hex(entry_bits(&(page_directory_entry){ .read_write = 1 }), 0x2,
+               "entry with only read_write set");
+    expect_hex(entry_bits(&(page_directory_entry){ .accessed = 1 }), 0x20,
+               "entry with only accessed set");
+    expect_hex(entry_bits(&(page_directory_entry){ .base_addr = 0xFFFFF }),
+               0xFFFFF000u, "entry with base_addr 0xFFFFF");
 }
 
 static void test_address_splits_10_10_12(void)
