@@ -24,12 +24,12 @@ typedef struct {
 
 static struct {
     bool ready;
-    char *memory;          /* frame n lives at memory + (n - 1) * PAGE_SIZE */
-    size_t total;          /* frames 1 .. total */
-    frame_record *frames;  /* indexed by frame number; [0] unused */
-    uint32_t *free_stack;  /* frame numbers not in use */
+    char *memory;         /* frame n lives at memory + (n - 1) * PAGE_SIZE */
+    size_t total;         /* frames 1 .. total */
+    frame_record *frames; /* indexed by frame number; [0] unused */
+    uint32_t *free_stack; /* frame numbers not in use */
     size_t free_count;
-    size_t clock_hand;     /* the next frame the clock looks at */
+    size_t clock_hand; /* the next frame the clock looks at */
 } pool;
 
 static size_t frames_wanted(void) {
@@ -114,8 +114,8 @@ addr32 ask_kernel_for_frame(frame_owner *owner, uint32_t key) {
         if (frame == 0)
             return 0;
     }
-    pool.frames[frame] = (frame_record){ .in_use = true, .owner = owner,
-                                         .key = key };
+    pool.frames[frame] =
+        (frame_record){.in_use = true, .owner = owner, .key = key};
     trace(TRACE_FRAME_GIVEN, 0, address_of_frame(frame));
     return address_of_frame(frame);
 }
@@ -125,7 +125,7 @@ void return_frame_to_kernel(addr32 physical_address) {
     if (frame == 0)
         return;
     assert(pool.ready && frame <= pool.total && pool.frames[frame].in_use);
-    pool.frames[frame] = (frame_record){ .in_use = false };
+    pool.frames[frame] = (frame_record){.in_use = false};
     pool.free_stack[pool.free_count++] = (uint32_t)frame;
 }
 

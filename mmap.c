@@ -141,8 +141,7 @@ mmap *mmap_create(const char *path_to_file) {
     this->stream = stream;
     this->length = (size_t)length;
     this->writable = writable;
-    this->pager = (pager){ .page_in = file_page_in,
-                           .page_out = file_page_out };
+    this->pager = (pager){.page_in = file_page_in, .page_out = file_page_out};
     this->mmu = mmu_create();
     if (!this->mmu || mmu_add_process(this->mmu, DEFAULT_PID) != 0 ||
         map_file_segment(this, pages_spanned((uint64_t)length)) != 0) {
@@ -175,9 +174,9 @@ size_t mmap_read(mmap *this, void *buff, size_t offset, size_t num_bytes) {
     num_bytes = bytes_to_copy(this, buff, offset, num_bytes);
     if (num_bytes == 0)
         return 0;
-    return mmu_read_from_virtual_address(
-        this->mmu, (addr32)(this->start_address + offset), DEFAULT_PID, buff,
-        num_bytes);
+    return mmu_read_from_virtual_address(this->mmu,
+                                         (addr32)(this->start_address + offset),
+                                         DEFAULT_PID, buff, num_bytes);
 }
 
 size_t mmap_write(mmap *this, const void *buff, size_t offset,
@@ -185,9 +184,9 @@ size_t mmap_write(mmap *this, const void *buff, size_t offset,
     num_bytes = bytes_to_copy(this, buff, offset, num_bytes);
     if (num_bytes == 0)
         return 0;
-    return mmu_write_to_virtual_address(
-        this->mmu, (addr32)(this->start_address + offset), DEFAULT_PID, buff,
-        num_bytes);
+    return mmu_write_to_virtual_address(this->mmu,
+                                        (addr32)(this->start_address + offset),
+                                        DEFAULT_PID, buff, num_bytes);
 }
 
 int mmap_sync(mmap *this) {

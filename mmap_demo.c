@@ -87,7 +87,7 @@ typedef struct {
 
 /* The counts that only exist once munmap is done. */
 typedef struct {
-    size_t write_backs_before;   /* by eviction, before munmap */
+    size_t write_backs_before; /* by eviction, before munmap */
     size_t write_backs_by_unmap;
     size_t evictions;
     size_t frames_free;
@@ -121,7 +121,7 @@ static bool parse_offset(const char *text, size_t *offset) {
 
 /* Fills `opts` from the command line, or exits with the usage line. */
 static void parse_arguments(int argc, char **argv, options *opts) {
-    *opts = (options){ 0 };
+    *opts = (options){0};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -135,7 +135,8 @@ static void parse_arguments(int argc, char **argv, options *opts) {
             if (i + 2 >= argc)
                 exit_with_usage("needs OFFSET and TEXT", arg);
             if (!parse_offset(argv[i + 1], &opts->write_offset))
-                exit_with_usage("OFFSET must be a number of bytes", argv[i + 1]);
+                exit_with_usage("OFFSET must be a number of bytes",
+                                argv[i + 1]);
             opts->write = true;
             opts->write_text = argv[i + 2];
             i += 2;
@@ -231,15 +232,11 @@ static void log_event(enum trace_event event, addr32 virtual_address,
             printf("va 0x%08x -> not present\n", virtual_address);
         break;
     case TRACE_FRAME_GIVEN:
-    case TRACE_EVICTION:
-        printf("pa 0x%08x\n", physical_address);
-        break;
+    case TRACE_EVICTION: printf("pa 0x%08x\n", physical_address); break;
     case TRACE_WRITE_BACK:
         printf("va 0x%08x pa 0x%08x\n", virtual_address, physical_address);
         break;
-    default:
-        printf("va 0x%08x\n", virtual_address);
-        break;
+    default: printf("va 0x%08x\n", virtual_address); break;
     }
 }
 
@@ -386,7 +383,7 @@ static size_t write_text(mmap *m, const options *opts, const char *path,
     printf("Writing ");
     print_quoted(text, length < WRITE_SHOWN ? length : WRITE_SHOWN, length);
     printf(" at offset %zu with mmap_write%s:\n", offset,
-           !opts->path    ? " (only the copy changes)"
+           !opts->path   ? " (only the copy changes)"
            : m->writable ? " (this changes the file itself)"
                          : "");
     errno = 0;
@@ -412,8 +409,8 @@ static size_t write_text(mmap *m, const options *opts, const char *path,
 
 /* The character for one page: '.' not resident, 'r' clean, 'D' dirty. */
 static char classify_page(mmap *m, addr32 address) {
-    page_table_entry *entry = page_table_walk(
-        m->mmu->page_directories[DEFAULT_PID], address, false);
+    page_table_entry *entry =
+        page_table_walk(m->mmu->page_directories[DEFAULT_PID], address, false);
     if (!entry || !entry->present)
         return '.';
     return entry->dirty ? 'D' : 'r';
@@ -427,14 +424,14 @@ static char classify_page(mmap *m, addr32 address) {
  */
 static void record_page_map(mmap *m, page_map *map) {
     size_t pages = (m->length + PAGE_SIZE - 1) / PAGE_SIZE;
-    *map = (page_map){ .num_pages = pages, .pages_per_cell = 1 };
+    *map = (page_map){.num_pages = pages, .pages_per_cell = 1};
     if (pages > MAP_MAX_CELLS)
         map->pages_per_cell = (pages + MAP_MAX_CELLS - 1) / MAP_MAX_CELLS;
     map->num_cells = (pages + map->pages_per_cell - 1) / map->pages_per_cell;
     memset(map->cells, '.', map->num_cells);
     for (size_t page = 0; page < pages; page++) {
-        char state = classify_page(m, (addr32)(m->start_address +
-                                            page * PAGE_SIZE));
+        char state =
+            classify_page(m, (addr32)(m->start_address + page * PAGE_SIZE));
         char *cell = &map->cells[page / map->pages_per_cell];
         if (state != '.')
             map->resident++;
@@ -472,9 +469,8 @@ static void unmap(mmap *m, event_log *log, unmap_result *result) {
 static void sort_segments(const vm_segmentations *segments, int *order) {
     for (int i = 0; i < NUM_SEGMENTS; i++) {
         int j = i;
-        while (j > 0 &&
-               segments->segments[order[j - 1]].start <
-                   segments->segments[i].start) {
+        while (j > 0 && segments->segments[order[j - 1]].start <
+                            segments->segments[i].start) {
             order[j] = order[j - 1];
             j--;
         }
@@ -567,7 +563,8 @@ static void print_counters(const snapshot *shot, const event_log *log) {
     print_count("segmentation faults", shot->segmentation_faults);
     printf("(accesses the segments refused)\n");
     printf("\n  A translation is one page touched by one access; the TLB "
-           "keeps the last %d.\n", TLB_SIZE);
+           "keeps the last %d.\n",
+           TLB_SIZE);
 }
 
 static void print_page_map(const page_map *map) {
@@ -587,18 +584,17 @@ static void print_page_map(const page_map *map) {
     printf("\n  . not resident   r resident, clean   D resident, dirty\n");
     if (map->pages_per_cell > 1)
         printf("  each character stands for %zu pages: D if any is dirty, "
-               "r if any is resident\n", map->pages_per_cell);
+               "r if any is resident\n",
+               map->pages_per_cell);
     printf("  %zu page%s: %zu resident (%zu dirty), %zu not resident\n",
-           map->num_pages, plural(map->num_pages), map->resident,
-           map->dirty, map->num_pages - map->resident);
+           map->num_pages, plural(map->num_pages), map->resident, map->dirty,
+           map->num_pages - map->resident);
 }
 
-static void print_write_back(const snapshot *shot,
-                             const unmap_result *result) {
+static void print_write_back(const snapshot *shot, const unmap_result *result) {
     size_t in_use = shot->frames_total - shot->frames_free;
     printf("\n4. Write-back and frames\n\n");
-    print_count("pages written back by munmap",
-                result->write_backs_by_unmap);
+    print_count("pages written back by munmap", result->write_backs_by_unmap);
     printf("(only dirty pages are written)\n");
     print_count("pages written back on eviction", result->write_backs_before);
     printf("(%zu eviction%s before munmap)\n", result->evictions,
@@ -646,7 +642,7 @@ static void print_report(const snapshot *shot, const event_log *log,
 
 /* Maps the file at `path`, reads it, writes to it, unmaps it, reports. */
 static int run_demo(const char *path, const options *opts) {
-    event_log log = { .print = opts->trace };
+    event_log log = {.print = opts->trace};
     trace_set_hook(log_event, &log);
     printf("Mapping %s with mmap_create:\n", path);
     if (!opts->path)

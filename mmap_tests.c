@@ -67,9 +67,9 @@
 /* The harness: failing a check                                        */
 /* ------------------------------------------------------------------ */
 
-static int message_fd = -1;              /* the child's end of its pipe */
-static char fixture_dir[PATH_MAX];       /* test_files/, absolute */
-static char work_dir[PATH_MAX];          /* this test's temporary directory */
+static int message_fd = -1;        /* the child's end of its pipe */
+static char fixture_dir[PATH_MAX]; /* test_files/, absolute */
+static char work_dir[PATH_MAX];    /* this test's temporary directory */
 
 /*
  * Ends the test as failed: sends "file:line: message" to the parent and
@@ -78,8 +78,7 @@ static char work_dir[PATH_MAX];          /* this test's temporary directory */
 static void fail(const char *file, int line, const char *format, ...)
     __attribute__((noreturn, format(printf, 3, 4)));
 
-static void fail(const char *file, int line, const char *format, ...)
-{
+static void fail(const char *file, int line, const char *format, ...) {
     char message[MESSAGE_SIZE];
     int length;
     va_list args;
@@ -101,8 +100,7 @@ static void fail(const char *file, int line, const char *format, ...)
 static const char *describe(const char *format, ...)
     __attribute__((format(printf, 1, 2)));
 
-static const char *describe(const char *format, ...)
-{
+static const char *describe(const char *format, ...) {
     static char buffers[4][256];
     static unsigned next;
     char *buffer = buffers[next++ % 4];
@@ -114,8 +112,7 @@ static const char *describe(const char *format, ...)
     return buffer;
 }
 
-static const char *errno_name(int error)
-{
+static const char *errno_name(int error) {
     switch (error) {
     case 0: return "0 (none)";
     case EINVAL: return "EINVAL";
@@ -135,89 +132,88 @@ static const char *errno_name(int error)
     }
 }
 
-#define expect_true(condition, what)                                        \
-    do {                                                                    \
-        if (!(condition))                                                   \
-            fail(__FILE__, __LINE__, "%s: expected %s, but it is false",    \
-                 (what), #condition);                                       \
+#define expect_true(condition, what)                                           \
+    do {                                                                       \
+        if (!(condition))                                                      \
+            fail(__FILE__, __LINE__, "%s: expected %s, but it is false",       \
+                 (what), #condition);                                          \
     } while (0)
 
-#define expect_size(got, want, what)                                        \
-    do {                                                                    \
-        size_t got_ = (got), want_ = (want);                                \
-        if (got_ != want_)                                                  \
-            fail(__FILE__, __LINE__, "%s: expected %zu, got %zu", (what),   \
-                 want_, got_);                                              \
+#define expect_size(got, want, what)                                           \
+    do {                                                                       \
+        size_t got_ = (got), want_ = (want);                                   \
+        if (got_ != want_)                                                     \
+            fail(__FILE__, __LINE__, "%s: expected %zu, got %zu", (what),      \
+                 want_, got_);                                                 \
     } while (0)
 
-#define expect_at_least(got, minimum, what)                                 \
-    do {                                                                    \
-        size_t got_ = (got), minimum_ = (minimum);                          \
-        if (got_ < minimum_)                                                \
-            fail(__FILE__, __LINE__, "%s: expected at least %zu, got %zu",  \
-                 (what), minimum_, got_);                                   \
+#define expect_at_least(got, minimum, what)                                    \
+    do {                                                                       \
+        size_t got_ = (got), minimum_ = (minimum);                             \
+        if (got_ < minimum_)                                                   \
+            fail(__FILE__, __LINE__, "%s: expected at least %zu, got %zu",     \
+                 (what), minimum_, got_);                                      \
     } while (0)
 
-#define expect_at_most(got, maximum, what)                                  \
-    do {                                                                    \
-        size_t got_ = (got), maximum_ = (maximum);                          \
-        if (got_ > maximum_)                                                \
-            fail(__FILE__, __LINE__, "%s: expected at most %zu, got %zu",   \
-                 (what), maximum_, got_);                                   \
+#define expect_at_most(got, maximum, what)                                     \
+    do {                                                                       \
+        size_t got_ = (got), maximum_ = (maximum);                             \
+        if (got_ > maximum_)                                                   \
+            fail(__FILE__, __LINE__, "%s: expected at most %zu, got %zu",      \
+                 (what), maximum_, got_);                                      \
     } while (0)
 
-#define expect_int(got, want, what)                                         \
-    do {                                                                    \
-        long long got_ = (got), want_ = (want);                             \
-        if (got_ != want_)                                                  \
-            fail(__FILE__, __LINE__, "%s: expected %lld, got %lld", (what), \
-                 want_, got_);                                              \
+#define expect_int(got, want, what)                                            \
+    do {                                                                       \
+        long long got_ = (got), want_ = (want);                                \
+        if (got_ != want_)                                                     \
+            fail(__FILE__, __LINE__, "%s: expected %lld, got %lld", (what),    \
+                 want_, got_);                                                 \
     } while (0)
 
-#define expect_hex(got, want, what)                                         \
-    do {                                                                    \
-        uintmax_t got_ = (got), want_ = (want);                             \
-        if (got_ != want_)                                                  \
-            fail(__FILE__, __LINE__, "%s: expected 0x%jx, got 0x%jx",       \
-                 (what), want_, got_);                                      \
+#define expect_hex(got, want, what)                                            \
+    do {                                                                       \
+        uintmax_t got_ = (got), want_ = (want);                                \
+        if (got_ != want_)                                                     \
+            fail(__FILE__, __LINE__, "%s: expected 0x%jx, got 0x%jx", (what),  \
+                 want_, got_);                                                 \
     } while (0)
 
-#define expect_errno(got, want, what)                                       \
-    do {                                                                    \
-        int got_ = (got), want_ = (want);                                   \
-        if (got_ != want_)                                                  \
-            fail(__FILE__, __LINE__, "%s: expected errno %s, got %s",       \
-                 (what), errno_name(want_), errno_name(got_));              \
+#define expect_errno(got, want, what)                                          \
+    do {                                                                       \
+        int got_ = (got), want_ = (want);                                      \
+        if (got_ != want_)                                                     \
+            fail(__FILE__, __LINE__, "%s: expected errno %s, got %s", (what),  \
+                 errno_name(want_), errno_name(got_));                         \
     } while (0)
 
-#define expect_ptr(got, want, what)                                         \
-    do {                                                                    \
-        const void *got_ = (got), *want_ = (want);                          \
-        if (got_ != want_)                                                  \
-            fail(__FILE__, __LINE__, "%s: expected pointer %p, got %p",     \
-                 (what), want_, got_);                                      \
+#define expect_ptr(got, want, what)                                            \
+    do {                                                                       \
+        const void *got_ = (got), *want_ = (want);                             \
+        if (got_ != want_)                                                     \
+            fail(__FILE__, __LINE__, "%s: expected pointer %p, got %p",        \
+                 (what), want_, got_);                                         \
     } while (0)
 
-#define expect_null(got, what)                                              \
-    do {                                                                    \
-        const void *got_ = (got);                                           \
-        if (got_ != NULL)                                                   \
-            fail(__FILE__, __LINE__, "%s: expected NULL, got %p", (what),   \
-                 got_);                                                     \
+#define expect_null(got, what)                                                 \
+    do {                                                                       \
+        const void *got_ = (got);                                              \
+        if (got_ != NULL)                                                      \
+            fail(__FILE__, __LINE__, "%s: expected NULL, got %p", (what),      \
+                 got_);                                                        \
     } while (0)
 
-#define expect_not_null(got, what)                                          \
-    do {                                                                    \
-        int errno_ = errno;                                                 \
-        if ((got) == NULL)                                                  \
-            fail(__FILE__, __LINE__,                                        \
-                 "%s: expected a pointer, got NULL (errno %s)", (what),     \
-                 errno_name(errno_));                                       \
+#define expect_not_null(got, what)                                             \
+    do {                                                                       \
+        int errno_ = errno;                                                    \
+        if ((got) == NULL)                                                     \
+            fail(__FILE__, __LINE__,                                           \
+                 "%s: expected a pointer, got NULL (errno %s)", (what),        \
+                 errno_name(errno_));                                          \
     } while (0)
 
 static void check_bytes(const char *file, int line, const void *got,
-                        const void *want, size_t n, const char *what)
-{
+                        const void *want, size_t n, const char *what) {
     const unsigned char *g = got, *w = want;
     size_t i;
 
@@ -230,25 +226,23 @@ static void check_bytes(const char *file, int line, const void *got,
 }
 
 static void check_all_bytes(const char *file, int line, const void *got,
-                            unsigned char value, size_t n, const char *what)
-{
+                            unsigned char value, size_t n, const char *what) {
     const unsigned char *g = got;
     size_t i;
 
     for (i = 0; i < n; i++)
         if (g[i] != value)
-            fail(file, line,
-                 "%s: byte %zu of %zu: expected 0x%02x, got 0x%02x", what, i,
-                 n, value, g[i]);
+            fail(file, line, "%s: byte %zu of %zu: expected 0x%02x, got 0x%02x",
+                 what, i, n, value, g[i]);
 }
 
-#define expect_bytes(got, want, n, what)                                    \
+#define expect_bytes(got, want, n, what)                                       \
     check_bytes(__FILE__, __LINE__, (got), (want), (n), (what))
-#define expect_all_bytes(got, value, n, what)                               \
+#define expect_all_bytes(got, value, n, what)                                  \
     check_all_bytes(__FILE__, __LINE__, (got), (value), (n), (what))
 
 /* A failure of the test's own setup (not of the library). */
-#define setup_failed(what)                                                  \
+#define setup_failed(what)                                                     \
     fail(__FILE__, __LINE__, "setup: %s: %s", (what), strerror(errno))
 
 /* ------------------------------------------------------------------ */
@@ -256,8 +250,7 @@ static void check_all_bytes(const char *file, int line, const void *got,
 /* ------------------------------------------------------------------ */
 
 /* Joins `directory` and `name` into `path` (PATH_MAX bytes). */
-static void join_path(char *path, const char *directory, const char *name)
-{
+static void join_path(char *path, const char *directory, const char *name) {
     int length = snprintf(path, PATH_MAX, "%s/%s", directory, name);
 
     if (length < 0 || length >= PATH_MAX)
@@ -265,14 +258,12 @@ static void join_path(char *path, const char *directory, const char *name)
              name);
 }
 
-static void path_in_work_dir(const char *name, char *path)
-{
+static void path_in_work_dir(const char *name, char *path) {
     join_path(path, work_dir, name);
 }
 
 /* Reads a whole file into a fresh buffer (free it); sets *size. */
-static unsigned char *load_file(const char *path, size_t *size)
-{
+static unsigned char *load_file(const char *path, size_t *size) {
     struct stat info;
     unsigned char *bytes;
     FILE *file;
@@ -292,8 +283,7 @@ static unsigned char *load_file(const char *path, size_t *size)
     return bytes;
 }
 
-static unsigned char *load_fixture(const char *name, size_t *size)
-{
+static unsigned char *load_fixture(const char *name, size_t *size) {
     char path[PATH_MAX];
 
     join_path(path, fixture_dir, name);
@@ -301,8 +291,7 @@ static unsigned char *load_fixture(const char *name, size_t *size)
 }
 
 static void write_new_file(const char *name, const void *bytes, size_t size,
-                           char *path)
-{
+                           char *path) {
     FILE *file;
 
     path_in_work_dir(name, path);
@@ -316,8 +305,7 @@ static void write_new_file(const char *name, const void *bytes, size_t size,
 }
 
 /* Copies test_files/NAME into the work directory; `path` gets the copy. */
-static void copy_fixture(const char *name, char *path)
-{
+static void copy_fixture(const char *name, char *path) {
     size_t size;
     unsigned char *bytes = load_fixture(name, &size);
 
@@ -326,8 +314,7 @@ static void copy_fixture(const char *name, char *path)
 }
 
 /* A file of `size` zero bytes that takes no disk space. */
-static void make_sparse_file(const char *name, off_t size, char *path)
-{
+static void make_sparse_file(const char *name, off_t size, char *path) {
     int fd;
 
     path_in_work_dir(name, path);
@@ -340,8 +327,7 @@ static void make_sparse_file(const char *name, off_t size, char *path)
 }
 
 /* Page `page` of pattern `salt`: every page of a file differs. */
-static void fill_pattern(unsigned char *bytes, size_t page, unsigned salt)
-{
+static void fill_pattern(unsigned char *bytes, size_t page, unsigned salt) {
     uint32_t tag = (uint32_t)page;
     size_t i;
 
@@ -350,9 +336,8 @@ static void fill_pattern(unsigned char *bytes, size_t page, unsigned salt)
     memcpy(bytes, &tag, sizeof tag);
 }
 
-static void make_pattern_file(const char *name, size_t num_pages,
-                              unsigned salt, char *path)
-{
+static void make_pattern_file(const char *name, size_t num_pages, unsigned salt,
+                              char *path) {
     unsigned char page_bytes[PAGE_SIZE];
     FILE *file;
     size_t page;
@@ -372,8 +357,7 @@ static void make_pattern_file(const char *name, size_t num_pages,
 
 /* Someone else writes to the file, behind the mapping's back. */
 static void write_file_at(const char *path, off_t offset, const void *bytes,
-                          size_t n)
-{
+                          size_t n) {
     int fd = open(path, O_WRONLY);
 
     if (fd < 0)
@@ -385,8 +369,7 @@ static void write_file_at(const char *path, off_t offset, const void *bytes,
 
 /* Reads bytes of the file as the disk has them now. */
 static void read_file_at(const char *path, off_t offset, void *bytes,
-                         size_t n)
-{
+                         size_t n) {
     int fd = open(path, O_RDONLY);
 
     if (fd < 0)
@@ -396,8 +379,7 @@ static void read_file_at(const char *path, off_t offset, void *bytes,
     close(fd);
 }
 
-static size_t file_size(const char *path)
-{
+static size_t file_size(const char *path) {
     struct stat info;
 
     if (stat(path, &info) != 0)
@@ -406,8 +388,7 @@ static size_t file_size(const char *path)
 }
 
 static void expect_file_pattern(const char *path, size_t num_pages,
-                                unsigned salt)
-{
+                                unsigned salt) {
     unsigned char want[PAGE_SIZE], got[PAGE_SIZE];
     size_t page;
 
@@ -426,8 +407,7 @@ static void expect_file_pattern(const char *path, size_t num_pages,
  * drops to nobody for the rest of the test. Its files stay readable to
  * nobody (the directory is made 0755); the parent, still root, removes them.
  */
-static void drop_root_privileges(void)
-{
+static void drop_root_privileges(void) {
     if (geteuid() != 0)
         return;
     if (chmod(work_dir, 0755) != 0)
@@ -447,8 +427,7 @@ static void drop_root_privileges(void)
 /* MMU helpers                                                         */
 /* ------------------------------------------------------------------ */
 
-static mmu *new_mmu_with_process(size_t pid)
-{
+static mmu *new_mmu_with_process(size_t pid) {
     mmu *m = mmu_create();
 
     expect_not_null(m, "mmu_create()");
@@ -461,8 +440,7 @@ static mmu *new_mmu_with_process(size_t pid)
 static vm_segmentation *grow_testing_segment(mmu *m, size_t pid,
                                              uint32_t num_pages,
                                              uint32_t permissions,
-                                             pager *backing)
-{
+                                             pager *backing) {
     vm_segmentation *segment = &m->segmentations[pid]->segments[TESTING];
 
     segment->permissions = permissions;
@@ -475,32 +453,27 @@ static vm_segmentation *grow_testing_segment(mmu *m, size_t pid,
 }
 
 static size_t read_virtual(mmu *m, size_t pid, addr32 address, void *buffer,
-                           size_t n)
-{
+                           size_t n) {
     return mmu_read_from_virtual_address(m, address, pid, buffer, n);
 }
 
 static size_t write_virtual(mmu *m, size_t pid, addr32 address,
-                            const void *buffer, size_t n)
-{
+                            const void *buffer, size_t n) {
     return mmu_write_to_virtual_address(m, address, pid, buffer, n);
 }
 
 /* The page-table entry of `address`, or NULL when it has no page table. */
-static page_table_entry *entry_of(mmu *m, size_t pid, addr32 address)
-{
+static page_table_entry *entry_of(mmu *m, size_t pid, addr32 address) {
     return page_table_walk(m->page_directories[pid], address, false);
 }
 
-static bool page_present(mmu *m, size_t pid, addr32 address)
-{
+static bool page_present(mmu *m, size_t pid, addr32 address) {
     page_table_entry *entry = entry_of(m, pid, address);
 
     return entry && entry->present;
 }
 
-static bool page_dirty(mmu *m, size_t pid, addr32 address)
-{
+static bool page_dirty(mmu *m, size_t pid, addr32 address) {
     page_table_entry *entry = entry_of(m, pid, address);
 
     return entry && entry->dirty;
@@ -522,15 +495,13 @@ typedef struct {
 } fake_owner;
 
 static void expect_key_holds_frame(fake_owner *this, uint32_t key,
-                                   const char *call)
-{
+                                   const char *call) {
     if (key >= FAKE_OWNER_KEYS || this->frame[key] == 0)
         fail(__FILE__, __LINE__,
              "the pool called %s for key %u, which holds no frame", call, key);
 }
 
-static bool fake_referenced(frame_owner *owner, uint32_t key)
-{
+static bool fake_referenced(frame_owner *owner, uint32_t key) {
     fake_owner *this = (fake_owner *)owner;
     bool was_referenced;
 
@@ -542,8 +513,7 @@ static bool fake_referenced(frame_owner *owner, uint32_t key)
     return was_referenced;
 }
 
-static int fake_evict(frame_owner *owner, uint32_t key)
-{
+static int fake_evict(frame_owner *owner, uint32_t key) {
     fake_owner *this = (fake_owner *)owner;
 
     expect_key_holds_frame(this, key, "evict");
@@ -560,14 +530,12 @@ static int fake_evict(frame_owner *owner, uint32_t key)
 
 static const frame_owner_ops fake_owner_ops = {fake_referenced, fake_evict};
 
-static void fake_owner_init(fake_owner *this)
-{
+static void fake_owner_init(fake_owner *this) {
     memset(this, 0, sizeof *this);
     this->base.ops = &fake_owner_ops;
 }
 
-static addr32 fake_owner_take(fake_owner *this, uint32_t key)
-{
+static addr32 fake_owner_take(fake_owner *this, uint32_t key) {
     addr32 frame = ask_kernel_for_frame(&this->base, key);
 
     if (frame == 0)
@@ -594,8 +562,7 @@ typedef struct {
 
 static fake_pager the_pager; /* 128 KiB: static, not on the stack */
 
-static int fake_page_in(pager *base, size_t page, void *frame)
-{
+static int fake_page_in(pager *base, size_t page, void *frame) {
     fake_pager *this = (fake_pager *)base;
 
     if (page >= FAKE_PAGER_PAGES)
@@ -607,8 +574,7 @@ static int fake_page_in(pager *base, size_t page, void *frame)
     return 0;
 }
 
-static int fake_page_out(pager *base, size_t page, const void *frame)
-{
+static int fake_page_out(pager *base, size_t page, const void *frame) {
     fake_pager *this = (fake_pager *)base;
 
     if (page >= FAKE_PAGER_PAGES)
@@ -625,8 +591,7 @@ static int fake_page_out(pager *base, size_t page, const void *frame)
 }
 
 /* A store whose page p holds pattern (p, salt). */
-static pager *fake_pager_init(unsigned salt)
-{
+static pager *fake_pager_init(unsigned salt) {
     size_t page;
 
     memset(&the_pager, 0, sizeof the_pager);
@@ -654,8 +619,7 @@ static struct {
 } trace_log;
 
 static void record_event(enum trace_event event, addr32 virtual_address,
-                         addr32 physical_address, void *context)
-{
+                         addr32 physical_address, void *context) {
     if (event < NUM_TRACE_EVENTS)
         trace_log.per_event[event]++;
     if (trace_log.count < TRACE_LOG_SIZE) {
@@ -668,15 +632,13 @@ static void record_event(enum trace_event event, addr32 virtual_address,
     trace_log.count++;
 }
 
-static void trace_log_clear(void)
-{
+static void trace_log_clear(void) {
     memset(&trace_log, 0, sizeof trace_log);
 }
 
 /* Index of the first recorded `event` matching the given addresses. */
-static size_t trace_find(enum trace_event event, bool match_page,
-                         addr32 page, bool match_physical, addr32 physical)
-{
+static size_t trace_find(enum trace_event event, bool match_page, addr32 page,
+                         bool match_physical, addr32 physical) {
     size_t i;
 
     for (i = 0; i < trace_log.count && i < TRACE_LOG_SIZE; i++) {
@@ -696,8 +658,7 @@ static size_t trace_find(enum trace_event event, bool match_page,
 /* mmap helpers                                                        */
 /* ------------------------------------------------------------------ */
 
-static mmap *map_file(const char *path)
-{
+static mmap *map_file(const char *path) {
     mmap *map;
 
     errno = 0;
@@ -706,18 +667,15 @@ static mmap *map_file(const char *path)
     return map;
 }
 
-static vm_segmentation *mmap_segment_of(mmap *map)
-{
+static vm_segmentation *mmap_segment_of(mmap *map) {
     return &map->mmu->segmentations[DEFAULT_PID]->segments[MMAP];
 }
 
-static addr32 map_address(mmap *map, size_t offset)
-{
+static addr32 map_address(mmap *map, size_t offset) {
     return (addr32)(map->start_address + offset);
 }
 
-static bool map_page_present(mmap *map, size_t page)
-{
+static bool map_page_present(mmap *map, size_t page) {
     return page_present(map->mmu, DEFAULT_PID,
                         map_address(map, page * PAGE_SIZE));
 }
@@ -727,8 +685,7 @@ static bool map_page_present(mmap *map, size_t page)
  * frame later handed out holds garbage unless someone clears it: a fresh
  * pool is zeroed host memory, which would hide a missing clear.
  */
-static void dirty_every_frame(void)
-{
+static void dirty_every_frame(void) {
     size_t total = kernel_frames_total(), i;
     addr32 *frames = malloc(total * sizeof *frames);
 
@@ -746,8 +703,7 @@ static void dirty_every_frame(void)
     free(frames);
 }
 
-static void expect_all_frames_free(const char *when)
-{
+static void expect_all_frames_free(const char *when) {
     expect_size(kernel_frames_free(), kernel_frames_total(),
                 describe("free frames %s (all of them)", when));
 }
@@ -756,56 +712,53 @@ static void expect_all_frames_free(const char *when)
 /* types.h and page_table.h                                           */
 /* ================================================================== */
 
-/* The 32 bits of a page-table or page-directory entry, as the hardware sees them. */
-static uint32_t entry_bits(const void *entry)
-{
+/* The 32 bits of a page-table or page-directory entry, as the hardware sees
+ * them. */
+static uint32_t entry_bits(const void *entry) {
     uint32_t bits;
     memcpy(&bits, entry, sizeof bits);
     return bits;
 }
 
 static void
-test_page_table_entry_is_32_bits_with_present_at_bit_0_and_frame_on_top(void)
-{
+test_page_table_entry_is_32_bits_with_present_at_bit_0_and_frame_on_top(void) {
     expect_size(sizeof(page_table_entry), 4, "sizeof(page_table_entry)");
-    expect_hex(entry_bits(&(page_table_entry){ .present = 1 }), 0x1,
+    expect_hex(entry_bits(&(page_table_entry){.present = 1}), 0x1,
                "entry with only present set");
-    expect_hex(entry_bits(&(page_table_entry){ .read_write = 1 }), 0x2,
+    expect_hex(entry_bits(&(page_table_entry){.read_write = 1}), 0x2,
                "entry with only read_write set");
-    expect_hex(entry_bits(&(page_table_entry){ .user_supervisor = 1 }), 0x4,
+    expect_hex(entry_bits(&(page_table_entry){.user_supervisor = 1}), 0x4,
                "entry with only user_supervisor set");
-    expect_hex(entry_bits(&(page_table_entry){ .accessed = 1 }), 0x20,
+    expect_hex(entry_bits(&(page_table_entry){.accessed = 1}), 0x20,
                "entry with only accessed set");
-    expect_hex(entry_bits(&(page_table_entry){ .dirty = 1 }), 0x40,
+    expect_hex(entry_bits(&(page_table_entry){.dirty = 1}), 0x40,
                "entry with only dirty set");
-    expect_hex(entry_bits(&(page_table_entry){ .base_addr = 0xFFFFF }),
+    expect_hex(entry_bits(&(page_table_entry){.base_addr = 0xFFFFF}),
                0xFFFFF000u, "entry with base_addr 0xFFFFF");
-    expect_hex(entry_bits(&(page_table_entry){ .base_addr = 0x12345,
-                                               .present = 1 }),
-               0x12345001u, "present entry with base_addr 0x12345");
+    expect_hex(
+        entry_bits(&(page_table_entry){.base_addr = 0x12345, .present = 1}),
+        0x12345001u, "present entry with base_addr 0x12345");
 }
 
 static void
 test_page_directory_entry_is_32_bits_with_present_at_bit_0_and_frame_on_top(
-    void)
-{
+    void) {
     expect_size(sizeof(page_directory_entry), 4,
                 "sizeof(page_directory_entry)");
     expect_size(sizeof(page_directory), NUM_ENTRIES * 4,
                 "sizeof(page_directory)");
     expect_size(sizeof(page_table), PAGE_SIZE, "sizeof(page_table)");
-    expect_hex(entry_bits(&(page_directory_entry){ .present = 1 }), 0x1,
+    expect_hex(entry_bits(&(page_directory_entry){.present = 1}), 0x1,
                "entry with only present set");
-    expect_hex(entry_bits(&(page_directory_entry){ .read_write = 1 }), 0x2,
+    expect_hex(entry_bits(&(page_directory_entry){.read_write = 1}), 0x2,
                "entry with only read_write set");
-    expect_hex(entry_bits(&(page_directory_entry){ .accessed = 1 }), 0x20,
+    expect_hex(entry_bits(&(page_directory_entry){.accessed = 1}), 0x20,
                "entry with only accessed set");
-    expect_hex(entry_bits(&(page_directory_entry){ .base_addr = 0xFFFFF }),
+    expect_hex(entry_bits(&(page_directory_entry){.base_addr = 0xFFFFF}),
                0xFFFFF000u, "entry with base_addr 0xFFFFF");
 }
 
-static void test_address_splits_10_10_12(void)
-{
+static void test_address_splits_10_10_12(void) {
     addr32 address = 0xABCDE123u;
 
     expect_int(PAGE_SIZE, 4096, "PAGE_SIZE");
@@ -816,8 +769,7 @@ static void test_address_splits_10_10_12(void)
     expect_hex(VPN(address), 0xABCDE, "VPN of 0xABCDE123");
 }
 
-static void test_page_walk_without_alloc_on_empty_directory_returns_null(void)
-{
+static void test_page_walk_without_alloc_on_empty_directory_returns_null(void) {
     size_t free_before;
     page_directory *directory;
 
@@ -842,8 +794,7 @@ static void test_page_walk_without_alloc_on_empty_directory_returns_null(void)
                 "free frames after page_directory_delete");
 }
 
-static void test_page_walk_with_alloc_returns_same_non_present_entry(void)
-{
+static void test_page_walk_with_alloc_returns_same_non_present_entry(void) {
     addr32 address = 0x40001234u;
     page_directory *directory;
     page_table_entry *entry;
@@ -869,8 +820,7 @@ static void test_page_walk_with_alloc_returns_same_non_present_entry(void)
     page_directory_delete(directory);
 }
 
-static void test_page_walk_links_directory_entry_to_its_table_frame(void)
-{
+static void test_page_walk_links_directory_entry_to_its_table_frame(void) {
     addr32 address = 0x40123456u;
     page_directory *directory = page_directory_create();
     page_directory_entry *directory_entry;
@@ -895,8 +845,7 @@ static void test_page_walk_links_directory_entry_to_its_table_frame(void)
     page_directory_delete(directory);
 }
 
-static void test_addresses_in_same_4mib_share_one_page_table(void)
-{
+static void test_addresses_in_same_4mib_share_one_page_table(void) {
     page_directory *directory = page_directory_create();
     page_table_entry *first, *last;
     size_t free_before;
@@ -926,8 +875,7 @@ static void test_addresses_in_same_4mib_share_one_page_table(void)
     page_directory_delete(directory);
 }
 
-static void test_page_directory_delete_returns_directory_and_tables(void)
-{
+static void test_page_directory_delete_returns_directory_and_tables(void) {
     size_t total = kernel_frames_total();
     page_directory *directory;
 
@@ -951,13 +899,11 @@ static void test_page_directory_delete_returns_directory_and_tables(void)
 
 static page_table_entry tlb_entries[TLB_SIZE + 2];
 
-static addr32 tlb_address(size_t k)
-{
+static addr32 tlb_address(size_t k) {
     return MMAP_REGION_START + (addr32)k * PAGE_SIZE;
 }
 
-static tlb *tlb_filled(size_t count)
-{
+static tlb *tlb_filled(size_t count) {
     tlb *t = tlb_create();
     size_t k;
 
@@ -967,8 +913,7 @@ static tlb *tlb_filled(size_t count)
     return t;
 }
 
-static void test_tlb_misses_when_empty(void)
-{
+static void test_tlb_misses_when_empty(void) {
     tlb *t = tlb_create();
 
     expect_not_null(t, "tlb_create()");
@@ -979,8 +924,7 @@ static void test_tlb_misses_when_empty(void)
     tlb_delete(NULL);
 }
 
-static void test_tlb_hits_after_add_for_every_address_in_the_page(void)
-{
+static void test_tlb_hits_after_add_for_every_address_in_the_page(void) {
     tlb *t = tlb_filled(0);
     addr32 page = tlb_address(2);
 
@@ -995,8 +939,7 @@ static void test_tlb_hits_after_add_for_every_address_in_the_page(void)
     tlb_delete(t);
 }
 
-static void test_tlb_replaces_least_recently_used_not_first_in(void)
-{
+static void test_tlb_replaces_least_recently_used_not_first_in(void) {
     tlb *t = tlb_filled(TLB_SIZE);
     size_t k;
 
@@ -1015,8 +958,7 @@ static void test_tlb_replaces_least_recently_used_not_first_in(void)
     tlb_delete(t);
 }
 
-static void test_tlb_add_of_cached_page_updates_in_place_as_most_recent(void)
-{
+static void test_tlb_add_of_cached_page_updates_in_place_as_most_recent(void) {
     page_table_entry *replacement = &tlb_entries[TLB_SIZE + 1];
     tlb *t = tlb_filled(TLB_SIZE);
     size_t k;
@@ -1045,8 +987,7 @@ static void test_tlb_add_of_cached_page_updates_in_place_as_most_recent(void)
     tlb_delete(t);
 }
 
-static void test_tlb_invalidate_forgets_only_that_page(void)
-{
+static void test_tlb_invalidate_forgets_only_that_page(void) {
     tlb *t = tlb_filled(4);
 
     tlb_invalidate(t, tlb_address(2) + 100);
@@ -1058,8 +999,7 @@ static void test_tlb_invalidate_forgets_only_that_page(void)
     tlb_delete(t);
 }
 
-static void test_tlb_flush_forgets_every_page(void)
-{
+static void test_tlb_flush_forgets_every_page(void) {
     tlb *t = tlb_filled(TLB_SIZE);
     size_t k;
 
@@ -1077,23 +1017,20 @@ static void test_tlb_flush_forgets_every_page(void)
 /* kernel.h                                                            */
 /* ================================================================== */
 
-static void test_kernel_pool_size_comes_from_mmap_frames(void)
-{
+static void test_kernel_pool_size_comes_from_mmap_frames(void) {
     setenv("MMAP_FRAMES", "64", 1);
     expect_size(kernel_frames_total(), 64, "frames with MMAP_FRAMES=64");
     expect_size(kernel_frames_free(), 64, "free frames of a fresh pool");
 }
 
-static void test_kernel_pool_defaults_to_4096_frames(void)
-{
+static void test_kernel_pool_defaults_to_4096_frames(void) {
     unsetenv("MMAP_FRAMES");
     expect_size(kernel_frames_total(), 4096, "frames without MMAP_FRAMES");
     expect_size(KERNEL_DEFAULT_FRAMES, 4096, "KERNEL_DEFAULT_FRAMES");
     expect_size(kernel_frames_free(), 4096, "free frames of a fresh pool");
 }
 
-static void test_kernel_pool_has_at_least_8_frames(void)
-{
+static void test_kernel_pool_has_at_least_8_frames(void) {
     addr32 frames[8];
     size_t i;
 
@@ -1111,8 +1048,7 @@ static void test_kernel_pool_has_at_least_8_frames(void)
     expect_all_frames_free("after returning all 8");
 }
 
-static void test_kernel_frames_free_counts_frames_taken_and_returned(void)
-{
+static void test_kernel_frames_free_counts_frames_taken_and_returned(void) {
     addr32 a, b;
 
     setenv("MMAP_FRAMES", "16", 1);
@@ -1132,8 +1068,7 @@ static void test_kernel_frames_free_counts_frames_taken_and_returned(void)
     expect_size(kernel_frames_total(), 16, "total frames never change");
 }
 
-static void test_kernel_never_gives_physical_address_0(void)
-{
+static void test_kernel_never_gives_physical_address_0(void) {
     addr32 frames[8];
     size_t i, j;
 
@@ -1159,8 +1094,7 @@ static void test_kernel_never_gives_physical_address_0(void)
         return_frame_to_kernel(frames[i]);
 }
 
-static void test_kernel_frames_have_distinct_non_overlapping_memory(void)
-{
+static void test_kernel_frames_have_distinct_non_overlapping_memory(void) {
     addr32 frames[8];
     unsigned char *bytes[8];
     size_t i, j;
@@ -1180,10 +1114,10 @@ static void test_kernel_frames_have_distinct_non_overlapping_memory(void)
     for (i = 0; i < 8; i++)
         for (j = 0; j < 8; j++)
             if (i != j)
-                expect_true(bytes[i] + PAGE_SIZE <= bytes[j] ||
-                                bytes[j] + PAGE_SIZE <= bytes[i],
-                            describe("frames %zu and %zu do not overlap", i,
-                                     j));
+                expect_true(
+                    bytes[i] + PAGE_SIZE <= bytes[j] ||
+                        bytes[j] + PAGE_SIZE <= bytes[i],
+                    describe("frames %zu and %zu do not overlap", i, j));
     for (i = 0; i < 8; i++)
         memset(bytes[i], (int)(0xA0 + i), PAGE_SIZE);
     for (i = 0; i < 8; i++)
@@ -1194,8 +1128,7 @@ static void test_kernel_frames_have_distinct_non_overlapping_memory(void)
     expect_all_frames_free("after returning every frame");
 }
 
-static void test_kernel_address_from_system_pointer_inverts_the_mapping(void)
-{
+static void test_kernel_address_from_system_pointer_inverts_the_mapping(void) {
     addr32 frames[8];
     unsigned char *bytes;
     int outside = 0;
@@ -1218,14 +1151,12 @@ static void test_kernel_address_from_system_pointer_inverts_the_mapping(void)
     }
     expect_hex(get_address_from_system_pointer(&outside), 0,
                "address of a host pointer outside the pool");
-    expect_hex(get_address_from_system_pointer(NULL), 0,
-               "address of NULL");
+    expect_hex(get_address_from_system_pointer(NULL), 0, "address of NULL");
     for (i = 0; i < 8; i++)
         return_frame_to_kernel(frames[i]);
 }
 
-static void test_kernel_all_frames_pinned_gives_enomem_until_one_returns(void)
-{
+static void test_kernel_all_frames_pinned_gives_enomem_until_one_returns(void) {
     addr32 frames[8], again;
     fake_owner owner;
     size_t i;
@@ -1255,9 +1186,8 @@ static void test_kernel_all_frames_pinned_gives_enomem_until_one_returns(void)
         return_frame_to_kernel(frames[i]);
 }
 
-static void test_kernel_evicts_a_frame_through_its_owner_when_pool_is_empty(
-    void)
-{
+static void
+test_kernel_evicts_a_frame_through_its_owner_when_pool_is_empty(void) {
     fake_owner owner;
     addr32 before[8], frame;
     uint32_t key, victim;
@@ -1276,8 +1206,7 @@ static void test_kernel_evicts_a_frame_through_its_owner_when_pool_is_empty(
     expect_size(kernel_frames_free(), 0, "free frames after the eviction");
 }
 
-static void test_kernel_gives_referenced_frames_a_second_chance(void)
-{
+static void test_kernel_gives_referenced_frames_a_second_chance(void) {
     fake_owner owner;
     uint32_t key;
 
@@ -1308,8 +1237,7 @@ static void test_kernel_gives_referenced_frames_a_second_chance(void)
                                      key));
 }
 
-static void test_kernel_skips_a_victim_whose_evict_fails(void)
-{
+static void test_kernel_skips_a_victim_whose_evict_fails(void) {
     fake_owner owner;
     addr32 before[8], frame;
     uint32_t key, victim;
@@ -1332,8 +1260,7 @@ static void test_kernel_skips_a_victim_whose_evict_fails(void)
     expect_size(kernel_frames_free(), 0, "free frames");
 }
 
-static void test_kernel_reports_owner_errno_when_no_frame_can_be_evicted(void)
-{
+static void test_kernel_reports_owner_errno_when_no_frame_can_be_evicted(void) {
     fake_owner owner;
     uint32_t key;
 
@@ -1353,8 +1280,7 @@ static void test_kernel_reports_owner_errno_when_no_frame_can_be_evicted(void)
     expect_size(kernel_frames_free(), 0, "free frames");
 }
 
-static void test_kernel_clock_hand_advances_evicting_each_frame_in_turn(void)
-{
+static void test_kernel_clock_hand_advances_evicting_each_frame_in_turn(void) {
     enum { FRAMES = 64 };
     fake_owner owner;
     uint32_t key;
@@ -1378,8 +1304,7 @@ static void test_kernel_clock_hand_advances_evicting_each_frame_in_turn(void)
                    "referenced");
 }
 
-static void test_kernel_never_evicts_pinned_frames(void)
-{
+static void test_kernel_never_evicts_pinned_frames(void) {
     fake_owner owner;
     addr32 pinned[4], frame;
     uint32_t key;
@@ -1396,8 +1321,9 @@ static void test_kernel_never_evicts_pinned_frames(void)
     for (key = 4; key < 12; key++) {
         frame = fake_owner_take(&owner, key);
         for (i = 0; i < 4; i++)
-            expect_true(frame != pinned[i],
-                        describe("frame for key %u is not a pinned frame", key));
+            expect_true(
+                frame != pinned[i],
+                describe("frame for key %u is not a pinned frame", key));
     }
     expect_size(owner.total_evict_calls, 8, "evict calls");
     for (i = 0; i < 4; i++)
@@ -1408,8 +1334,7 @@ static void test_kernel_never_evicts_pinned_frames(void)
 /* segments.h                                                          */
 /* ================================================================== */
 
-static void test_segmentations_create_lays_out_empty_segments(void)
-{
+static void test_segmentations_create_lays_out_empty_segments(void) {
     vm_segmentations *layout = segmentations_create();
     vm_segmentation *s;
     int i;
@@ -1441,8 +1366,7 @@ static void test_segmentations_create_lays_out_empty_segments(void)
     free(layout);
 }
 
-static void test_grow_and_shrink_move_the_end_of_an_upward_segment(void)
-{
+static void test_grow_and_shrink_move_the_end_of_an_upward_segment(void) {
     vm_segmentations *layout = segmentations_create();
     vm_segmentation *mmap_segment;
 
@@ -1460,8 +1384,7 @@ static void test_grow_and_shrink_move_the_end_of_an_upward_segment(void)
     free(layout);
 }
 
-static void test_grow_and_shrink_move_the_start_of_the_downward_stack(void)
-{
+static void test_grow_and_shrink_move_the_start_of_the_downward_stack(void) {
     vm_segmentations *layout = segmentations_create();
     vm_segmentation *stack;
 
@@ -1477,8 +1400,7 @@ static void test_grow_and_shrink_move_the_start_of_the_downward_stack(void)
     free(layout);
 }
 
-static void test_shrink_stops_at_empty(void)
-{
+static void test_shrink_stops_at_empty(void) {
     vm_segmentations *layout = segmentations_create();
     vm_segmentation *s;
 
@@ -1495,8 +1417,7 @@ static void test_shrink_stops_at_empty(void)
     free(layout);
 }
 
-static void test_grow_past_limit_fails_with_enomem_and_changes_nothing(void)
-{
+static void test_grow_past_limit_fails_with_enomem_and_changes_nothing(void) {
     vm_segmentations *layout = segmentations_create();
     vm_segmentation *mmap_segment, *stack;
     uint32_t room_pages = (uint32_t)(MMAP_REGION_SIZE / PAGE_SIZE);
@@ -1541,8 +1462,7 @@ static void test_grow_past_limit_fails_with_enomem_and_changes_nothing(void)
     free(layout);
 }
 
-static void test_find_segment_includes_start_and_excludes_end(void)
-{
+static void test_find_segment_includes_start_and_excludes_end(void) {
     vm_segmentations *layout = segmentations_create();
     vm_segmentation *s;
 
@@ -1563,8 +1483,7 @@ static void test_find_segment_includes_start_and_excludes_end(void)
     expect_true(!address_in_segmentations(layout, s[MMAP].end),
                 "MMAP end is in no segment");
 
-    expect_ptr(find_segment(layout, s[STACK].start), &s[STACK],
-               "STACK start");
+    expect_ptr(find_segment(layout, s[STACK].start), &s[STACK], "STACK start");
     expect_ptr(find_segment(layout, STACK_TOP - 1), &s[STACK],
                "STACK last byte");
     expect_null(find_segment(layout, STACK_TOP), "STACK end");
@@ -1576,8 +1495,7 @@ static void test_find_segment_includes_start_and_excludes_end(void)
     free(layout);
 }
 
-static void test_segment_name_spells_the_layout_names(void)
-{
+static void test_segment_name_spells_the_layout_names(void) {
     static const char *const names[NUM_SEGMENTS] = {
         "STACK", "MMAP", "HEAP", "BSS", "DATA", "TEXT", "TESTING"};
     int i;
@@ -1595,8 +1513,7 @@ static void test_segment_name_spells_the_layout_names(void)
 /* mmu.h                                                               */
 /* ================================================================== */
 
-static void test_mmu_add_process_gives_a_directory_and_remove_frees_it(void)
-{
+static void test_mmu_add_process_gives_a_directory_and_remove_frees_it(void) {
     size_t total = kernel_frames_total(), free_before;
     mmu *m = mmu_create();
 
@@ -1626,8 +1543,7 @@ static void test_mmu_add_process_gives_a_directory_and_remove_frees_it(void)
     expect_size(kernel_frames_free(), total, "free frames after mmu_delete");
 }
 
-static void test_mmu_add_process_rejects_bad_pid_and_duplicate(void)
-{
+static void test_mmu_add_process_rejects_bad_pid_and_duplicate(void) {
     mmu *m = mmu_create();
     page_directory *directory;
 
@@ -1653,11 +1569,11 @@ static void test_mmu_add_process_rejects_bad_pid_and_duplicate(void)
     expect_all_frames_free("after mmu_delete");
 }
 
-static void test_mmu_access_fails_with_einval_for_no_process_or_null_buffer(
-    void)
-{
+static void
+test_mmu_access_fails_with_einval_for_no_process_or_null_buffer(void) {
     mmu *m = new_mmu_with_process(1);
-    vm_segmentation *segment = grow_testing_segment(m, 1, 1, READ | WRITE, NULL);
+    vm_segmentation *segment =
+        grow_testing_segment(m, 1, 1, READ | WRITE, NULL);
     char buffer[4] = "abc";
 
     errno = 0;
@@ -1680,8 +1596,7 @@ static void test_mmu_access_fails_with_einval_for_no_process_or_null_buffer(
     mmu_delete(m);
 }
 
-static void test_mmu_demand_zero_page_reads_zeros_even_from_a_used_frame(void)
-{
+static void test_mmu_demand_zero_page_reads_zeros_even_from_a_used_frame(void) {
     unsigned char buffer[2 * PAGE_SIZE];
     vm_segmentation *segment;
     mmu *m;
@@ -1698,10 +1613,10 @@ static void test_mmu_demand_zero_page_reads_zeros_even_from_a_used_frame(void)
     mmu_delete(m);
 }
 
-static void test_mmu_write_then_read_back_across_a_page_boundary(void)
-{
+static void test_mmu_write_then_read_back_across_a_page_boundary(void) {
     mmu *m = new_mmu_with_process(1);
-    vm_segmentation *segment = grow_testing_segment(m, 1, 2, READ | WRITE, NULL);
+    vm_segmentation *segment =
+        grow_testing_segment(m, 1, 2, READ | WRITE, NULL);
     unsigned char data[100], got[100], whole[2 * PAGE_SIZE];
     addr32 address = segment->start + PAGE_SIZE - 50;
     size_t i;
@@ -1725,10 +1640,10 @@ static void test_mmu_write_then_read_back_across_a_page_boundary(void)
     mmu_delete(m);
 }
 
-static void test_mmu_counts_one_page_fault_per_page_brought_in(void)
-{
+static void test_mmu_counts_one_page_fault_per_page_brought_in(void) {
     mmu *m = new_mmu_with_process(1);
-    vm_segmentation *segment = grow_testing_segment(m, 1, 3, READ | WRITE, NULL);
+    vm_segmentation *segment =
+        grow_testing_segment(m, 1, 3, READ | WRITE, NULL);
     static unsigned char buffer[3 * PAGE_SIZE];
     addr32 start = segment->start;
 
@@ -1743,8 +1658,8 @@ static void test_mmu_counts_one_page_fault_per_page_brought_in(void)
     expect_size(read_virtual(m, 1, start + PAGE_SIZE - 8, buffer, 16), 16,
                 "read across pages 0 and 1");
     expect_size(m->num_page_faults, 2, "page faults after a span of 0 and 1");
-    expect_size(read_virtual(m, 1, start, buffer, sizeof buffer),
-                sizeof buffer, "read all three pages");
+    expect_size(read_virtual(m, 1, start, buffer, sizeof buffer), sizeof buffer,
+                "read all three pages");
     expect_size(m->num_page_faults, 3, "page faults after reading page 2");
     expect_size(write_virtual(m, 1, start, buffer, sizeof buffer),
                 sizeof buffer, "write all three pages");
@@ -1752,8 +1667,7 @@ static void test_mmu_counts_one_page_fault_per_page_brought_in(void)
     mmu_delete(m);
 }
 
-static void test_mmu_counts_one_tlb_miss_per_translation_that_misses(void)
-{
+static void test_mmu_counts_one_tlb_miss_per_translation_that_misses(void) {
     mmu *m = new_mmu_with_process(1);
     vm_segmentation *segment =
         grow_testing_segment(m, 1, TLB_SIZE + 4, READ | WRITE, NULL);
@@ -1774,9 +1688,9 @@ static void test_mmu_counts_one_tlb_miss_per_translation_that_misses(void)
 
     /* Sixteen more pages push pages 0 and 1 out of the TLB. */
     for (page = 2; page < 2 + TLB_SIZE; page++)
-        expect_size(read_virtual(m, 1, start + (addr32)page * PAGE_SIZE, byte,
-                                 1),
-                    1, describe("read page %zu", page));
+        expect_size(
+            read_virtual(m, 1, start + (addr32)page * PAGE_SIZE, byte, 1), 1,
+            describe("read page %zu", page));
     expect_size(m->num_tlb_misses, 2 + TLB_SIZE, "TLB misses after 18 pages");
     expect_size(m->num_page_faults, 2 + TLB_SIZE, "page faults after 18 pages");
     expect_size(read_virtual(m, 1, start, byte, 1), 1, "read page 0 again");
@@ -1787,10 +1701,10 @@ static void test_mmu_counts_one_tlb_miss_per_translation_that_misses(void)
     mmu_delete(m);
 }
 
-static void test_mmu_write_sets_dirty_and_every_access_sets_accessed(void)
-{
+static void test_mmu_write_sets_dirty_and_every_access_sets_accessed(void) {
     mmu *m = new_mmu_with_process(1);
-    vm_segmentation *segment = grow_testing_segment(m, 1, 2, READ | WRITE, NULL);
+    vm_segmentation *segment =
+        grow_testing_segment(m, 1, 2, READ | WRITE, NULL);
     addr32 page0 = segment->start, page1 = segment->start + PAGE_SIZE;
     page_table_entry *entry;
     unsigned char byte = 7;
@@ -1811,9 +1725,8 @@ static void test_mmu_write_sets_dirty_and_every_access_sets_accessed(void)
     mmu_delete(m);
 }
 
-static void test_mmu_access_outside_every_segment_is_efault_copying_nothing(
-    void)
-{
+static void
+test_mmu_access_outside_every_segment_is_efault_copying_nothing(void) {
     mmu *m = new_mmu_with_process(1);
     unsigned char buffer[16];
 
@@ -1835,8 +1748,8 @@ static void test_mmu_access_outside_every_segment_is_efault_copying_nothing(
     mmu_delete(m);
 }
 
-static void test_mmu_write_to_read_only_segment_is_eacces_copying_nothing(void)
-{
+static void
+test_mmu_write_to_read_only_segment_is_eacces_copying_nothing(void) {
     mmu *m = new_mmu_with_process(1);
     vm_segmentation *segment = grow_testing_segment(m, 1, 1, READ, NULL);
     unsigned char buffer[3] = {1, 2, 3};
@@ -1855,8 +1768,7 @@ static void test_mmu_write_to_read_only_segment_is_eacces_copying_nothing(void)
     mmu_delete(m);
 }
 
-static void test_mmu_read_of_segment_without_read_is_eacces(void)
-{
+static void test_mmu_read_of_segment_without_read_is_eacces(void) {
     mmu *m = new_mmu_with_process(1);
     vm_segmentation *segment = grow_testing_segment(m, 1, 1, WRITE, NULL);
     unsigned char buffer[4];
@@ -1873,10 +1785,10 @@ static void test_mmu_read_of_segment_without_read_is_eacces(void)
     mmu_delete(m);
 }
 
-static void test_mmu_range_crossing_out_of_its_segment_copies_nothing(void)
-{
+static void test_mmu_range_crossing_out_of_its_segment_copies_nothing(void) {
     mmu *m = new_mmu_with_process(1);
-    vm_segmentation *segment = grow_testing_segment(m, 1, 1, READ | WRITE, NULL);
+    vm_segmentation *segment =
+        grow_testing_segment(m, 1, 1, READ | WRITE, NULL);
     unsigned char data[200], page[PAGE_SIZE], buffer[200];
 
     memset(data, 0x77, sizeof data);
@@ -1900,8 +1812,7 @@ static void test_mmu_range_crossing_out_of_its_segment_copies_nothing(void)
     mmu_delete(m);
 }
 
-static void test_mmu_pid_switch_flushes_the_tlb(void)
-{
+static void test_mmu_pid_switch_flushes_the_tlb(void) {
     mmu *m = new_mmu_with_process(1);
     vm_segmentation *segment1, *segment2;
     unsigned char byte;
@@ -1926,8 +1837,7 @@ static void test_mmu_pid_switch_flushes_the_tlb(void)
     mmu_delete(m);
 }
 
-static void test_mmu_processes_have_separate_address_spaces(void)
-{
+static void test_mmu_processes_have_separate_address_spaces(void) {
     mmu *m = new_mmu_with_process(1);
     vm_segmentation *segment1, *segment2;
     char got[5] = "";
@@ -1955,8 +1865,7 @@ static void test_mmu_processes_have_separate_address_spaces(void)
     mmu_delete(m);
 }
 
-static void test_mmu_remove_process_keeps_the_other_process_intact(void)
-{
+static void test_mmu_remove_process_keeps_the_other_process_intact(void) {
     mmu *m = new_mmu_with_process(1);
     vm_segmentation *segment1, *segment2;
     size_t free_before;
@@ -1981,8 +1890,7 @@ static void test_mmu_remove_process_keeps_the_other_process_intact(void)
     mmu_delete(m);
 }
 
-static void test_mmu_delete_returns_every_frame_to_the_pool(void)
-{
+static void test_mmu_delete_returns_every_frame_to_the_pool(void) {
     mmu *m = new_mmu_with_process(1);
     vm_segmentation *segment1, *segment2;
     static unsigned char data[4 * PAGE_SIZE];
@@ -2001,8 +1909,8 @@ static void test_mmu_delete_returns_every_frame_to_the_pool(void)
     expect_all_frames_free("after mmu_delete");
 }
 
-static void test_mmu_demand_zero_pages_stay_pinned_so_full_pool_is_enomem(void)
-{
+static void
+test_mmu_demand_zero_pages_stay_pinned_so_full_pool_is_enomem(void) {
     mmu *m;
     vm_segmentation *segment;
     size_t free_after_first, page, written;
@@ -2018,7 +1926,8 @@ static void test_mmu_demand_zero_pages_stay_pinned_so_full_pool_is_enomem(void)
     free_after_first = kernel_frames_free();
     for (page = 1; page <= free_after_first; page++) {
         byte = (unsigned char)page;
-        expect_size(write_virtual(m, 1, segment->start + (addr32)page * PAGE_SIZE,
+        expect_size(write_virtual(m, 1,
+                                  segment->start + (addr32)page * PAGE_SIZE,
                                   &byte, 1),
                     1, describe("write page %zu while frames are free", page));
     }
@@ -2028,7 +1937,8 @@ static void test_mmu_demand_zero_pages_stay_pinned_so_full_pool_is_enomem(void)
     expect_size(written, 0, "bytes written with every frame pinned");
     expect_errno(errno, ENOMEM, "write with every frame pinned");
     for (page = 1; page <= free_after_first; page++) {
-        expect_size(read_virtual(m, 1, segment->start + (addr32)page * PAGE_SIZE,
+        expect_size(read_virtual(m, 1,
+                                 segment->start + (addr32)page * PAGE_SIZE,
                                  &byte, 1),
                     1, describe("reread page %zu", page));
         expect_size(byte, page & 0xFF,
@@ -2038,16 +1948,15 @@ static void test_mmu_demand_zero_pages_stay_pinned_so_full_pool_is_enomem(void)
     expect_all_frames_free("after mmu_delete");
 }
 
-static void test_mmu_pager_fills_a_page_once_per_fault_with_its_index(void)
-{
+static void test_mmu_pager_fills_a_page_once_per_fault_with_its_index(void) {
     mmu *m = new_mmu_with_process(1);
     vm_segmentation *segment =
         grow_testing_segment(m, 1, 4, READ | WRITE, fake_pager_init(1));
     unsigned char got[PAGE_SIZE], want[PAGE_SIZE];
 
-    expect_size(read_virtual(m, 1, segment->start + 2 * PAGE_SIZE, got,
-                             PAGE_SIZE),
-                PAGE_SIZE, "read page 2");
+    expect_size(
+        read_virtual(m, 1, segment->start + 2 * PAGE_SIZE, got, PAGE_SIZE),
+        PAGE_SIZE, "read page 2");
     expect_size(the_pager.page_ins[2], 1, "page_in calls for page 2");
     expect_size(the_pager.total_page_ins, 1, "page_in calls in all");
     expect_bytes(got, the_pager.store[2], PAGE_SIZE, "page 2 as paged in");
@@ -2060,13 +1969,13 @@ static void test_mmu_pager_fills_a_page_once_per_fault_with_its_index(void)
     expect_size(the_pager.page_ins[0], 1, "page_in calls for page 0");
 
     /* A write to a page not yet present pages it in first. */
-    expect_size(write_virtual(m, 1, segment->start + 3 * PAGE_SIZE + 10,
-                              "new", 3),
-                3, "write into page 3");
+    expect_size(
+        write_virtual(m, 1, segment->start + 3 * PAGE_SIZE + 10, "new", 3), 3,
+        "write into page 3");
     expect_size(the_pager.page_ins[3], 1, "page_in calls for page 3");
-    expect_size(read_virtual(m, 1, segment->start + 3 * PAGE_SIZE, got,
-                             PAGE_SIZE),
-                PAGE_SIZE, "read page 3");
+    expect_size(
+        read_virtual(m, 1, segment->start + 3 * PAGE_SIZE, got, PAGE_SIZE),
+        PAGE_SIZE, "read page 3");
     memcpy(want, the_pager.store[3], PAGE_SIZE);
     memcpy(want + 10, "new", 3);
     expect_bytes(got, want, PAGE_SIZE, "page 3: its store bytes and the write");
@@ -2077,8 +1986,7 @@ static void test_mmu_pager_fills_a_page_once_per_fault_with_its_index(void)
     mmu_delete(m);
 }
 
-static void test_mmu_sync_pages_out_only_dirty_pages_and_clears_dirty(void)
-{
+static void test_mmu_sync_pages_out_only_dirty_pages_and_clears_dirty(void) {
     mmu *m = new_mmu_with_process(1);
     vm_segmentation *segment =
         grow_testing_segment(m, 1, 4, READ | WRITE, fake_pager_init(1));
@@ -2124,8 +2032,7 @@ static void test_mmu_sync_pages_out_only_dirty_pages_and_clears_dirty(void)
     mmu_delete(m);
 }
 
-static void test_mmu_sync_failing_page_out_keeps_page_dirty_and_is_eio(void)
-{
+static void test_mmu_sync_failing_page_out_keeps_page_dirty_and_is_eio(void) {
     mmu *m = new_mmu_with_process(1);
     vm_segmentation *segment =
         grow_testing_segment(m, 1, 4, READ | WRITE, fake_pager_init(1));
@@ -2161,8 +2068,7 @@ static void test_mmu_sync_failing_page_out_keeps_page_dirty_and_is_eio(void)
     mmu_delete(m);
 }
 
-static void test_mmu_remove_process_writes_dirty_pages_through_the_pager(void)
-{
+static void test_mmu_remove_process_writes_dirty_pages_through_the_pager(void) {
     mmu *m = new_mmu_with_process(1);
     vm_segmentation *segment =
         grow_testing_segment(m, 1, 4, READ | WRITE, fake_pager_init(1));
@@ -2170,8 +2076,8 @@ static void test_mmu_remove_process_writes_dirty_pages_through_the_pager(void)
 
     expect_size(write_virtual(m, 1, segment->start + PAGE_SIZE, "dirty", 5), 5,
                 "write page 1");
-    expect_size(read_virtual(m, 1, segment->start + 2 * PAGE_SIZE, &byte, 1),
-                1, "read page 2");
+    expect_size(read_virtual(m, 1, segment->start + 2 * PAGE_SIZE, &byte, 1), 1,
+                "read page 2");
     expect_int(mmu_remove_process(m, 1), 0, "mmu_remove_process(m, 1)");
     expect_size(the_pager.page_outs[1], 1, "page_out calls for dirty page 1");
     expect_size(the_pager.page_outs[2], 0, "page_out calls for clean page 2");
@@ -2183,9 +2089,8 @@ static void test_mmu_remove_process_writes_dirty_pages_through_the_pager(void)
     mmu_delete(m);
 }
 
-static void test_mmu_remove_process_reports_failed_write_back_and_frees_all(
-    void)
-{
+static void
+test_mmu_remove_process_reports_failed_write_back_and_frees_all(void) {
     mmu *m = new_mmu_with_process(1);
     vm_segmentation *segment =
         grow_testing_segment(m, 1, 4, READ | WRITE, fake_pager_init(1));
@@ -2202,9 +2107,8 @@ static void test_mmu_remove_process_reports_failed_write_back_and_frees_all(
     mmu_delete(m);
 }
 
-static void test_mmu_evicts_backed_pages_under_pressure_and_faults_them_in(
-    void)
-{
+static void
+test_mmu_evicts_backed_pages_under_pressure_and_faults_them_in(void) {
     enum { PAGES = 24 };
     mmu *m;
     vm_segmentation *segment;
@@ -2213,10 +2117,12 @@ static void test_mmu_evicts_backed_pages_under_pressure_and_faults_them_in(
 
     setenv("MMAP_FRAMES", "8", 1);
     m = new_mmu_with_process(1);
-    segment = grow_testing_segment(m, 1, PAGES, READ | WRITE, fake_pager_init(1));
+    segment =
+        grow_testing_segment(m, 1, PAGES, READ | WRITE, fake_pager_init(1));
     for (page = 0; page < PAGES; page++) {
         fill_pattern(want, page, 2);
-        expect_size(write_virtual(m, 1, segment->start + (addr32)page * PAGE_SIZE,
+        expect_size(write_virtual(m, 1,
+                                  segment->start + (addr32)page * PAGE_SIZE,
                                   want, PAGE_SIZE),
                     PAGE_SIZE, describe("write page %zu", page));
     }
@@ -2225,10 +2131,12 @@ static void test_mmu_evicts_backed_pages_under_pressure_and_faults_them_in(
                     "page_out calls (dirty victims saved)");
     for (page = 0; page < PAGES; page++) {
         fill_pattern(want, page, 2);
-        expect_size(read_virtual(m, 1, segment->start + (addr32)page * PAGE_SIZE,
-                                 got, PAGE_SIZE),
+        expect_size(read_virtual(m, 1,
+                                 segment->start + (addr32)page * PAGE_SIZE, got,
+                                 PAGE_SIZE),
                     PAGE_SIZE, describe("read page %zu", page));
-        expect_bytes(got, want, PAGE_SIZE, describe("page %zu read back", page));
+        expect_bytes(got, want, PAGE_SIZE,
+                     describe("page %zu read back", page));
     }
     expect_at_least(m->num_page_faults, 2 * PAGES - 8,
                     "page faults after reading back (evicted pages return)");
@@ -2246,10 +2154,10 @@ static void test_mmu_evicts_backed_pages_under_pressure_and_faults_them_in(
 /* trace.h                                                             */
 /* ================================================================== */
 
-static void test_trace_hook_sees_miss_fault_and_frame_then_a_hit(void)
-{
+static void test_trace_hook_sees_miss_fault_and_frame_then_a_hit(void) {
     mmu *m = new_mmu_with_process(1);
-    vm_segmentation *segment = grow_testing_segment(m, 1, 2, READ | WRITE, NULL);
+    vm_segmentation *segment =
+        grow_testing_segment(m, 1, 2, READ | WRITE, NULL);
     addr32 address = segment->start + 0x10;
     page_table_entry *entry;
     size_t miss, fault, given, i;
@@ -2270,7 +2178,8 @@ static void test_trace_hook_sees_miss_fault_and_frame_then_a_hit(void)
     expect_true(given != SIZE_MAX, "a frame given event for the page's frame");
     expect_true(miss < fault, "the TLB miss comes before the page fault");
     expect_true(fault < given, "the page fault comes before the frame given");
-    expect_size(trace_log.per_event[TRACE_TLB_HIT], 0, "TLB hits on first read");
+    expect_size(trace_log.per_event[TRACE_TLB_HIT], 0,
+                "TLB hits on first read");
     for (i = 0; i < trace_log.count && i < TRACE_LOG_SIZE; i++)
         expect_ptr(trace_log.records[i].context, &trace_log,
                    "context handed to the hook");
@@ -2294,8 +2203,7 @@ static void test_trace_hook_sees_miss_fault_and_frame_then_a_hit(void)
     mmu_delete(m);
 }
 
-static void test_trace_reports_a_segfault_and_names_every_event(void)
-{
+static void test_trace_reports_a_segfault_and_names_every_event(void) {
     mmu *m = new_mmu_with_process(1);
     unsigned char byte;
     int event, other;
@@ -2307,11 +2215,11 @@ static void test_trace_reports_a_segfault_and_names_every_event(void)
                 "read outside every segment");
     trace_set_hook(NULL, NULL);
     expect_size(trace_log.per_event[TRACE_SEGFAULT], 1, "segfault events");
-    expect_true(trace_find(TRACE_SEGFAULT, false, 0, false, 0) != SIZE_MAX &&
-                    trace_log.records[trace_find(TRACE_SEGFAULT, false, 0,
-                                                 false, 0)]
-                            .virtual_address == 0x00001000u,
-                "the segfault event carries the address 0x1000");
+    expect_true(
+        trace_find(TRACE_SEGFAULT, false, 0, false, 0) != SIZE_MAX &&
+            trace_log.records[trace_find(TRACE_SEGFAULT, false, 0, false, 0)]
+                    .virtual_address == 0x00001000u,
+        "the segfault event carries the address 0x1000");
 
     expect_true(strcmp(trace_event_name(TRACE_TLB_MISS), "TLB miss") == 0,
                 "trace_event_name(TRACE_TLB_MISS) is \"TLB miss\"");
@@ -2321,8 +2229,8 @@ static void test_trace_reports_a_segfault_and_names_every_event(void)
                     describe("event %d has a non-empty name", event));
         for (other = 0; other < event; other++)
             expect_true(strcmp(name, trace_event_name(other)) != 0,
-                        describe("events %d and %d have different names",
-                                 event, other));
+                        describe("events %d and %d have different names", event,
+                                 other));
     }
     mmu_delete(m);
 }
@@ -2331,8 +2239,7 @@ static void test_trace_reports_a_segfault_and_names_every_event(void)
 /* mmap.h: creating a mapping                                          */
 /* ================================================================== */
 
-static void test_mmap_create_is_lazy_no_fault_before_access(void)
-{
+static void test_mmap_create_is_lazy_no_fault_before_access(void) {
     char path[PATH_MAX];
     size_t total, page;
     unsigned char byte;
@@ -2359,8 +2266,7 @@ static void test_mmap_create_is_lazy_no_fault_before_access(void)
 }
 
 static void expect_segment_pages(const char *fixture, size_t size,
-                                 size_t pages)
-{
+                                 size_t pages) {
     char path[PATH_MAX];
     vm_segmentation *segment;
     mmap *map;
@@ -2391,8 +2297,7 @@ static void expect_segment_pages(const char *fixture, size_t size,
     munmap(map);
 }
 
-static void test_mmap_segment_spans_whole_pages_from_the_mmap_start(void)
-{
+static void test_mmap_segment_spans_whole_pages_from_the_mmap_start(void) {
     expect_segment_pages("hello.txt", 21, 1);
     expect_segment_pages("lorem.txt", 10000, 3);
     expect_segment_pages("one_page.txt", 4096, 1);
@@ -2401,13 +2306,14 @@ static void test_mmap_segment_spans_whole_pages_from_the_mmap_start(void)
     expect_segment_pages(NULL, 3 * 4096, 3);
 }
 
-static void test_mmap_fields_hold_mmu_stream_and_file_length(void)
-{
+static void test_mmap_fields_hold_mmu_stream_and_file_length(void) {
     static const struct {
         const char *name;
         size_t length;
-    } files[] = {{"hello.txt", 21}, {"lorem.txt", 10000},
-                 {"one_page.txt", 4096}, {"empty.txt", 0}};
+    } files[] = {{"hello.txt", 21},
+                 {"lorem.txt", 10000},
+                 {"one_page.txt", 4096},
+                 {"empty.txt", 0}};
     char path[PATH_MAX];
     size_t i;
 
@@ -2424,25 +2330,22 @@ static void test_mmap_fields_hold_mmu_stream_and_file_length(void)
                     describe("length of %s", files[i].name));
         expect_not_null(map->mmu, describe("mmu of %s", files[i].name));
         expect_not_null(map->stream, describe("stream of %s", files[i].name));
-        expect_true(map->writable,
-                    describe("%s (mode 0644) is mapped writable",
-                             files[i].name));
-        expect_not_null(map->mmu->page_directories[DEFAULT_PID],
-                        describe("directory of pid DEFAULT_PID for %s",
-                                 files[i].name));
+        expect_true(map->writable, describe("%s (mode 0644) is mapped writable",
+                                            files[i].name));
+        expect_not_null(
+            map->mmu->page_directories[DEFAULT_PID],
+            describe("directory of pid DEFAULT_PID for %s", files[i].name));
         munmap(map);
     }
 }
 
-static void test_mmap_create_with_null_path_fails_with_einval(void)
-{
+static void test_mmap_create_with_null_path_fails_with_einval(void) {
     errno = 0;
     expect_null(mmap_create(NULL), "mmap_create(NULL)");
     expect_errno(errno, EINVAL, "mmap_create(NULL)");
 }
 
-static void test_mmap_create_of_a_missing_file_fails_with_enoent(void)
-{
+static void test_mmap_create_of_a_missing_file_fails_with_enoent(void) {
     char path[PATH_MAX];
 
     path_in_work_dir("no_such_file.txt", path);
@@ -2451,8 +2354,7 @@ static void test_mmap_create_of_a_missing_file_fails_with_enoent(void)
     expect_errno(errno, ENOENT, "mmap_create of a missing file");
 }
 
-static void test_mmap_create_of_a_directory_fails_with_eisdir(void)
-{
+static void test_mmap_create_of_a_directory_fails_with_eisdir(void) {
     char path[PATH_MAX];
 
     path_in_work_dir("a_directory", path);
@@ -2463,9 +2365,8 @@ static void test_mmap_create_of_a_directory_fails_with_eisdir(void)
     expect_errno(errno, EISDIR, "mmap_create of a directory");
 }
 
-static void test_mmap_create_of_a_fifo_fails_with_enodev_without_blocking(
-    void)
-{
+static void
+test_mmap_create_of_a_fifo_fails_with_enodev_without_blocking(void) {
     char path[PATH_MAX];
 
     path_in_work_dir("a_fifo", path);
@@ -2477,8 +2378,7 @@ static void test_mmap_create_of_a_fifo_fails_with_enodev_without_blocking(
     expect_errno(errno, ENODEV, "mmap_create of a FIFO");
 }
 
-static void test_mmap_create_of_a_character_device_fails_with_enodev(void)
-{
+static void test_mmap_create_of_a_character_device_fails_with_enodev(void) {
     struct stat info;
 
     if (stat("/dev/null", &info) != 0 || !S_ISCHR(info.st_mode))
@@ -2488,8 +2388,7 @@ static void test_mmap_create_of_a_character_device_fails_with_enodev(void)
     expect_errno(errno, ENODEV, "mmap_create(\"/dev/null\")");
 }
 
-static void test_mmap_create_of_an_unreadable_file_fails_with_eacces(void)
-{
+static void test_mmap_create_of_an_unreadable_file_fails_with_eacces(void) {
     char path[PATH_MAX];
 
     copy_fixture("hello.txt", path);
@@ -2503,8 +2402,7 @@ static void test_mmap_create_of_an_unreadable_file_fails_with_eacces(void)
     expect_errno(errno, EACCES, "mmap_create of a mode 0000 file");
 }
 
-static void test_empty_file_maps_with_length_0_and_reads_0(void)
-{
+static void test_empty_file_maps_with_length_0_and_reads_0(void) {
     char path[PATH_MAX];
     unsigned char buffer[10];
     mmap *map;
@@ -2523,8 +2421,7 @@ static void test_empty_file_maps_with_length_0_and_reads_0(void)
     expect_all_frames_free("after munmap");
 }
 
-static void test_read_only_file_maps_read_only_and_write_is_eacces(void)
-{
+static void test_read_only_file_maps_read_only_and_write_is_eacces(void) {
     char path[PATH_MAX];
     unsigned char *fixture, *after, buffer[64];
     size_t size, after_size;
@@ -2574,9 +2471,8 @@ static void test_read_only_file_maps_read_only_and_write_is_eacces(void)
     free(fixture);
 }
 
-static void test_one_gib_sparse_file_maps_and_its_last_page_is_written_back(
-    void)
-{
+static void
+test_one_gib_sparse_file_maps_and_its_last_page_is_written_back(void) {
     const size_t size = (size_t)1 << 30;
     char path[PATH_MAX];
     unsigned char byte = 0xEE;
@@ -2603,8 +2499,7 @@ static void test_one_gib_sparse_file_maps_and_its_last_page_is_written_back(
     expect_all_frames_free("after munmap");
 }
 
-static void test_file_filling_the_whole_mmap_region_maps(void)
-{
+static void test_file_filling_the_whole_mmap_region_maps(void) {
     char path[PATH_MAX];
     unsigned char byte = 0xEE;
     mmap *map;
@@ -2621,8 +2516,7 @@ static void test_file_filling_the_whole_mmap_region_maps(void)
     expect_size(file_size(path), MMAP_REGION_SIZE, "file size after munmap");
 }
 
-static void test_file_larger_than_the_mmap_region_fails_with_enomem(void)
-{
+static void test_file_larger_than_the_mmap_region_fails_with_enomem(void) {
     char path[PATH_MAX];
 
     make_sparse_file("one_byte_too_big.bin", (off_t)MMAP_REGION_SIZE + 1, path);
@@ -2641,8 +2535,7 @@ static void test_file_larger_than_the_mmap_region_fails_with_enomem(void)
 /* mmap.h: reading and writing                                         */
 /* ================================================================== */
 
-static void test_mmap_read_of_whole_file_equals_the_file(void)
-{
+static void test_mmap_read_of_whole_file_equals_the_file(void) {
     static const char *const names[] = {"hello.txt", "lorem.txt",
                                         "one_page.txt"};
     static unsigned char buffer[10000];
@@ -2663,8 +2556,7 @@ static void test_mmap_read_of_whole_file_equals_the_file(void)
     }
 }
 
-static void test_mmap_read_is_clipped_at_length(void)
-{
+static void test_mmap_read_is_clipped_at_length(void) {
     static unsigned char buffer[20000];
     char path[PATH_MAX];
     unsigned char *fixture;
@@ -2689,8 +2581,7 @@ static void test_mmap_read_is_clipped_at_length(void)
     free(fixture);
 }
 
-static void test_mmap_read_goes_through_the_mmu_tlb_and_fault_counters(void)
-{
+static void test_mmap_read_goes_through_the_mmu_tlb_and_fault_counters(void) {
     static unsigned char buffer[10000];
     char path[PATH_MAX];
     mmap *map;
@@ -2718,8 +2609,7 @@ static void test_mmap_read_goes_through_the_mmu_tlb_and_fault_counters(void)
     munmap(map);
 }
 
-static void test_mmu_read_at_the_mapping_address_returns_the_file_bytes(void)
-{
+static void test_mmu_read_at_the_mapping_address_returns_the_file_bytes(void) {
     static const struct {
         size_t offset, count;
     } ranges[] = {{0, 100}, {4090, 20}, {9990, 10}, {0, 10000}};
@@ -2748,8 +2638,7 @@ static void test_mmu_read_at_the_mapping_address_returns_the_file_bytes(void)
     free(fixture);
 }
 
-static void test_mmu_write_is_seen_by_mmap_read_and_written_back(void)
-{
+static void test_mmu_write_is_seen_by_mmap_read_and_written_back(void) {
     char path[PATH_MAX];
     unsigned char *fixture, *after, got[4];
     size_t size, after_size;
@@ -2773,8 +2662,7 @@ static void test_mmu_write_is_seen_by_mmap_read_and_written_back(void)
     free(fixture);
 }
 
-static void test_mmap_write_reaches_the_file_at_munmap(void)
-{
+static void test_mmap_write_reaches_the_file_at_munmap(void) {
     static const char text[] = "Hello, mapping!";
     char path[PATH_MAX];
     unsigned char *fixture, *after, got[sizeof text];
@@ -2799,9 +2687,8 @@ static void test_mmap_write_reaches_the_file_at_munmap(void)
     free(fixture);
 }
 
-static void test_mmap_write_does_not_reach_the_file_before_munmap_or_sync(
-    void)
-{
+static void
+test_mmap_write_does_not_reach_the_file_before_munmap_or_sync(void) {
     char path[PATH_MAX];
     unsigned char *fixture, *now;
     size_t size, now_size;
@@ -2827,8 +2714,7 @@ static void test_mmap_write_does_not_reach_the_file_before_munmap_or_sync(
     free(fixture);
 }
 
-static void test_mmap_sync_writes_dirty_pages_and_leaves_them_clean(void)
-{
+static void test_mmap_sync_writes_dirty_pages_and_leaves_them_clean(void) {
     char path[PATH_MAX];
     unsigned char *fixture, *now;
     size_t size, now_size;
@@ -2855,8 +2741,7 @@ static void test_mmap_sync_writes_dirty_pages_and_leaves_them_clean(void)
     free(fixture);
 }
 
-static void test_munmap_after_sync_does_not_write_a_clean_page_again(void)
-{
+static void test_munmap_after_sync_does_not_write_a_clean_page_again(void) {
     char path[PATH_MAX];
     unsigned char got[6];
     mmap *map;
@@ -2878,8 +2763,7 @@ static void test_munmap_after_sync_does_not_write_a_clean_page_again(void)
     expect_bytes(got, "SYNC", 4, "synced bytes after munmap");
 }
 
-static void test_munmap_writes_only_dirty_pages_so_clean_changes_survive(void)
-{
+static void test_munmap_writes_only_dirty_pages_so_clean_changes_survive(void) {
     static unsigned char buffer[10000];
     char path[PATH_MAX];
     unsigned char *fixture, *after;
@@ -2892,8 +2776,8 @@ static void test_munmap_writes_only_dirty_pages_so_clean_changes_survive(void)
     expect_size(mmap_read(map, buffer, 0, size), size, "read all (3 pages)");
     expect_size(mmap_write(map, "DIRTY", 4096, 5), 5, "write into page 1");
 
-    write_file_at(path, 10, "ZERO", 4);      /* clean page 0 */
-    write_file_at(path, 8200, "TWO!", 4);    /* clean page 2 */
+    write_file_at(path, 10, "ZERO", 4);   /* clean page 0 */
+    write_file_at(path, 8200, "TWO!", 4); /* clean page 2 */
     munmap(map);
 
     after = load_file(path, &after_size);
@@ -2908,9 +2792,8 @@ static void test_munmap_writes_only_dirty_pages_so_clean_changes_survive(void)
     free(fixture);
 }
 
-static void test_mmap_write_at_the_end_is_clipped_and_the_file_never_grows(
-    void)
-{
+static void
+test_mmap_write_at_the_end_is_clipped_and_the_file_never_grows(void) {
     char path[PATH_MAX];
     unsigned char *fixture, *after, got[20];
     size_t size, after_size;
@@ -2940,9 +2823,8 @@ static void test_mmap_write_at_the_end_is_clipped_and_the_file_never_grows(
     expect_size(file_size(path), 4096, "one_page.txt size after munmap");
 }
 
-static void test_bytes_past_eof_in_the_last_page_read_as_zero_through_mmu(
-    void)
-{
+static void
+test_bytes_past_eof_in_the_last_page_read_as_zero_through_mmu(void) {
     static unsigned char buffer[PAGE_SIZE];
     char path[PATH_MAX];
     mmap *map;
@@ -2967,8 +2849,7 @@ static void test_bytes_past_eof_in_the_last_page_read_as_zero_through_mmu(
     copy_fixture("lorem.txt", path);
     map = map_file(path);
     memset(buffer, 0xEE, sizeof buffer);
-    expect_size(mmu_read_from_virtual_address(map->mmu,
-                                              map_address(map, 10000),
+    expect_size(mmu_read_from_virtual_address(map->mmu, map_address(map, 10000),
                                               DEFAULT_PID, buffer,
                                               3 * PAGE_SIZE - 10000),
                 3 * PAGE_SIZE - 10000, "MMU read of lorem's last page tail");
@@ -2977,9 +2858,8 @@ static void test_bytes_past_eof_in_the_last_page_read_as_zero_through_mmu(
     munmap(map);
 }
 
-static void test_mmu_write_past_eof_in_the_last_page_never_grows_the_file(
-    void)
-{
+static void
+test_mmu_write_past_eof_in_the_last_page_never_grows_the_file(void) {
     char path[PATH_MAX];
     unsigned char *fixture, *after;
     size_t size, after_size;
@@ -3005,8 +2885,7 @@ static void test_mmu_write_past_eof_in_the_last_page_never_grows_the_file(
     free(fixture);
 }
 
-static void test_mmap_offset_at_or_past_the_end_gives_0(void)
-{
+static void test_mmap_offset_at_or_past_the_end_gives_0(void) {
     char path[PATH_MAX];
     unsigned char buffer[8], *fixture, *after;
     size_t size, after_size;
@@ -3031,8 +2910,7 @@ static void test_mmap_offset_at_or_past_the_end_gives_0(void)
     free(fixture);
 }
 
-static void test_mmap_offset_plus_count_overflow_is_clipped(void)
-{
+static void test_mmap_offset_plus_count_overflow_is_clipped(void) {
     char path[PATH_MAX];
     unsigned char buffer[32], *fixture, *after;
     size_t size, after_size;
@@ -3064,8 +2942,7 @@ static void test_mmap_offset_plus_count_overflow_is_clipped(void)
     free(fixture);
 }
 
-static void test_mmap_read_and_write_with_null_map_or_buffer_are_einval(void)
-{
+static void test_mmap_read_and_write_with_null_map_or_buffer_are_einval(void) {
     char path[PATH_MAX];
     unsigned char buffer[4], *fixture, *after;
     size_t size, after_size;
@@ -3095,17 +2972,15 @@ static void test_mmap_read_and_write_with_null_map_or_buffer_are_einval(void)
     free(fixture);
 }
 
-static void test_mmap_sync_of_null_is_einval_and_munmap_of_null_is_a_no_op(
-    void)
-{
+static void
+test_mmap_sync_of_null_is_einval_and_munmap_of_null_is_a_no_op(void) {
     errno = 0;
     expect_int(mmap_sync(NULL), -1, "mmap_sync(NULL)");
     expect_errno(errno, EINVAL, "mmap_sync(NULL)");
     munmap(NULL);
 }
 
-static void test_munmap_returns_every_frame_to_the_pool(void)
-{
+static void test_munmap_returns_every_frame_to_the_pool(void) {
     static unsigned char buffer[10000];
     char path[PATH_MAX];
     int round;
@@ -3123,8 +2998,7 @@ static void test_munmap_returns_every_frame_to_the_pool(void)
 }
 
 /* The number of file descriptors open in this process. */
-static size_t open_descriptors(void)
-{
+static size_t open_descriptors(void) {
     size_t count = 0;
     int fd;
 
@@ -3134,9 +3008,8 @@ static size_t open_descriptors(void)
     return count;
 }
 
-static void test_munmap_closes_the_file_and_failed_creates_leave_none_open(
-    void)
-{
+static void
+test_munmap_closes_the_file_and_failed_creates_leave_none_open(void) {
     char path[PATH_MAX], fifo[PATH_MAX], big[PATH_MAX];
     size_t before;
     mmap *map;
@@ -3155,8 +3028,9 @@ static void test_munmap_closes_the_file_and_failed_creates_leave_none_open(
     expect_size(mmap_write(map, "J", 0, 1), 1, "write through the map");
     munmap(map);
     errno = 0;
-    expect_int(fcntl(fd, F_GETFD), -1, "the mapped file's descriptor after "
-                                       "munmap (closed)");
+    expect_int(fcntl(fd, F_GETFD), -1,
+               "the mapped file's descriptor after "
+               "munmap (closed)");
     expect_size(open_descriptors(), before, "descriptors after munmap");
 
     alarm(10); /* opening a FIFO for reading alone would block here */
@@ -3173,8 +3047,7 @@ static void test_munmap_closes_the_file_and_failed_creates_leave_none_open(
 /* mmap.h: memory pressure and several maps                            */
 /* ================================================================== */
 
-static void test_file_many_times_the_pool_is_written_and_read_back_right(void)
-{
+static void test_file_many_times_the_pool_is_written_and_read_back_right(void) {
     enum { PAGES = 1024, FRAMES = 32 }; /* 4 MiB through 128 KiB */
     unsigned char want[PAGE_SIZE], got[PAGE_SIZE];
     char path[PATH_MAX];
@@ -3195,8 +3068,8 @@ static void test_file_many_times_the_pool_is_written_and_read_back_right(void)
     for (page = 0; page < PAGES; page++) {
         fill_pattern(want, page, 7);
         memset(got, 0, sizeof got);
-        expect_size(mmap_read(map, got, page * PAGE_SIZE, PAGE_SIZE),
-                    PAGE_SIZE, describe("read of page %zu", page));
+        expect_size(mmap_read(map, got, page * PAGE_SIZE, PAGE_SIZE), PAGE_SIZE,
+                    describe("read of page %zu", page));
         expect_bytes(got, want, PAGE_SIZE, describe("page %zu", page));
     }
     expect_at_least(map->mmu->num_page_faults - faults_after_writes,
@@ -3207,8 +3080,7 @@ static void test_file_many_times_the_pool_is_written_and_read_back_right(void)
     expect_file_pattern(path, PAGES, 7);
 }
 
-static void test_evicted_dirty_page_is_written_back_before_munmap(void)
-{
+static void test_evicted_dirty_page_is_written_back_before_munmap(void) {
     enum { PAGES = 32 };
     char path[PATH_MAX];
     unsigned char got[8], byte;
@@ -3245,8 +3117,7 @@ static void test_evicted_dirty_page_is_written_back_before_munmap(void)
     expect_size(file_size(path), PAGES * PAGE_SIZE, "file size after munmap");
 }
 
-static void test_evicted_clean_page_is_not_written_back(void)
-{
+static void test_evicted_clean_page_is_not_written_back(void) {
     enum { PAGES = 32 };
     char path[PATH_MAX];
     unsigned char got[8], byte;
@@ -3273,8 +3144,7 @@ static void test_evicted_clean_page_is_not_written_back(void)
     expect_bytes(got, "OUTSIDE", 7, "the external change after munmap");
 }
 
-static void test_rereading_a_file_larger_than_the_pool_faults_pages_back(void)
-{
+static void test_rereading_a_file_larger_than_the_pool_faults_pages_back(void) {
     enum { PAGES = 64, FRAMES = 8 };
     unsigned char want[PAGE_SIZE], got[PAGE_SIZE];
     char path[PATH_MAX];
@@ -3303,8 +3173,7 @@ static void test_rereading_a_file_larger_than_the_pool_faults_pages_back(void)
     expect_file_pattern(path, PAGES, 3);
 }
 
-static void test_two_maps_of_different_files_are_independent(void)
-{
+static void test_two_maps_of_different_files_are_independent(void) {
     char hello_path[PATH_MAX], lorem_path[PATH_MAX];
     unsigned char *hello, *lorem, *after, got[32];
     size_t hello_size, lorem_size, after_size;
@@ -3346,9 +3215,8 @@ static void test_two_maps_of_different_files_are_independent(void)
     free(lorem);
 }
 
-static void test_two_maps_of_the_same_file_write_back_only_their_own_pages(
-    void)
-{
+static void
+test_two_maps_of_the_same_file_write_back_only_their_own_pages(void) {
     char path[PATH_MAX];
     unsigned char *lorem, *after, got[16];
     size_t size, after_size;
@@ -3378,9 +3246,8 @@ static void test_two_maps_of_the_same_file_write_back_only_their_own_pages(
     free(lorem);
 }
 
-static void test_eviction_by_one_map_takes_another_maps_page_and_data_lives(
-    void)
-{
+static void
+test_eviction_by_one_map_takes_another_maps_page_and_data_lives(void) {
     enum { B_PAGES = 64 };
     char a_path[PATH_MAX], b_path[PATH_MAX];
     unsigned char *lorem, *after, want[PAGE_SIZE], got[PAGE_SIZE];
@@ -3411,9 +3278,9 @@ static void test_eviction_by_one_map_takes_another_maps_page_and_data_lives(
         expect_bytes(got, want, PAGE_SIZE, describe("map b page %zu", page));
     }
     for (page = 0; page < 3; page++)
-        expect_true(!map_page_present(a, page),
-                    describe("map a's page %zu was taken by map b's faults",
-                             page));
+        expect_true(
+            !map_page_present(a, page),
+            describe("map a's page %zu was taken by map b's faults", page));
 
     after = load_file(a_path, &after_size);
     expect_bytes(after, lorem, size,
@@ -3451,12 +3318,14 @@ typedef struct {
     void (*run)(void);
 } test_case;
 
-#define TEST(name) {#name, test_##name}
+#define TEST(name)                                                             \
+    { #name, test_##name }
 
 static const test_case tests[] = {
     /* types.h, page_table.h */
     TEST(page_table_entry_is_32_bits_with_present_at_bit_0_and_frame_on_top),
-    TEST(page_directory_entry_is_32_bits_with_present_at_bit_0_and_frame_on_top),
+    TEST(
+        page_directory_entry_is_32_bits_with_present_at_bit_0_and_frame_on_top),
     TEST(address_splits_10_10_12),
     TEST(page_walk_without_alloc_on_empty_directory_returns_null),
     TEST(page_walk_with_alloc_returns_same_non_present_entry),
@@ -3568,8 +3437,7 @@ static const test_case tests[] = {
 #define NUM_TESTS (sizeof tests / sizeof tests[0])
 
 /* Removes `path` and everything under it (the parent, after each test). */
-static void remove_tree(const char *path)
-{
+static void remove_tree(const char *path) {
     struct stat info;
     DIR *directory;
     struct dirent *entry;
@@ -3595,8 +3463,7 @@ static void remove_tree(const char *path)
     }
 }
 
-static bool make_work_dir(void)
-{
+static bool make_work_dir(void) {
     const char *base = getenv("TMPDIR");
 
     if (!base || !base[0])
@@ -3606,8 +3473,7 @@ static bool make_work_dir(void)
 }
 
 /* Runs one test in a child; prints its line; returns whether it passed. */
-static bool run_test(const test_case *test)
-{
+static bool run_test(const test_case *test) {
     char message[MESSAGE_SIZE];
     size_t length = 0;
     ssize_t got;
@@ -3661,8 +3527,7 @@ static bool run_test(const test_case *test)
     if (length > 0) {
         printf("FAIL %s: %s\n", test->name, message);
     } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
-        printf("FAIL %s: timed out (no result within its alarm)\n",
-               test->name);
+        printf("FAIL %s: timed out (no result within its alarm)\n", test->name);
     } else if (WIFSIGNALED(status)) {
         printf("FAIL %s: crashed with signal %d (%s)\n", test->name,
                WTERMSIG(status), strsignal(WTERMSIG(status)));
@@ -3679,8 +3544,7 @@ static bool run_test(const test_case *test)
     return false;
 }
 
-static const test_case *find_test(const char *name)
-{
+static const test_case *find_test(const char *name) {
     size_t i;
 
     for (i = 0; i < NUM_TESTS; i++)
@@ -3693,8 +3557,7 @@ static const test_case *find_test(const char *name)
  * Finds test_files/ in the working directory, beside the binary, or one
  * level above it (asan/mmap_tests).
  */
-static bool find_fixture_dir(void)
-{
+static bool find_fixture_dir(void) {
     char exe[PATH_MAX], candidate[PATH_MAX + 32];
     const char *bases[3] = {".", NULL, NULL};
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -3723,8 +3586,7 @@ static bool find_fixture_dir(void)
     return false;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     size_t passed = 0, failed = 0, i;
     int arg;
 

@@ -18,16 +18,19 @@
 #include "trace.h"
 
 /* A frame's key: the process id above the 20 bits of the page number. */
-#define VPN_BITS (32 - NUM_OFFSET_BITS)
-#define PAGE_KEY(pid, address) ((uint32_t)(pid) << VPN_BITS | VPN(address))
-#define KEY_PID(key) ((size_t)((key) >> VPN_BITS))
-#define KEY_ADDRESS(key) ((addr32)(key) << NUM_OFFSET_BITS)
+#define PAGE_NUMBER_BITS (32 - NUM_OFFSET_BITS)
+#define PAGE_NUMBER_MASK ((1u << PAGE_NUMBER_BITS) - 1)
+#define PAGE_KEY(pid, address)                                                 \
+    ((uint32_t)(pid) << PAGE_NUMBER_BITS | VPN(address))
+#define KEY_PID(key) ((size_t)((key) >> PAGE_NUMBER_BITS))
+#define KEY_ADDRESS(key) ((addr32)((key)&PAGE_NUMBER_MASK) << NUM_OFFSET_BITS)
 
 /* The bytes one page table maps. */
 #define TABLE_SPAN ((uint64_t)NUM_ENTRIES * PAGE_SIZE)
 
-typedef char page_key_fits[(MAX_PROCESS_ID << VPN_BITS) - 1 <= UINT32_MAX
-                               ? 1 : -1];
+typedef char
+    page_key_fits[(MAX_PROCESS_ID << PAGE_NUMBER_BITS) - 1 <= UINT32_MAX ? 1
+                                                                         : -1];
 
 static bool page_referenced(frame_owner *owner, uint32_t key);
 static int page_evict(frame_owner *owner, uint32_t key);
@@ -41,9 +44,13 @@ static mmu *mmu_of(frame_owner *owner) {
     return (mmu *)((char *)owner - offsetof(mmu, owner));
 }
 
+/* The physical address of the frame a present entry maps. */
+static addr32 frame_address(const page_table_entry *entry) {
+    return (addr32)entry->base_addr << NUM_OFFSET_BITS;
+}
+
 static char *frame_of(const page_table_entry *entry) {
-    return get_system_pointer_from_address((addr32)entry->base_addr
-                                           << NUM_OFFSET_BITS);
+    return get_system_pointer_from_address(frame_address(entry));
 }
 
 static bool process_exists(const mmu *this, size_t pid) {
@@ -99,8 +106,7 @@ static int write_back(mmu *this, size_t pid, addr32 address,
         if (segment->backing->page_out(segment->backing, page,
                                        frame_of(entry)) != 0)
             return -1;
-        trace(TRACE_WRITE_BACK, address,
-              (addr32)entry->base_addr << NUM_OFFSET_BITS);
+        trace(TRACE_WRITE_BACK, address, frame_address(entry));
     }
     entry->dirty = 0;
     return 0;
@@ -154,8 +160,8 @@ int mmu_sync(mmu *this, size_t pid, addr32 start, addr32 end) {
 static int release_page(mmu *this, size_t pid, addr32 address,
                         page_table_entry *entry) {
     int result = sync_page(this, pid, address, entry);
-    return_frame_to_kernel((addr32)entry->base_addr << NUM_OFFSET_BITS);
-    *entry = (page_table_entry){ 0 };
+    return_frame_to_kernel(frame_address(entry));
+    *entry = (page_table_entry){0};
     return result;
 }
 
@@ -207,7 +213,7 @@ static int page_evict(frame_owner *owner, uint32_t key) {
         return -1;
     if (pid == this->curr_pid)
         tlb_invalidate(this->tlb, address);
-    *entry = (page_table_entry){ 0 };
+    *entry = (page_table_entry){0};
     return 0;
 }
 
@@ -266,8 +272,7 @@ static page_table_entry *translate(mmu *this, addr32 address) {
     entry = page_table_walk(this->page_directories[pid], address, true);
     if (!entry)
         return NULL;
-    trace(TRACE_PAGE_WALK, address,
-          entry->present ? (addr32)entry->base_addr << NUM_OFFSET_BITS : 0);
+    trace(TRACE_PAGE_WALK, address, entry->present ? frame_address(entry) : 0);
     if (!entry->present && page_fault(this, pid, address, entry) != 0)
         return NULL;
     tlb_add_pte(this->tlb, address, entry);
@@ -284,8 +289,9 @@ static bool access_allowed(mmu *this, size_t pid, addr32 address,
     uint64_t end = (uint64_t)address + num_bytes;
     for (uint64_t at = address; at < end;) {
         vm_segmentation *segment =
-            at > UINT32_MAX ? NULL
-                            : find_segment(this->segmentations[pid], (addr32)at);
+            at > UINT32_MAX
+                ? NULL
+                : find_segment(this->segmentations[pid], (addr32)at);
         if (!segment || !(segment->permissions & permission)) {
             this->num_segmentation_faults++;
             trace(TRACE_SEGFAULT, (addr32)at, 0);
@@ -310,7 +316,7 @@ static void switch_to(mmu *this, size_t pid) {
  * (read) the simulated memory at `address`, page by page.
  */
 static size_t access_memory(mmu *this, addr32 address, size_t pid, void *memory,
-                     size_t num_bytes, bool write) {
+                            size_t num_bytes, bool write) {
     if (!this || !process_exists(this, pid) || (!memory && num_bytes)) {
         errno = EINVAL;
         return 0;
@@ -354,5 +360,5 @@ size_t mmu_write_to_virtual_address(mmu *this, addr32 virtual_address,
                                     size_t pid, const void *buffer,
                                     size_t num_bytes) {
     return access_memory(this, virtual_address, pid, (void *)buffer, num_bytes,
-                  true);
+                         true);
 }

@@ -33,8 +33,7 @@ void page_directory_delete(page_directory *this) {
     for (size_t i = 0; i < NUM_ENTRIES; i++) {
         page_directory_entry *entry = &this->entries[i];
         if (entry->present)
-            return_frame_to_kernel((addr32)entry->base_addr
-                                   << NUM_OFFSET_BITS);
+            return_frame_to_kernel((addr32)entry->base_addr << NUM_OFFSET_BITS);
     }
     return_frame_to_kernel(get_address_from_system_pointer(this));
 }
@@ -53,7 +52,7 @@ page_table_entry *page_table_walk(page_directory *this, addr32 virtual_address,
         entry->present = 1;
     }
     entry->accessed = 1;
-    page_table *table = get_system_pointer_from_address(
-        (addr32)entry->base_addr << NUM_OFFSET_BITS);
+    page_table *table = get_system_pointer_from_address((addr32)entry->base_addr
+                                                        << NUM_OFFSET_BITS);
     return &table->entries[PAGE_TABLE_INDEX(virtual_address)];
 }

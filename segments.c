@@ -9,21 +9,35 @@
 
 /* Where each segment starts, empty, and how far it may grow. */
 static const vm_segmentation layout[NUM_SEGMENTS] = {
-    [TESTING] = { .start = 0xD0000000, .end = 0xD0000000,
-                  .permissions = READ | WRITE, .limit = 0xFFFFF000 },
-    [STACK] = { .start = 0xC0000000, .end = 0xC0000000,
-                .permissions = READ | WRITE, .grows_down = true,
-                .limit = 0xB0000000 },
-    [MMAP] = { .start = 0x40000000, .end = 0x40000000,
-               .permissions = READ | WRITE, .limit = 0xB0000000 },
-    [HEAP] = { .start = 0x10000000, .end = 0x10000000,
-               .permissions = READ | WRITE, .limit = 0x40000000 },
-    [BSS] = { .start = 0x0C000000, .end = 0x0C000000,
-              .permissions = READ | WRITE, .limit = 0x10000000 },
-    [DATA] = { .start = 0x0A000000, .end = 0x0A000000,
-               .permissions = READ | WRITE, .limit = 0x0C000000 },
-    [TEXT] = { .start = 0x08000000, .end = 0x08000000,
-               .permissions = READ | EXEC, .limit = 0x0A000000 },
+    [TESTING] = {.start = 0xD0000000,
+                 .end = 0xD0000000,
+                 .permissions = READ | WRITE,
+                 .limit = 0xFFFFF000},
+    [STACK] = {.start = 0xC0000000,
+               .end = 0xC0000000,
+               .permissions = READ | WRITE,
+               .grows_down = true,
+               .limit = 0xB0000000},
+    [MMAP] = {.start = 0x40000000,
+              .end = 0x40000000,
+              .permissions = READ | WRITE,
+              .limit = 0xB0000000},
+    [HEAP] = {.start = 0x10000000,
+              .end = 0x10000000,
+              .permissions = READ | WRITE,
+              .limit = 0x40000000},
+    [BSS] = {.start = 0x0C000000,
+             .end = 0x0C000000,
+             .permissions = READ | WRITE,
+             .limit = 0x10000000},
+    [DATA] = {.start = 0x0A000000,
+              .end = 0x0A000000,
+              .permissions = READ | WRITE,
+              .limit = 0x0C000000},
+    [TEXT] = {.start = 0x08000000,
+              .end = 0x08000000,
+              .permissions = READ | EXEC,
+              .limit = 0x0A000000},
 };
 
 vm_segmentations *segmentations_create(void) {
@@ -68,8 +82,7 @@ void shrink_segment(vm_segmentation *segment, uint32_t num_pages) {
         segment->end -= bytes;
 }
 
-vm_segmentation *find_segment(vm_segmentations *segmentations,
-                              addr32 address) {
+vm_segmentation *find_segment(vm_segmentations *segmentations, addr32 address) {
     for (size_t i = 0; i < NUM_SEGMENTS; i++) {
         vm_segmentation *segment = &segmentations->segments[i];
         if (segment->start <= address && address < segment->end)
@@ -78,15 +91,15 @@ vm_segmentation *find_segment(vm_segmentations *segmentations,
     return NULL;
 }
 
-bool address_in_segmentations(vm_segmentations *segmentations,
-                              addr32 address) {
+bool address_in_segmentations(vm_segmentations *segmentations, addr32 address) {
     return find_segment(segmentations, address) != NULL;
 }
 
 const char *segment_name(enum segments segment) {
     static const char *const names[NUM_SEGMENTS] = {
-        [STACK] = "STACK", [MMAP] = "MMAP", [HEAP] = "HEAP", [BSS] = "BSS",
-        [DATA] = "DATA",   [TEXT] = "TEXT", [TESTING] = "TESTING",
+        [STACK] = "STACK",     [MMAP] = "MMAP", [HEAP] = "HEAP",
+        [BSS] = "BSS",         [DATA] = "DATA", [TEXT] = "TEXT",
+        [TESTING] = "TESTING",
     };
     if ((unsigned)segment >= NUM_SEGMENTS)
         return "?";

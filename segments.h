@@ -82,12 +82,10 @@ int grow_segment(vm_segmentation *segment, uint32_t num_pages);
 void shrink_segment(vm_segmentation *segment, uint32_t num_pages);
 
 /* Returns whether `address` lies in any segment of `segmentations`. */
-bool address_in_segmentations(vm_segmentations *segmentations,
-                              addr32 address);
+bool address_in_segmentations(vm_segmentations *segmentations, addr32 address);
 
 /* Returns the segment holding `address`, or NULL. */
-vm_segmentation *find_segment(vm_segmentations *segmentations,
-                              addr32 address);
+vm_segmentation *find_segment(vm_segmentations *segmentations, addr32 address);
 
 /* The segment's name as the layout above spells it, e.g. "MMAP". */
 const char *segment_name(enum segments segment);

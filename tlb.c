@@ -69,8 +69,8 @@ void tlb_add_pte(tlb *this, addr32 virtual_address, page_table_entry *entry) {
     tlb_slot *slot = find_slot(this, vpn);
     if (!slot)
         slot = victim_slot(this);
-    *slot = (tlb_slot){ .valid = true, .vpn = vpn, .entry = entry,
-                        .last_used = ++this->clock };
+    *slot = (tlb_slot){
+        .valid = true, .vpn = vpn, .entry = entry, .last_used = ++this->clock};
 }
 
 void tlb_invalidate(tlb *this, addr32 virtual_address) {

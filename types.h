@@ -22,11 +22,11 @@ typedef uint32_t addr32;
 #define OFFSET_MASK ((addr32)PAGE_SIZE - 1)
 /* The virtual page number: directory and table index together. */
 #define VPN(address) ((addr32)(address) >> NUM_OFFSET_BITS)
-#define PAGE_DIRECTORY_INDEX(address) \
+#define PAGE_DIRECTORY_INDEX(address)                                          \
     ((addr32)(address) >> (NUM_OFFSET_BITS + NUM_VPN_BITS))
-#define PAGE_TABLE_INDEX(address) \
+#define PAGE_TABLE_INDEX(address)                                              \
     (((addr32)(address) >> NUM_OFFSET_BITS) & (NUM_ENTRIES - 1))
-#define PAGE_OFFSET(address) ((addr32)(address) & OFFSET_MASK)
+#define PAGE_OFFSET(address) ((addr32)(address)&OFFSET_MASK)
 #define PAGE_ROUND_DOWN(address) ((addr32)(address) & ~OFFSET_MASK)
 
 #endif
