@@ -1,6 +1,7 @@
 # make        the library objects, libmmap.a, mmap_tests and mmap_demo
 # make test   build and run the test suite
 # make demo   run the demo on a copy of a bundled file
+# make bench  build and run the benchmark against stdio and the kernel's mmap
 # make asan   the test suite built and run with AddressSanitizer and UBSan
 # make clean  remove every build output
 
@@ -14,9 +15,9 @@ LIB_SRCS = kernel.c page_table.c tlb.c segments.c trace.c mmu.c mmap.c
 LIB_OBJS = $(LIB_SRCS:.c=.o)
 HEADERS = $(wildcard *.h)
 
-.PHONY: all test demo asan clean
+.PHONY: all test demo bench asan clean
 
-all: libmmap.a mmap_tests mmap_demo
+all: libmmap.a mmap_tests mmap_demo mmap_bench
 
 %.o: %.c $(HEADERS)
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -34,8 +35,14 @@ mmap_demo: mmap_demo.o libmmap.a
 test: mmap_tests
 	./mmap_tests
 
+mmap_bench: mmap_bench.o host_mmap.o libmmap.a
+	$(CC) $(CFLAGS) -o $@ $^
+
 demo: mmap_demo
 	./mmap_demo
+
+bench: mmap_bench
+	./mmap_bench
 
 # A build of its own in asan/, so sanitized and plain objects never mix.
 asan/mmap_tests: $(LIB_SRCS) mmap_tests.c $(HEADERS)
@@ -48,4 +55,4 @@ asan: asan/mmap_tests
 	    ./asan/mmap_tests
 
 clean:
-	rm -rf *.o libmmap.a mmap_tests mmap_demo asan
+	rm -rf *.o libmmap.a mmap_tests mmap_demo mmap_bench asan

@@ -1,0 +1,26 @@
+/*
+ * host_mmap.h: the host kernel's own mmap, the baseline mmap_bench
+ * measures the simulated one against.
+ *
+ * It lives apart because mmap.h shadows the POSIX names `mmap` and
+ * `munmap`: this file pair is the only place that sees <sys/mman.h>, and
+ * it unmaps through the raw system call, since a program linked with our
+ * library calls our munmap by that name.
+ */
+#ifndef HOST_MMAP_H
+#define HOST_MMAP_H
+
+#include <stddef.h>
+
+/*
+ * Maps the whole file at `path` read-only and shared, faulting nothing in,
+ * and stores its length in `*length`. Returns the mapping, or NULL with
+ * errno (from open, fstat or mmap; EINVAL for an empty file). Unmap it with
+ * host_unmap.
+ */
+const unsigned char *host_map_file(const char *path, size_t *length);
+
+/* Unmaps what host_map_file returned. Returns 0, or -1 with errno. */
+int host_unmap(const unsigned char *mapping, size_t length);
+
+#endif

@@ -1,0 +1,654 @@
+/*
+ * mmap_bench.c: how the simulated mmap compares with stdio and with the
+ * host kernel's own mmap.
+ *
+ * Each measurement runs in a forked child, so each starts with a fresh
+ * frame pool sized by MMAP_FRAMES, and the figure printed is the median of
+ * several runs. The pool is booted (allocated and touched) before the clock
+ * starts, as a machine's memory exists before its first process; the boot
+ * time is printed apart. Every method's data is checked: sampled words of
+ * each read are summed and must agree across methods, and after the timed
+ * passes the mapping is compared whole with the file. Nothing here is a
+ * test: the suite never times anything.
+ *
+ *   mmap_bench [--json] [--runs N] [--mib N]
+ */
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "host_mmap.h"
+#include "kernel.h"
+#include "mmap.h"
+
+#define CHUNK (64 * 1024)
+#define RANDOM_READS 2000000
+#define LARGE_POOL_FRAMES "40000"
+#define MAX_RUNS 99
+
+/* What one child reports back through its pipe. */
+typedef struct {
+    bool ok;
+    char error[160];
+    double seconds[3];    /* up to three timed passes */
+    uint64_t checksum[3]; /* the sampled words of each pass */
+    double boot_seconds;  /* pool boot, not timed */
+    size_t page_faults;   /* of the first pass */
+    size_t tlb_misses;    /* of the first pass */
+} child_result;
+
+static struct {
+    const char *dir;
+    char read_path[4096];  /* the file every read pass reads */
+    char write_path[4096]; /* the file the overwrite passes overwrite */
+    size_t size;
+    unsigned char *chunk; /* CHUNK bytes, the reads' destination */
+} bench;
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Keeps the compiler from dropping a copy whose result is only sampled. */
+static void clobber(const void *memory) {
+    __asm__ volatile("" : : "r"(memory) : "memory");
+}
+
+/* One word of every page of a chunk, and its last word: enough to catch a
+ * wrong page or a short read without adding a pass over the data. */
+static uint64_t sample(const unsigned char *bytes, size_t length) {
+    uint64_t sum = 0, word;
+    for (size_t at = 0; at + 8 <= length; at += 4096) {
+        memcpy(&word, bytes + at, 8);
+        sum += word;
+    }
+    if (length >= 8) {
+        memcpy(&word, bytes + length - 8, 8);
+        sum += word;
+    }
+    return sum;
+}
+
+static uint64_t next_random(uint64_t *state) {
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
+
+static void fail(child_result *result, const char *what) {
+    if (!result->error[0])
+        snprintf(result->error, sizeof result->error, "%s: %s", what,
+                 strerror(errno));
+}
+
+/* --- the simulated mapping ------------------------------------------- */
+
+static bool boot_pool(child_result *result) {
+    double start = now();
+    if (kernel_frames_total() == 0) {
+        fail(result, "frame pool");
+        return false;
+    }
+    result->boot_seconds = now() - start;
+    return true;
+}
+
+static uint64_t ours_read_pass(mmap *map, child_result *result) {
+    uint64_t sum = 0;
+    for (size_t at = 0; at < bench.size; at += CHUNK) {
+        size_t want = bench.size - at < CHUNK ? bench.size - at : CHUNK;
+        if (mmap_read(map, bench.chunk, at, want) != want) {
+            fail(result, "mmap_read");
+            return 0;
+        }
+        sum += sample(bench.chunk, want);
+    }
+    return sum;
+}
+
+/* The whole mapping against the file, untimed. */
+static bool ours_matches_file(mmap *map, const char *path,
+                              child_result *result) {
+    FILE *file = fopen(path, "rb");
+    unsigned char *want = malloc(CHUNK);
+    bool same = file && want;
+    for (size_t at = 0; same && at < bench.size; at += CHUNK) {
+        size_t length = bench.size - at < CHUNK ? bench.size - at : CHUNK;
+        same = fread(want, 1, length, file) == length &&
+               mmap_read(map, bench.chunk, at, length) == length &&
+               memcmp(want, bench.chunk, length) == 0;
+    }
+    if (!same && !result->error[0])
+        snprintf(result->error, sizeof result->error,
+                 "the mapping differs from the file");
+    free(want);
+    if (file)
+        fclose(file);
+    return same;
+}
+
+/* Passes 0, 1, 2: cold read (create + read), hot read, random reads. */
+static void ours_reads(child_result *result, bool all_passes) {
+    if (!boot_pool(result))
+        return;
+    double start = now();
+    mmap *map = mmap_create(bench.read_path);
+    if (!map) {
+        fail(result, "mmap_create");
+        return;
+    }
+    result->checksum[0] = ours_read_pass(map, result);
+    result->seconds[0] = now() - start;
+    result->page_faults = map->mmu->num_page_faults;
+    result->tlb_misses = map->mmu->num_tlb_misses;
+    if (all_passes) {
+        start = now();
+        result->checksum[1] = ours_read_pass(map, result);
+        result->seconds[1] = now() - start;
+
+        uint32_t *offsets = malloc(RANDOM_READS * sizeof *offsets);
+        uint64_t state = 0x9E3779B97F4A7C15u, sum = 0, word;
+        for (size_t i = 0; offsets && i < RANDOM_READS; i++)
+            offsets[i] = (uint32_t)(next_random(&state) % (bench.size - 7));
+        start = now();
+        for (size_t i = 0; offsets && i < RANDOM_READS; i++) {
+            if (mmap_read(map, &word, offsets[i], 8) != 8) {
+                fail(result, "mmap_read");
+                break;
+            }
+            sum += word;
+        }
+        result->seconds[2] = now() - start;
+        result->checksum[2] = sum;
+        if (!offsets)
+            fail(result, "malloc");
+        free(offsets);
+    }
+    ours_matches_file(map, bench.read_path, result);
+    munmap(map);
+    result->ok = !result->error[0];
+}
+
+static unsigned char pattern_byte(size_t at, unsigned seed) {
+    return (unsigned char)((at * 31 + seed) ^ (at >> 12));
+}
+
+static void fill_pattern(unsigned char *bytes, size_t at, size_t length,
+                         unsigned seed) {
+    for (size_t i = 0; i < length; i++)
+        bytes[i] = pattern_byte(at + i, seed);
+}
+
+/* The file holds pattern `seed` all through: the write really landed. */
+static bool file_has_pattern(const char *path, unsigned seed,
+                             child_result *result) {
+    FILE *file = fopen(path, "rb");
+    unsigned char *want = malloc(CHUNK), *got = malloc(CHUNK);
+    bool same = file && want && got;
+    for (size_t at = 0; same && at < bench.size; at += CHUNK) {
+        size_t length = bench.size - at < CHUNK ? bench.size - at : CHUNK;
+        fill_pattern(want, at, length, seed);
+        same = fread(got, 1, length, file) == length &&
+               memcmp(want, got, length) == 0;
+    }
+    if (!same)
+        snprintf(result->error, sizeof result->error,
+                 "the file does not hold what was written");
+    free(want);
+    free(got);
+    if (file)
+        fclose(file);
+    return same;
+}
+
+/*
+ * Every byte written in CHUNK pieces, then the write-back. The pieces are
+ * prepared before the clock starts, in one buffer per distinct piece.
+ */
+static unsigned char *patterned_file_image(unsigned seed) {
+    unsigned char *image = malloc(bench.size);
+    if (image)
+        fill_pattern(image, 0, bench.size, seed);
+    return image;
+}
+
+static void ours_overwrite(child_result *result, unsigned seed) {
+    unsigned char *image = patterned_file_image(seed);
+    if (!image) {
+        fail(result, "malloc");
+        return;
+    }
+    if (!boot_pool(result)) {
+        free(image);
+        return;
+    }
+    double start = now();
+    mmap *map = mmap_create(bench.write_path);
+    if (!map) {
+        fail(result, "mmap_create");
+        free(image);
+        return;
+    }
+    for (size_t at = 0; at < bench.size; at += CHUNK) {
+        size_t want = bench.size - at < CHUNK ? bench.size - at : CHUNK;
+        if (mmap_write(map, image + at, at, want) != want) {
+            fail(result, "mmap_write");
+            break;
+        }
+    }
+    result->page_faults = map->mmu->num_page_faults;
+    result->tlb_misses = map->mmu->num_tlb_misses;
+    munmap(map);
+    result->seconds[0] = now() - start;
+    free(image);
+    if (!result->error[0])
+        file_has_pattern(bench.write_path, seed, result);
+    result->ok = !result->error[0];
+}
+
+/* --- the baselines --------------------------------------------------- */
+
+static void stdio_read(child_result *result) {
+    double start = now();
+    FILE *file = fopen(bench.read_path, "rb");
+    if (!file) {
+        fail(result, "fopen");
+        return;
+    }
+    uint64_t sum = 0;
+    for (size_t at = 0; at < bench.size; at += CHUNK) {
+        size_t want = bench.size - at < CHUNK ? bench.size - at : CHUNK;
+        if (fread(bench.chunk, 1, want, file) != want) {
+            fail(result, "fread");
+            break;
+        }
+        sum += sample(bench.chunk, want);
+    }
+    fclose(file);
+    result->seconds[0] = now() - start;
+    result->checksum[0] = sum;
+    result->ok = !result->error[0];
+}
+
+static uint64_t host_copy_pass(const unsigned char *mapping) {
+    uint64_t sum = 0;
+    for (size_t at = 0; at < bench.size; at += CHUNK) {
+        size_t want = bench.size - at < CHUNK ? bench.size - at : CHUNK;
+        memcpy(bench.chunk, mapping + at, want);
+        clobber(bench.chunk);
+        sum += sample(bench.chunk, want);
+    }
+    return sum;
+}
+
+/* Passes 0, 1, 2 as ours_reads, through the host kernel's mapping. */
+static void host_reads(child_result *result) {
+    double start = now();
+    size_t length;
+    const unsigned char *mapping = host_map_file(bench.read_path, &length);
+    if (!mapping) {
+        fail(result, "mmap");
+        return;
+    }
+    result->checksum[0] = host_copy_pass(mapping);
+    result->seconds[0] = now() - start;
+    start = now();
+    result->checksum[1] = host_copy_pass(mapping);
+    result->seconds[1] = now() - start;
+
+    uint32_t *offsets = malloc(RANDOM_READS * sizeof *offsets);
+    uint64_t state = 0x9E3779B97F4A7C15u, sum = 0, word;
+    for (size_t i = 0; offsets && i < RANDOM_READS; i++)
+        offsets[i] = (uint32_t)(next_random(&state) % (bench.size - 7));
+    start = now();
+    for (size_t i = 0; offsets && i < RANDOM_READS; i++) {
+        memcpy(&word, mapping + offsets[i], 8);
+        sum += word;
+    }
+    result->seconds[2] = now() - start;
+    result->checksum[2] = sum;
+    if (!offsets)
+        fail(result, "malloc");
+    free(offsets);
+    host_unmap(mapping, length);
+    result->ok = !result->error[0];
+}
+
+static void stdio_overwrite(child_result *result, unsigned seed) {
+    unsigned char *image = patterned_file_image(seed);
+    if (!image) {
+        fail(result, "malloc");
+        return;
+    }
+    double start = now();
+    FILE *file = fopen(bench.write_path, "r+b");
+    if (!file) {
+        fail(result, "fopen");
+        free(image);
+        return;
+    }
+    for (size_t at = 0; at < bench.size; at += CHUNK) {
+        size_t want = bench.size - at < CHUNK ? bench.size - at : CHUNK;
+        if (fwrite(image + at, 1, want, file) != want) {
+            fail(result, "fwrite");
+            break;
+        }
+    }
+    if (fclose(file) != 0)
+        fail(result, "fclose");
+    result->seconds[0] = now() - start;
+    free(image);
+    if (!result->error[0])
+        file_has_pattern(bench.write_path, seed, result);
+    result->ok = !result->error[0];
+}
+
+/* --- running, collecting, reporting ---------------------------------- */
+
+enum method {
+    OURS_READS,          /* 40000 frames: cold, hot, random */
+    OURS_PRESSURE_READ,  /* default pool: cold */
+    OURS_OVERWRITE,      /* 40000 frames */
+    OURS_PRESSURE_WRITE, /* default pool */
+    STDIO_READ,
+    HOST_READS,
+    STDIO_WRITE,
+    NUM_METHODS
+};
+
+/* Runs `method` in a child with the pool size it calls for. */
+static child_result run_child(enum method method, unsigned seed) {
+    child_result result = {0};
+    int channel[2];
+    if (pipe(channel) != 0) {
+        fail(&result, "pipe");
+        return result;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fail(&result, "fork");
+        return result;
+    }
+    if (pid == 0) {
+        close(channel[0]);
+        if (method == OURS_PRESSURE_READ || method == OURS_PRESSURE_WRITE)
+            unsetenv("MMAP_FRAMES");
+        else
+            setenv("MMAP_FRAMES", LARGE_POOL_FRAMES, 1);
+        switch (method) {
+        case OURS_READS: ours_reads(&result, true); break;
+        case OURS_PRESSURE_READ: ours_reads(&result, false); break;
+        case OURS_OVERWRITE:
+        case OURS_PRESSURE_WRITE: ours_overwrite(&result, seed); break;
+        case STDIO_READ: stdio_read(&result); break;
+        case HOST_READS: host_reads(&result); break;
+        case STDIO_WRITE: stdio_overwrite(&result, seed); break;
+        case NUM_METHODS: break;
+        }
+        ssize_t written = write(channel[1], &result, sizeof result);
+        _exit(written == (ssize_t)sizeof result ? 0 : 1);
+    }
+    close(channel[1]);
+    ssize_t got = read(channel[0], &result, sizeof result);
+    close(channel[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    if (got != (ssize_t)sizeof result) {
+        memset(&result, 0, sizeof result);
+        snprintf(result.error, sizeof result.error,
+                 "child died (status %d) before reporting", status);
+    }
+    return result;
+}
+
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *values, size_t count) {
+    qsort(values, count, sizeof *values, compare_doubles);
+    return count % 2 ? values[count / 2]
+                     : (values[count / 2 - 1] + values[count / 2]) / 2;
+}
+
+/* Every run of every method, pass by pass. */
+static struct {
+    double seconds[NUM_METHODS][3][MAX_RUNS];
+    double boot[NUM_METHODS][MAX_RUNS];
+    uint64_t checksum[NUM_METHODS][3];
+    size_t page_faults[NUM_METHODS], tlb_misses[NUM_METHODS];
+} runs;
+
+static bool collect(enum method method, int run, int passes) {
+    child_result result = run_child(method, (unsigned)run + 1);
+    if (!result.ok) {
+        fprintf(stderr, "mmap_bench: run %d of method %d: %s\n", run + 1,
+                (int)method, result.error[0] ? result.error : "failed");
+        return false;
+    }
+    for (int pass = 0; pass < passes; pass++) {
+        runs.seconds[method][pass][run] = result.seconds[pass];
+        runs.checksum[method][pass] = result.checksum[pass];
+    }
+    runs.boot[method][run] = result.boot_seconds;
+    runs.page_faults[method] = result.page_faults;
+    runs.tlb_misses[method] = result.tlb_misses;
+    return true;
+}
+
+typedef struct {
+    const char *name;  /* for --json */
+    const char *label; /* for the table */
+    enum method ours;  /* and its pass */
+    int ours_pass;
+    enum method baseline; /* and its pass */
+    int baseline_pass;
+    const char *baseline_label;
+    double goal; /* 0: no goal */
+    bool per_op; /* ns per random read rather than ms per pass */
+} comparison;
+
+static const comparison comparisons[] = {
+    {"cold_read_vs_fread", "cold sequential read", OURS_READS, 0, STDIO_READ, 0,
+     "fread", 1.5, false},
+    {"cold_read_vs_kernel_mmap", "cold sequential read", OURS_READS, 0,
+     HOST_READS, 0, "kernel mmap+memcpy", 0, false},
+    {"hot_read_vs_kernel_mmap", "hot sequential read", OURS_READS, 1,
+     HOST_READS, 1, "kernel mmap+memcpy", 1.1, false},
+    {"random_read_vs_kernel_mmap", "random 8-byte read", OURS_READS, 2,
+     HOST_READS, 2, "kernel mmap load", 2.5, true},
+    {"overwrite_vs_fwrite", "overwrite + munmap", OURS_OVERWRITE, 0,
+     STDIO_WRITE, 0, "fwrite", 2.0, false},
+    {"pressure_cold_read_vs_fread", "16 MiB pool: cold read",
+     OURS_PRESSURE_READ, 0, STDIO_READ, 0, "fread", 2.0, false},
+    {"pressure_overwrite_vs_fwrite", "16 MiB pool: overwrite",
+     OURS_PRESSURE_WRITE, 0, STDIO_WRITE, 0, "fwrite", 2.5, false},
+};
+#define NUM_COMPARISONS (sizeof comparisons / sizeof comparisons[0])
+
+/* A pass's median in the unit its comparison prints: ms, or ns per read. */
+static double figure(enum method method, int pass, int count, bool per_op) {
+    double values[MAX_RUNS];
+    memcpy(values, runs.seconds[method][pass], (size_t)count * sizeof *values);
+    double seconds = median(values, (size_t)count);
+    return per_op ? seconds * 1e9 / RANDOM_READS : seconds * 1e3;
+}
+
+static bool checksums_agree(void) {
+    struct {
+        enum method a, b;
+        int pass;
+    } pairs[] = {{OURS_READS, STDIO_READ, 0},
+                 {OURS_READS, HOST_READS, 0},
+                 {OURS_READS, HOST_READS, 1},
+                 {OURS_READS, HOST_READS, 2},
+                 {OURS_PRESSURE_READ, STDIO_READ, 0}};
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        if (runs.checksum[pairs[i].a][pairs[i].pass] !=
+            runs.checksum[pairs[i].b][pairs[i].pass]) {
+            fprintf(stderr,
+                    "mmap_bench: methods %d and %d read different data "
+                    "(pass %d)\n",
+                    (int)pairs[i].a, (int)pairs[i].b, pairs[i].pass);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void print_table(int count) {
+    double mib = (double)bench.size / (1024 * 1024);
+    printf("mmap_bench: %.0f MiB file, median of %d runs; pool %s frames, "
+           "or the default %u for the 16 MiB pool rows\n",
+           mib, count, LARGE_POOL_FRAMES, KERNEL_DEFAULT_FRAMES);
+    printf("%-24s %14s  %-20s %12s  %6s  %s\n", "scenario", "ours", "baseline",
+           "", "ratio", "goal");
+    for (size_t i = 0; i < NUM_COMPARISONS; i++) {
+        const comparison *c = &comparisons[i];
+        double ours = figure(c->ours, c->ours_pass, count, c->per_op);
+        double base = figure(c->baseline, c->baseline_pass, count, c->per_op);
+        const char *unit = c->per_op ? "ns/op" : "ms";
+        char goal[32] = "";
+        if (c->goal > 0)
+            snprintf(goal, sizeof goal, "<= %.1fx %s", c->goal,
+                     ours / base <= c->goal ? "met" : "MISSED");
+        printf("%-24s %8.1f %-5s  %-20s %6.1f %-5s  %5.2fx  %s\n", c->label,
+               ours, unit, c->baseline_label, base, unit, ours / base, goal);
+    }
+    double boot[MAX_RUNS];
+    memcpy(boot, runs.boot[OURS_READS], (size_t)count * sizeof *boot);
+    printf("pool boot (40000 frames, before the clock): %.1f ms\n",
+           median(boot, (size_t)count) * 1e3);
+    printf("counters, first pass: cold read %zu page faults, %zu TLB misses; "
+           "overwrite %zu page faults\n",
+           runs.page_faults[OURS_READS], runs.tlb_misses[OURS_READS],
+           runs.page_faults[OURS_OVERWRITE]);
+}
+
+static void print_json(int count) {
+    printf("{\n  \"file_bytes\": %zu,\n  \"runs\": %d,\n", bench.size, count);
+    printf("  \"page_faults_cold_read\": %zu,\n  \"tlb_misses_cold_read\": "
+           "%zu,\n",
+           runs.page_faults[OURS_READS], runs.tlb_misses[OURS_READS]);
+    printf("  \"comparisons\": [\n");
+    for (size_t i = 0; i < NUM_COMPARISONS; i++) {
+        const comparison *c = &comparisons[i];
+        double ours = figure(c->ours, c->ours_pass, count, c->per_op);
+        double base = figure(c->baseline, c->baseline_pass, count, c->per_op);
+        printf("    {\"name\": \"%s\", \"unit\": \"%s\", \"ours\": %.3f, "
+               "\"baseline\": \"%s\", \"baseline_value\": %.3f, "
+               "\"ratio\": %.3f",
+               c->name, c->per_op ? "ns/op" : "ms", ours, c->baseline_label,
+               base, ours / base);
+        if (c->goal > 0)
+            printf(", \"goal\": %.1f, \"met\": %s", c->goal,
+                   ours / base <= c->goal ? "true" : "false");
+        printf("}%s\n", i + 1 < NUM_COMPARISONS ? "," : "");
+    }
+    printf("  ]\n}\n");
+}
+
+/* Writes `size` pseudo-random bytes to `path`, then reads them once so the
+ * file sits in the host's page cache. */
+static bool make_file(const char *path) {
+    FILE *file = fopen(path, "w+b");
+    if (!file)
+        return false;
+    uint64_t state = 0x2545F4914F6CDD1Du;
+    bool ok = true;
+    for (size_t at = 0; ok && at < bench.size; at += CHUNK) {
+        size_t length = bench.size - at < CHUNK ? bench.size - at : CHUNK;
+        for (size_t i = 0; i < length; i += 8) {
+            uint64_t word = next_random(&state);
+            memcpy(bench.chunk + i, &word, length - i < 8 ? length - i : 8);
+        }
+        ok = fwrite(bench.chunk, 1, length, file) == length;
+    }
+    rewind(file);
+    while (ok && fread(bench.chunk, 1, CHUNK, file) > 0)
+        ;
+    return fclose(file) == 0 && ok;
+}
+
+static void remove_files(void) {
+    unlink(bench.read_path);
+    unlink(bench.write_path);
+    rmdir(bench.dir);
+}
+
+static int usage(void) {
+    fprintf(stderr, "usage: mmap_bench [--json] [--runs N] [--mib N]\n");
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    bool json = false;
+    int count = 5;
+    long mib = 128;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+            count = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--mib") == 0 && i + 1 < argc)
+            mib = atol(argv[++i]);
+        else
+            return usage();
+    }
+    if (count < 1 || count > MAX_RUNS || mib < 1 || mib > 1024)
+        return usage();
+    bench.size = (size_t)mib * 1024 * 1024;
+    bench.chunk = malloc(CHUNK);
+    const char *tmpdir = getenv("TMPDIR");
+    char dir_template[4096];
+    snprintf(dir_template, sizeof dir_template, "%s/mmap_bench.XXXXXX",
+             tmpdir && *tmpdir ? tmpdir : "/tmp");
+    bench.dir = mkdtemp(dir_template);
+    if (!bench.chunk || !bench.dir) {
+        perror("mmap_bench: temporary directory");
+        return 1;
+    }
+    snprintf(bench.read_path, sizeof bench.read_path, "%s/read.bin", bench.dir);
+    snprintf(bench.write_path, sizeof bench.write_path, "%s/write.bin",
+             bench.dir);
+    if (!make_file(bench.read_path) || !make_file(bench.write_path)) {
+        perror("mmap_bench: making the files");
+        remove_files();
+        return 1;
+    }
+    if (!json)
+        fprintf(stderr, "mmap_bench: %d runs over %ld MiB in %s\n", count, mib,
+                bench.dir);
+
+    bool ok = true;
+    for (int run = 0; ok && run < count; run++) {
+        ok = collect(OURS_READS, run, 3) && collect(STDIO_READ, run, 1) &&
+             collect(HOST_READS, run, 3) &&
+             collect(OURS_PRESSURE_READ, run, 1) &&
+             collect(OURS_OVERWRITE, run, 1) && collect(STDIO_WRITE, run, 1) &&
+             collect(OURS_PRESSURE_WRITE, run, 1);
+    }
+    remove_files();
+    if (!ok || !checksums_agree())
+        return 1;
+    if (json)
+        print_json(count);
+    else
+        print_table(count);
+    return 0;
+}
