@@ -12,8 +12,12 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "trace.h"
+
+/* The size of a huge page on x86-64 hosts; the pool is aligned to it. */
+#define HOST_HUGE_PAGE (2u << 20)
 
 /* What the pool knows of one frame. */
 typedef struct {
@@ -47,12 +51,30 @@ static size_t frames_wanted(void) {
     return (size_t)wanted;
 }
 
+/*
+ * The pool's memory, backed by the host now: a page fault that had to wait
+ * for the host to find memory would cost more than the simulated one it
+ * serves. Huge host pages, where the host offers them, also make the host's
+ * own TLB misses rare when the simulated frames are touched at random.
+ */
+static char *host_memory(size_t bytes) {
+    void *memory;
+    if (posix_memalign(&memory, HOST_HUGE_PAGE, bytes) != 0)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(memory, bytes, MADV_HUGEPAGE); /* only a hint: ignore a refusal */
+#endif
+    for (size_t at = 0; at < bytes; at += PAGE_SIZE)
+        ((volatile char *)memory)[at] = 0;
+    return memory;
+}
+
 /* Sizes and allocates the pool on first use; false if the host said no. */
 static bool pool_ready(void) {
     if (pool.ready)
         return true;
     size_t total = frames_wanted();
-    pool.memory = malloc(total * PAGE_SIZE);
+    pool.memory = host_memory(total * PAGE_SIZE);
     pool.frames = calloc(total + 1, sizeof *pool.frames);
     pool.free_stack = malloc(total * sizeof *pool.free_stack);
     if (!pool.memory || !pool.frames || !pool.free_stack) {
@@ -118,6 +140,15 @@ addr32 ask_kernel_for_frame(frame_owner *owner, uint32_t key) {
         (frame_record){.in_use = true, .owner = owner, .key = key};
     trace(TRACE_FRAME_GIVEN, 0, address_of_frame(frame));
     return address_of_frame(frame);
+}
+
+void kernel_set_frame_owner(addr32 physical_address, frame_owner *owner,
+                            uint32_t key) {
+    size_t frame = physical_address >> NUM_OFFSET_BITS;
+    assert(pool.ready && frame >= 1 && frame <= pool.total &&
+           pool.frames[frame].in_use);
+    pool.frames[frame].owner = owner;
+    pool.frames[frame].key = key;
 }
 
 void return_frame_to_kernel(addr32 physical_address) {

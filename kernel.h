@@ -1,13 +1,13 @@
 /*
  * kernel.h: the simulated physical memory, a pool of page frames.
  *
- * The pool is one host allocation of kernel_frames_total() frames, made on
- * first use; its size is MMAP_FRAMES frames when that environment variable
- * is set then (at least KERNEL_MIN_FRAMES), else KERNEL_DEFAULT_FRAMES. A
- * simulated physical address is a frame number shifted left by
- * NUM_OFFSET_BITS; frame numbers start at 1 so that physical address 0 is
- * never a frame. Host pointers never leave the pool as addresses, so the
- * pool may lie anywhere in the host's address space.
+ * The pool is one host allocation of kernel_frames_total() frames, made and
+ * touched on first use (the host backs all of it then); its size is MMAP_FRAMES
+ * frames when that environment variable is set then (at least
+ * KERNEL_MIN_FRAMES), else KERNEL_DEFAULT_FRAMES. A simulated physical address
+ * is a frame number shifted left by NUM_OFFSET_BITS; frame numbers start at 1
+ * so that physical address 0 is never a frame. Host pointers never leave the
+ * pool as addresses, so the pool may lie anywhere in the host's address space.
  *
  * Every frame in use has an owner record. A pinned frame (a page table, or
  * a page with no store to go back to) has none and is never taken back. A
@@ -60,6 +60,15 @@ struct frame_owner {
  * victim could be written back.
  */
 addr32 ask_kernel_for_frame(frame_owner *owner, uint32_t key);
+
+/*
+ * Hands the frame at `physical_address`, which must be in use, to page
+ * `key` of `owner` (NULL: pins it). A frame being filled is taken pinned
+ * and handed over once full, so that the clock cannot evict it half-read,
+ * as a kernel locks a page under I/O.
+ */
+void kernel_set_frame_owner(addr32 physical_address, frame_owner *owner,
+                            uint32_t key);
 
 /*
  * Gives the frame at `physical_address` back to the pool. Address 0 is
