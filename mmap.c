@@ -4,11 +4,12 @@
  *
  * The mapping owns an MMU with one process whose MMAP segment spans the
  * file; everything else is the MMU's job. The pager is this file's only
- * way in and out of the file: a page comes in with fseek and fread, and
- * goes out with fseek and fwrite of the bytes inside the file's length.
- * The stream is unbuffered, so a write-back reaches the file (or fails)
- * when the pager says it did. Left out: mapping part of a file, sharing a
- * page between mappings of one file.
+ * way in and out of the file: a run of pages comes in with one preadv and
+ * goes out with one pwritev of the bytes inside the file's length, on the
+ * stream's descriptor. Positioned I/O needs no seek, and going around
+ * stdio saves the copy through its buffer; the stream is unbuffered all
+ * the same, so nothing it holds could go stale. Left out: mapping part of
+ * a file, sharing a page between mappings of one file.
  */
 #define _FILE_OFFSET_BITS 64
 
@@ -19,7 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+/* Pages per preadv or pwritev call; well under IOV_MAX. */
+#define PAGER_BATCH 64
 
 static mmap *mapping_of(pager *backing) {
     return (mmap *)((char *)backing - offsetof(mmap, pager));
@@ -34,34 +39,101 @@ static size_t file_bytes_in_page(const mmap *this, size_t page) {
     return left < PAGE_SIZE ? (size_t)left : PAGE_SIZE;
 }
 
-static int file_page_in(pager *backing, size_t page, void *frame) {
-    mmap *this = mapping_of(backing);
-    size_t wanted = file_bytes_in_page(this, page), got = 0;
-    if (wanted > 0) {
-        if (fseeko(this->stream, (off_t)page * PAGE_SIZE, SEEK_SET) != 0)
+/*
+ * Moves the bytes of `iov` between memory and the file at `offset`, with
+ * as many calls as it takes, since one may move less than asked. Returns
+ * the bytes moved, fewer only when a read meets the end of the file, or -1
+ * with errno.
+ */
+static ssize_t transfer(int fd, struct iovec *iov, int count, off_t offset,
+                        bool write) {
+    size_t moved = 0;
+    while (count > 0) {
+        ssize_t n = write ? pwritev(fd, iov, count, offset + (off_t)moved)
+                          : preadv(fd, iov, count, offset + (off_t)moved);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
             return -1;
-        got = fread(frame, 1, wanted, this->stream);
-        if (got < wanted && ferror(this->stream)) {
-            clearerr(this->stream);
+        if (n == 0 && write) {
+            errno = EIO;
             return -1;
         }
-        /* Shorter only if the file shrank under us: read that as zeros. */
-        clearerr(this->stream);
+        if (n == 0)
+            break;
+        moved += (size_t)n;
+        while (count > 0 && (size_t)n >= iov->iov_len) {
+            n -= (ssize_t)iov->iov_len;
+            iov++;
+            count--;
+        }
+        if (count > 0) {
+            iov->iov_base = (char *)iov->iov_base + n;
+            iov->iov_len -= (size_t)n;
+        }
     }
-    memset((char *)frame + got, 0, PAGE_SIZE - got);
+    return (ssize_t)moved;
+}
+
+/*
+ * Describes pages `page` .. `page + count - 1` as one vector of the bytes
+ * that lie inside the file, and returns how many entries that took.
+ */
+static int file_vector(const mmap *this, size_t page, void *const frames[],
+                       size_t count, struct iovec iov[]) {
+    int used = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t length = file_bytes_in_page(this, page + i);
+        if (length == 0)
+            break;
+        iov[used++] = (struct iovec){frames[i], length};
+    }
+    return used;
+}
+
+static int file_page_in(pager *backing, size_t page, void *const frames[],
+                        size_t count) {
+    mmap *this = mapping_of(backing);
+    for (size_t first = 0; first < count; first += PAGER_BATCH) {
+        size_t batch =
+            count - first < PAGER_BATCH ? count - first : PAGER_BATCH;
+        struct iovec iov[PAGER_BATCH];
+        int used = file_vector(this, page + first, frames + first, batch, iov);
+        ssize_t got = used == 0
+                          ? 0
+                          : transfer(fileno(this->stream), iov, used,
+                                     (off_t)(page + first) * PAGE_SIZE, false);
+        if (got < 0)
+            return -1;
+        /* Past the end of the file, or short if it shrank under us: zeros. */
+        for (size_t i = 0; i < batch; i++) {
+            size_t filled =
+                (size_t)got > i * PAGE_SIZE ? (size_t)got - i * PAGE_SIZE : 0;
+            if (filled < PAGE_SIZE)
+                memset((char *)frames[first + i] + filled, 0,
+                       PAGE_SIZE - filled);
+        }
+    }
     return 0;
 }
 
-static int file_page_out(pager *backing, size_t page, const void *frame) {
+static int file_page_out(pager *backing, size_t page,
+                         const void *const frames[], size_t count) {
     mmap *this = mapping_of(backing);
-    size_t length = file_bytes_in_page(this, page);
-    if (length == 0)
-        return 0;
-    if (fseeko(this->stream, (off_t)page * PAGE_SIZE, SEEK_SET) != 0)
-        return -1;
-    if (fwrite(frame, 1, length, this->stream) != length) {
-        clearerr(this->stream);
-        return -1;
+    for (size_t first = 0; first < count; first += PAGER_BATCH) {
+        size_t batch =
+            count - first < PAGER_BATCH ? count - first : PAGER_BATCH;
+        struct iovec iov[PAGER_BATCH];
+        /* The vector only reads the frames, whatever its type says. */
+        int used = file_vector(this, page + first,
+                               (void *const *)(frames + first), batch, iov);
+        size_t length = 0;
+        for (int i = 0; i < used; i++)
+            length += iov[i].iov_len;
+        if (used > 0 && transfer(fileno(this->stream), iov, used,
+                                 (off_t)(page + first) * PAGE_SIZE,
+                                 true) != (ssize_t)length)
+            return -1;
     }
     return 0;
 }

@@ -336,6 +336,14 @@ static void fill_pattern(unsigned char *bytes, size_t page, unsigned salt) {
     memcpy(bytes, &tag, sizeof tag);
 }
 
+/* Byte `i` of page `page` of pattern `salt`. */
+static unsigned char want_pattern_byte(size_t page, unsigned salt, size_t i) {
+    unsigned char bytes[PAGE_SIZE];
+
+    fill_pattern(bytes, page, salt);
+    return bytes[i];
+}
+
 static void make_pattern_file(const char *name, size_t num_pages, unsigned salt,
                               char *path) {
     unsigned char page_bytes[PAGE_SIZE];
@@ -553,40 +561,59 @@ static addr32 fake_owner_take(fake_owner *this, uint32_t key) {
 typedef struct {
     pager base; /* first: the MMU hands us &base */
     unsigned char store[FAKE_PAGER_PAGES][PAGE_SIZE];
-    size_t page_ins[FAKE_PAGER_PAGES];  /* calls, per page */
-    size_t page_outs[FAKE_PAGER_PAGES]; /* calls, per page, failed or not */
-    size_t total_page_ins;
+    size_t page_ins[FAKE_PAGER_PAGES];  /* pages brought in, per page */
+    size_t page_outs[FAKE_PAGER_PAGES]; /* saves, per page, failed or not */
+    size_t total_page_ins;              /* pages, all calls together */
     size_t total_page_outs;
+    size_t page_in_calls; /* calls, each for a run of pages */
+    size_t page_out_calls;
     bool page_out_fails[FAKE_PAGER_PAGES];
 } fake_pager;
 
 static fake_pager the_pager; /* 128 KiB: static, not on the stack */
 
-static int fake_page_in(pager *base, size_t page, void *frame) {
-    fake_pager *this = (fake_pager *)base;
+static void check_fake_run(size_t page, size_t count, const char *what) {
+    if (count == 0 || page >= FAKE_PAGER_PAGES ||
+        count > FAKE_PAGER_PAGES - page)
+        fail(__FILE__, __LINE__, "%s called for %zu pages from %zu, of %d",
+             what, count, page, FAKE_PAGER_PAGES);
+}
 
-    if (page >= FAKE_PAGER_PAGES)
-        fail(__FILE__, __LINE__, "page_in called for page %zu of %d", page,
-             FAKE_PAGER_PAGES);
-    this->page_ins[page]++;
-    this->total_page_ins++;
-    memcpy(frame, this->store[page], PAGE_SIZE);
+static int fake_page_in(pager *base, size_t page, void *const frames[],
+                        size_t count) {
+    fake_pager *this = (fake_pager *)base;
+    size_t i;
+
+    check_fake_run(page, count, "page_in");
+    this->page_in_calls++;
+    for (i = 0; i < count; i++) {
+        this->page_ins[page + i]++;
+        this->total_page_ins++;
+        memcpy(frames[i], this->store[page + i], PAGE_SIZE);
+    }
     return 0;
 }
 
-static int fake_page_out(pager *base, size_t page, const void *frame) {
+/* A run with a failing page fails whole, and saves nothing. */
+static int fake_page_out(pager *base, size_t page, const void *const frames[],
+                         size_t count) {
     fake_pager *this = (fake_pager *)base;
+    size_t i;
 
-    if (page >= FAKE_PAGER_PAGES)
-        fail(__FILE__, __LINE__, "page_out called for page %zu of %d", page,
-             FAKE_PAGER_PAGES);
-    this->page_outs[page]++;
-    this->total_page_outs++;
-    if (this->page_out_fails[page]) {
-        errno = EIO;
-        return -1;
+    check_fake_run(page, count, "page_out");
+    this->page_out_calls++;
+    for (i = 0; i < count; i++) {
+        this->page_outs[page + i]++;
+        this->total_page_outs++;
     }
-    memcpy(this->store[page], frame, PAGE_SIZE);
+    for (i = 0; i < count; i++) {
+        if (this->page_out_fails[page + i]) {
+            errno = EIO;
+            return -1;
+        }
+    }
+    for (i = 0; i < count; i++)
+        memcpy(this->store[page + i], frames[i], PAGE_SIZE);
     return 0;
 }
 
@@ -733,6 +760,8 @@ test_page_table_entry_is_32_bits_with_present_at_bit_0_and_frame_on_top(void) {
                "entry with only accessed set");
     expect_hex(entry_bits(&(page_table_entry){.dirty = 1}), 0x40,
                "entry with only dirty set");
+    expect_hex(entry_bits(&(page_table_entry){.cached = 1}), 0x200,
+               "entry with only cached (the first OS bit) set");
     expect_hex(entry_bits(&(page_table_entry){.base_addr = 0xFFFFF}),
                0xFFFFF000u, "entry with base_addr 0xFFFFF");
     expect_hex(
@@ -2068,6 +2097,196 @@ static void test_mmu_sync_failing_page_out_keeps_page_dirty_and_is_eio(void) {
     mmu_delete(m);
 }
 
+static void
+test_mmu_sequential_fault_reads_ahead_but_counts_each_page_at_its_touch(void) {
+    mmu *m = new_mmu_with_process(1);
+    vm_segmentation *segment =
+        grow_testing_segment(m, 1, 32, READ | WRITE, fake_pager_init(3));
+    unsigned char got[PAGE_SIZE], byte;
+    size_t misses;
+
+    /* A first fault with nothing resident before it reads one page. */
+    expect_size(read_virtual(m, 1, segment->start, &byte, 1), 1, "read page 0");
+    expect_size(the_pager.page_in_calls, 1, "page_in calls after page 0");
+    expect_size(the_pager.total_page_ins, 1, "pages in after page 0");
+
+    /* The next page follows a resident one: the rest comes in one call. */
+    expect_size(read_virtual(m, 1, segment->start + PAGE_SIZE, &byte, 1), 1,
+                "read page 1");
+    expect_size(the_pager.page_in_calls, 2, "page_in calls after page 1");
+    expect_size(the_pager.total_page_ins, 32, "pages in after page 1");
+    expect_size(m->num_page_faults, 2, "faults: only the pages touched");
+    expect_true(!page_present(m, 1, segment->start + 2 * PAGE_SIZE),
+                "page 2, read ahead, is not mapped before its touch");
+    expect_true(entry_of(m, 1, segment->start + 2 * PAGE_SIZE)->cached,
+                "page 2 is cached");
+
+    /* Its first touch is a fault that reads nothing and takes no frame. */
+    trace_log_clear();
+    trace_set_hook(record_event, NULL);
+    misses = m->num_tlb_misses;
+    expect_size(
+        read_virtual(m, 1, segment->start + 2 * PAGE_SIZE, got, PAGE_SIZE),
+        PAGE_SIZE, "read page 2");
+    trace_set_hook(NULL, NULL);
+    expect_size(m->num_page_faults, 3, "faults after touching page 2");
+    expect_size(m->num_tlb_misses, misses + 1, "TLB misses for page 2");
+    expect_size(trace_log.per_event[TRACE_PAGE_FAULT], 1,
+                "fault events for page 2");
+    expect_size(trace_log.per_event[TRACE_FRAME_GIVEN], 0,
+                "frames given for page 2");
+    expect_size(the_pager.page_in_calls, 2, "page_in calls after page 2");
+    expect_bytes(got, the_pager.store[2], PAGE_SIZE, "page 2 as read ahead");
+    expect_true(page_present(m, 1, segment->start + 2 * PAGE_SIZE),
+                "page 2 mapped after its touch");
+    expect_size(kernel_frames_total() - kernel_frames_free(), 2 + 32,
+                "frames in use: directory, table and the 32 pages");
+    expect_int(mmu_remove_process(m, 1), 0, "mmu_remove_process");
+    expect_all_frames_free("after removing a process with cached pages");
+    mmu_delete(m);
+}
+
+static void test_mmu_random_faults_read_only_the_pages_they_touch(void) {
+    mmu *m = new_mmu_with_process(1);
+    vm_segmentation *segment =
+        grow_testing_segment(m, 1, 32, READ | WRITE, fake_pager_init(3));
+    unsigned char byte;
+    size_t page, i;
+
+    /* Downwards, every fourth page: no page follows a resident one. */
+    for (i = 0; i < 8; i++) {
+        page = 30 - 4 * i;
+        expect_size(
+            read_virtual(m, 1, segment->start + page * PAGE_SIZE, &byte, 1), 1,
+            describe("read page %zu", page));
+    }
+    expect_size(the_pager.total_page_ins, 8, "pages in: the 8 touched");
+    expect_size(m->num_page_faults, 8, "faults");
+    mmu_delete(m);
+}
+
+static void
+test_mmu_write_covering_whole_pages_reads_only_the_partial_ends(void) {
+    mmu *m = new_mmu_with_process(1);
+    vm_segmentation *segment =
+        grow_testing_segment(m, 1, 8, READ | WRITE, fake_pager_init(5));
+    static unsigned char bytes[3 * PAGE_SIZE], got[5 * PAGE_SIZE];
+    unsigned char want[PAGE_SIZE];
+    addr32 from = segment->start + PAGE_SIZE + 100; /* inside page 1 */
+    size_t page;
+
+    memset(bytes, 0xA5, sizeof bytes); /* to inside page 4 */
+    expect_size(write_virtual(m, 1, from, bytes, sizeof bytes), sizeof bytes,
+                "write from page 1 into page 4");
+    expect_size(the_pager.page_ins[1], 1, "page 1 (partly written) read");
+    expect_size(the_pager.page_ins[2], 0, "page 2 (written whole) not read");
+    expect_size(the_pager.page_ins[3], 0, "page 3 (written whole) not read");
+    expect_size(the_pager.page_ins[4], 1, "page 4 (partly written) read");
+    expect_size(the_pager.page_ins[5], 0, "page 5 (past the write) not read");
+    expect_size(m->num_page_faults, 4, "faults: pages 1 to 4");
+
+    expect_size(read_virtual(m, 1, segment->start, got, sizeof got), sizeof got,
+                "read pages 0 to 4");
+    for (page = 0; page < 5; page++) {
+        fill_pattern(want, page, 5);
+        if (page >= 1) {
+            size_t lo = page == 1 ? 100 : 0;
+            size_t hi = page == 4 ? 100 : PAGE_SIZE;
+            memset(want + lo, 0xA5, hi - lo);
+        }
+        expect_bytes(got + page * PAGE_SIZE, want, PAGE_SIZE,
+                     describe("page %zu after the write", page));
+    }
+    mmu_delete(m);
+}
+
+static void test_mmu_sync_writes_neighbouring_dirty_pages_in_one_call(void) {
+    mmu *m = new_mmu_with_process(1);
+    vm_segmentation *segment =
+        grow_testing_segment(m, 1, 8, READ | WRITE, fake_pager_init(1));
+    addr32 start = segment->start;
+    size_t page;
+
+    for (page = 0; page < 8; page++) {
+        if (page == 3 || page == 4)
+            continue;
+        expect_size(write_virtual(m, 1, start + page * PAGE_SIZE + 7, "x", 1),
+                    1, describe("write page %zu", page));
+    }
+    expect_int(mmu_sync(m, 1, segment->start, segment->end), 0, "mmu_sync");
+    expect_size(the_pager.page_out_calls, 2,
+                "page_out calls: pages 0-2, then 5-7");
+    for (page = 0; page < 8; page++) {
+        expect_size(the_pager.page_outs[page], page == 3 || page == 4 ? 0 : 1,
+                    describe("saves of page %zu", page));
+        expect_true(!page_dirty(m, 1, start + page * PAGE_SIZE),
+                    describe("page %zu clean", page));
+        expect_true(
+            the_pager.store[page][7] ==
+                (page == 3 || page == 4 ? want_pattern_byte(page, 1, 7) : 'x'),
+            describe("byte 7 of page %zu in the store", page));
+    }
+    mmu_delete(m);
+}
+
+static void test_mmu_sync_retries_a_failed_run_page_by_page(void) {
+    mmu *m = new_mmu_with_process(1);
+    vm_segmentation *segment =
+        grow_testing_segment(m, 1, 4, READ | WRITE, fake_pager_init(1));
+    addr32 start = segment->start;
+
+    expect_size(write_virtual(m, 1, start + 10, "abc", 3), 3, "write page 0");
+    expect_size(write_virtual(m, 1, start + PAGE_SIZE + 10, "def", 3), 3,
+                "write page 1");
+    expect_size(write_virtual(m, 1, start + 2 * PAGE_SIZE + 10, "ghi", 3), 3,
+                "write page 2");
+    the_pager.page_out_fails[1] = true;
+    errno = 0;
+    expect_int(mmu_sync(m, 1, segment->start, segment->end), -1,
+               "mmu_sync with page 1 failing");
+    expect_errno(errno, EIO, "mmu_sync with page 1 failing");
+    expect_true(!page_dirty(m, 1, start), "page 0 clean");
+    expect_true(page_dirty(m, 1, start + PAGE_SIZE), "page 1 still dirty");
+    expect_true(!page_dirty(m, 1, start + 2 * PAGE_SIZE), "page 2 clean");
+    expect_bytes(the_pager.store[0] + 10, "abc", 3, "page 0 in the store");
+    expect_bytes(the_pager.store[2] + 10, "ghi", 3, "page 2 in the store");
+    expect_true(memcmp(the_pager.store[1] + 10, "def", 3) != 0,
+                "page 1 not in the store");
+    the_pager.page_out_fails[1] = false;
+    mmu_delete(m);
+}
+
+static void test_mmu_eviction_writes_dirty_neighbours_with_the_victim(void) {
+    mmu *m;
+    vm_segmentation *segment;
+    addr32 start;
+    unsigned char byte;
+    size_t page;
+
+    setenv("MMAP_FRAMES", "8", 1); /* directory, table and 6 pages */
+    m = new_mmu_with_process(1);
+    segment = grow_testing_segment(m, 1, 8, READ | WRITE, fake_pager_init(1));
+    start = segment->start;
+    for (page = 0; page < 6; page++)
+        expect_size(write_virtual(m, 1, start + page * PAGE_SIZE, "w", 1), 1,
+                    describe("write page %zu", page));
+    expect_size(read_virtual(m, 1, start + 6 * PAGE_SIZE, &byte, 1), 1,
+                "read page 6, which evicts page 0");
+    expect_true(!page_present(m, 1, start), "page 0 evicted");
+    expect_size(the_pager.page_out_calls, 1,
+                "page_out calls: the victim and its dirty neighbours at once");
+    expect_size(the_pager.total_page_outs, 6, "pages saved");
+    for (page = 1; page < 6; page++) {
+        expect_true(page_present(m, 1, start + page * PAGE_SIZE),
+                    describe("page %zu still mapped", page));
+        expect_true(!page_dirty(m, 1, start + page * PAGE_SIZE),
+                    describe("page %zu clean", page));
+        expect_true(the_pager.store[page][0] == 'w',
+                    describe("page %zu in the store", page));
+    }
+    mmu_delete(m);
+}
+
 static void test_mmu_remove_process_writes_dirty_pages_through_the_pager(void) {
     mmu *m = new_mmu_with_process(1);
     vm_segmentation *segment =
@@ -3144,6 +3363,61 @@ static void test_evicted_clean_page_is_not_written_back(void) {
     expect_bytes(got, "OUTSIDE", 7, "the external change after munmap");
 }
 
+/*
+ * Reads and writes of every size, at random and in sequential bursts,
+ * through a pool far smaller than the file: read-ahead, whole-page writes,
+ * clustered write-back and eviction all at once, checked against a plain
+ * copy of the file kept in memory.
+ */
+static void test_random_reads_and_writes_under_pressure_match_a_model(void) {
+    enum { PAGES = 96, STEPS = 3000, MAX_ACCESS = 3 * PAGE_SIZE + 100 };
+    static unsigned char model[PAGES * PAGE_SIZE], got[MAX_ACCESS],
+        bytes[MAX_ACCESS], disk[PAGE_SIZE];
+    char path[PATH_MAX];
+    uint64_t state = 0x853C49E6748FEA9Bu;
+    size_t step, page, offset = 0, length, i;
+    mmap *map;
+
+    setenv("MMAP_FRAMES", "64", 1);
+    make_pattern_file("model.bin", PAGES, 9, path);
+    for (page = 0; page < PAGES; page++)
+        fill_pattern(model + page * PAGE_SIZE, page, 9);
+    map = map_file(path);
+    for (step = 0; step < STEPS; step++) {
+        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+        bool sequential = state % 4 == 0, write = (state >> 8) % 3 == 0;
+        length = 1 + (size_t)(state >> 16) % MAX_ACCESS;
+        offset = sequential ? offset + PAGE_SIZE
+                            : (size_t)(state >> 32) % sizeof model;
+        if (offset >= sizeof model)
+            offset = 0;
+        if (length > sizeof model - offset)
+            length = sizeof model - offset;
+        if (write) {
+            for (i = 0; i < length; i++)
+                bytes[i] = (unsigned char)(step + i * 7);
+            expect_size(
+                mmap_write(map, bytes, offset, length), length,
+                describe("step %zu: write %zu at %zu", step, length, offset));
+            memcpy(model + offset, bytes, length);
+        } else {
+            expect_size(
+                mmap_read(map, got, offset, length), length,
+                describe("step %zu: read %zu at %zu", step, length, offset));
+            expect_bytes(
+                got, model + offset, length,
+                describe("step %zu: %zu bytes at %zu", step, length, offset));
+        }
+    }
+    munmap(map);
+    expect_all_frames_free("after munmap");
+    for (page = 0; page < PAGES; page++) {
+        read_file_at(path, (off_t)(page * PAGE_SIZE), disk, PAGE_SIZE);
+        expect_bytes(disk, model + page * PAGE_SIZE, PAGE_SIZE,
+                     describe("page %zu of the file after munmap", page));
+    }
+}
+
 static void test_rereading_a_file_larger_than_the_pool_faults_pages_back(void) {
     enum { PAGES = 64, FRAMES = 8 };
     unsigned char want[PAGE_SIZE], got[PAGE_SIZE];
@@ -3383,6 +3657,12 @@ static const test_case tests[] = {
     TEST(mmu_pager_fills_a_page_once_per_fault_with_its_index),
     TEST(mmu_sync_pages_out_only_dirty_pages_and_clears_dirty),
     TEST(mmu_sync_failing_page_out_keeps_page_dirty_and_is_eio),
+    TEST(mmu_sequential_fault_reads_ahead_but_counts_each_page_at_its_touch),
+    TEST(mmu_random_faults_read_only_the_pages_they_touch),
+    TEST(mmu_write_covering_whole_pages_reads_only_the_partial_ends),
+    TEST(mmu_sync_writes_neighbouring_dirty_pages_in_one_call),
+    TEST(mmu_sync_retries_a_failed_run_page_by_page),
+    TEST(mmu_eviction_writes_dirty_neighbours_with_the_victim),
     TEST(mmu_remove_process_writes_dirty_pages_through_the_pager),
     TEST(mmu_remove_process_reports_failed_write_back_and_frees_all),
     TEST(mmu_evicts_backed_pages_under_pressure_and_faults_them_in),
@@ -3429,6 +3709,7 @@ static const test_case tests[] = {
     TEST(evicted_dirty_page_is_written_back_before_munmap),
     TEST(evicted_clean_page_is_not_written_back),
     TEST(rereading_a_file_larger_than_the_pool_faults_pages_back),
+    TEST(random_reads_and_writes_under_pressure_match_a_model),
     TEST(two_maps_of_different_files_are_independent),
     TEST(two_maps_of_the_same_file_write_back_only_their_own_pages),
     TEST(eviction_by_one_map_takes_another_maps_page_and_data_lives),

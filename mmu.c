@@ -25,6 +25,12 @@
 #define KEY_PID(key) ((size_t)((key) >> PAGE_NUMBER_BITS))
 #define KEY_ADDRESS(key) ((addr32)((key)&PAGE_NUMBER_MASK) << NUM_OFFSET_BITS)
 
+/*
+ * The most pages one fault brings in, and one write-back sends out:
+ * 128 KiB, Linux's default read-ahead.
+ */
+#define MAX_RUN 64
+
 /* The bytes one page table maps. */
 #define TABLE_SPAN ((uint64_t)NUM_ENTRIES * PAGE_SIZE)
 
@@ -51,6 +57,10 @@ static addr32 frame_address(const page_table_entry *entry) {
 
 static char *frame_of(const page_table_entry *entry) {
     return get_system_pointer_from_address(frame_address(entry));
+}
+
+static size_t min_size(size_t a, size_t b) {
+    return a < b ? a : b;
 }
 
 static bool process_exists(const mmu *this, size_t pid) {
@@ -93,36 +103,94 @@ int mmu_add_process(mmu *this, size_t pid) {
     return 0;
 }
 
+/* A resident page has a frame: mapped, or filled by read-ahead. */
+static bool resident(const page_table_entry *entry) {
+    return entry->present || entry->cached;
+}
+
 /*
- * Saves a dirty page through its segment's pager and marks it clean. A
- * page outside every segment (left behind by shrink_segment) or in one
- * without a pager has nowhere to go, so there is nothing to save.
+ * Dirty pages on their way to a pager, gathered so that neighbours of one
+ * segment go out in one call: one write for a run, not one per page.
  */
-static int write_back(mmu *this, size_t pid, addr32 address,
-                      page_table_entry *entry) {
-    vm_segmentation *segment = find_segment(this->segmentations[pid], address);
-    if (segment && segment->backing) {
-        size_t page = (address - segment->start) / PAGE_SIZE;
-        if (segment->backing->page_out(segment->backing, page,
-                                       frame_of(entry)) != 0)
-            return -1;
-        trace(TRACE_WRITE_BACK, address, frame_address(entry));
+typedef struct {
+    mmu *mmu;
+    vm_segmentation *segment;
+    size_t first_page; /* the run's first page in the segment */
+    addr32 first_address;
+    size_t count;
+    page_table_entry *entries[MAX_RUN];
+    const void *frames[MAX_RUN];
+    int failure; /* errno of the first page that could not be saved */
+} write_back_run;
+
+/* Saves pages [from, from + count) of the run; marks them clean if so. */
+static int page_out(write_back_run *run, size_t from, size_t count) {
+    pager *backing = run->segment->backing;
+    if (backing->page_out(backing, run->first_page + from, run->frames + from,
+                          count) != 0)
+        return -1;
+    for (size_t i = from; i < from + count; i++) {
+        trace(TRACE_WRITE_BACK, run->first_address + (addr32)(i * PAGE_SIZE),
+              frame_address(run->entries[i]));
+        run->entries[i]->dirty = 0;
     }
-    entry->dirty = 0;
     return 0;
 }
 
-typedef int (*page_visitor)(mmu *this, size_t pid, addr32 address,
-                            page_table_entry *entry);
+/*
+ * Writes the gathered run out and empties it. When the run fails as a
+ * whole, each page is tried alone, so that only the pages that really
+ * cannot be saved stay dirty.
+ */
+static void flush_run(write_back_run *run) {
+    if (run->count > 0 && page_out(run, 0, run->count) != 0) {
+        for (size_t i = 0; i < run->count; i++) {
+            if ((run->count == 1 || page_out(run, i, 1) != 0) && !run->failure)
+                run->failure = errno;
+        }
+    }
+    run->count = 0;
+}
 
 /*
- * Calls `visit` on every present page of process `pid` in [start, end),
- * looking only at page tables that exist. Visits all of them even when one
- * fails; returns 0, or -1 with the errno of the first failure.
+ * Adds a dirty page to the run, writing the run out first when the page
+ * does not extend it. A page outside every segment (left behind by
+ * shrink_segment) or in one without a pager has nowhere to go, so there is
+ * nothing to save: it is only marked clean.
  */
-static int for_each_present_page(mmu *this, size_t pid, addr32 start,
-                                 addr32 end, page_visitor visit) {
-    int result = 0, failure = 0;
+static void gather(write_back_run *run, size_t pid, addr32 address,
+                   page_table_entry *entry) {
+    vm_segmentation *segment =
+        find_segment(run->mmu->segmentations[pid], address);
+    if (!segment || !segment->backing) {
+        entry->dirty = 0;
+        return;
+    }
+    size_t page = (address - segment->start) / PAGE_SIZE;
+    if (run->count == MAX_RUN ||
+        (run->count > 0 &&
+         (segment != run->segment || page != run->first_page + run->count)))
+        flush_run(run);
+    if (run->count == 0) {
+        run->segment = segment;
+        run->first_page = page;
+        run->first_address = address;
+    }
+    run->entries[run->count] = entry;
+    run->frames[run->count] = frame_of(entry);
+    run->count++;
+}
+
+typedef void (*page_visitor)(mmu *this, size_t pid, addr32 address,
+                             page_table_entry *entry, void *context);
+
+/*
+ * Calls `visit` on every resident page of process `pid` in [start, end),
+ * in address order, looking only at page tables that exist.
+ */
+static void for_each_resident_page(mmu *this, size_t pid, addr32 start,
+                                   addr32 end, page_visitor visit,
+                                   void *context) {
     page_directory *directory = this->page_directories[pid];
     for (uint64_t address = PAGE_ROUND_DOWN(start); address < end;) {
         if (!directory->entries[PAGE_DIRECTORY_INDEX(address)].present) {
@@ -131,21 +199,17 @@ static int for_each_present_page(mmu *this, size_t pid, addr32 start,
         }
         page_table_entry *entry =
             page_table_walk(directory, (addr32)address, false);
-        if (entry->present && visit(this, pid, (addr32)address, entry) != 0 &&
-            result == 0) {
-            result = -1;
-            failure = errno;
-        }
+        if (resident(entry))
+            visit(this, pid, (addr32)address, entry, context);
         address += PAGE_SIZE;
     }
-    if (result != 0)
-        errno = failure;
-    return result;
 }
 
-static int sync_page(mmu *this, size_t pid, addr32 address,
-                     page_table_entry *entry) {
-    return entry->dirty ? write_back(this, pid, address, entry) : 0;
+static void gather_if_dirty(mmu *this, size_t pid, addr32 address,
+                            page_table_entry *entry, void *context) {
+    (void)this;
+    if (entry->dirty)
+        gather(context, pid, address, entry);
 }
 
 int mmu_sync(mmu *this, size_t pid, addr32 start, addr32 end) {
@@ -153,24 +217,30 @@ int mmu_sync(mmu *this, size_t pid, addr32 start, addr32 end) {
         errno = EINVAL;
         return -1;
     }
-    return for_each_present_page(this, pid, start, end, sync_page);
+    write_back_run run = {.mmu = this};
+    for_each_resident_page(this, pid, start, end, gather_if_dirty, &run);
+    flush_run(&run);
+    if (run.failure) {
+        errno = run.failure;
+        return -1;
+    }
+    return 0;
 }
 
-/* Saves the page if dirty, then frees its frame whatever came of that. */
-static int release_page(mmu *this, size_t pid, addr32 address,
-                        page_table_entry *entry) {
-    int result = sync_page(this, pid, address, entry);
+static void release_page(mmu *this, size_t pid, addr32 address,
+                         page_table_entry *entry, void *context) {
+    (void)this, (void)pid, (void)address, (void)context;
     return_frame_to_kernel(frame_address(entry));
     *entry = (page_table_entry){0};
-    return result;
 }
 
 int mmu_remove_process(mmu *this, size_t pid) {
     if (!this || !process_exists(this, pid))
         return 0;
     /* Up to the last page: 0xFFFFF000 is the start of the top page. */
-    int result = for_each_present_page(this, pid, 0, UINT32_MAX, release_page);
+    int result = mmu_sync(this, pid, 0, UINT32_MAX);
     int failure = errno;
+    for_each_resident_page(this, pid, 0, UINT32_MAX, release_page, NULL);
     if (this->curr_pid == pid)
         tlb_flush(this->tlb);
     page_directory_delete(this->page_directories[pid]);
@@ -195,62 +265,200 @@ static bool page_referenced(frame_owner *owner, uint32_t key) {
     mmu *this = mmu_of(owner);
     page_table_entry *entry = page_table_walk(
         this->page_directories[KEY_PID(key)], KEY_ADDRESS(key), false);
-    assert(entry && entry->present);
+    assert(entry && resident(entry));
     bool referenced = entry->accessed;
     entry->accessed = 0;
     return referenced;
 }
 
-/* The pool takes the frame back: save the page, then unmap it. */
+/*
+ * The pool takes the frame back: save the page, then unmap it. A dirty
+ * victim takes its dirty neighbours after it along in the same write (as
+ * a kernel clusters write-back); they stay mapped, clean, and cheap to
+ * evict when the clock reaches them.
+ */
 static int page_evict(frame_owner *owner, uint32_t key) {
     mmu *this = mmu_of(owner);
     size_t pid = KEY_PID(key);
     addr32 address = KEY_ADDRESS(key);
     page_table_entry *entry =
         page_table_walk(this->page_directories[pid], address, false);
-    assert(entry && entry->present);
-    if (entry->dirty && write_back(this, pid, address, entry) != 0)
-        return -1;
+    assert(entry && resident(entry));
+    if (entry->dirty) {
+        write_back_run run = {.mmu = this};
+        vm_segmentation *segment =
+            find_segment(this->segmentations[pid], address);
+        size_t room =
+            min_size(NUM_ENTRIES - PAGE_TABLE_INDEX(address),
+                     segment ? (segment->end - address) / PAGE_SIZE : 1);
+        for (size_t i = 0; i < room && i < MAX_RUN; i++) {
+            if (i > 0 && !(entry[i].present && entry[i].dirty))
+                break;
+            gather(&run, pid, address + (addr32)(i * PAGE_SIZE), &entry[i]);
+        }
+        flush_run(&run);
+        if (entry->dirty) {
+            errno = run.failure;
+            return -1;
+        }
+    }
     if (pid == this->curr_pid)
         tlb_invalidate(this->tlb, address);
     *entry = (page_table_entry){0};
     return 0;
 }
 
+/* The bytes one access touches: what a fault may bring in with its page. */
+typedef struct {
+    uint64_t start, end;
+    bool write;
+} access_span;
+
+/* A page the access overwrites whole: its old contents need no read. */
+static bool overwritten(const access_span *span, addr32 page_address) {
+    return span->write && span->start <= page_address &&
+           page_address + (uint64_t)PAGE_SIZE <= span->end;
+}
+
 /*
- * Serves a fault on the page of `address`: takes a frame (evicting if need
- * be), has the segment's pager fill it, or zeroes it for a segment with no
- * pager, and maps it. Pages with a pager can go back to it, so the pool may
- * evict them; the others are pinned.
+ * How many pages, from the faulting one on, one fault brings in: the rest
+ * of the access; for a read that follows a resident page (sequential
+ * access), MAX_RUN pages of read-ahead. The run stops at a resident page,
+ * at the end of the page table and of the segment, and at a sixteenth of
+ * the pool, so that one fault cannot flush a small pool.
  */
-static int page_fault(mmu *this, size_t pid, addr32 address,
-                      page_table_entry *entry) {
-    trace(TRACE_PAGE_FAULT, address, 0);
-    vm_segmentation *segment = find_segment(this->segmentations[pid], address);
-    assert(segment);
+static size_t run_length(mmu *this, size_t pid, const vm_segmentation *segment,
+                         addr32 address, page_table_entry *entry,
+                         const access_span *span) {
+    addr32 page = PAGE_ROUND_DOWN(address);
+    size_t limit = min_size(NUM_ENTRIES - PAGE_TABLE_INDEX(address),
+                            (segment->end - page) / PAGE_SIZE);
+    limit = min_size(limit, kernel_frames_total() / 16);
+    limit = min_size(limit, MAX_RUN);
+    size_t wanted = (size_t)((span->end - 1 - page) / PAGE_SIZE) + 1;
+    if (!span->write && page > segment->start) {
+        page_table_entry *previous =
+            PAGE_TABLE_INDEX(address) > 0
+                ? entry - 1
+                : page_table_walk(this->page_directories[pid], page - PAGE_SIZE,
+                                  false);
+        if (previous && resident(previous))
+            wanted = MAX_RUN;
+    }
+    size_t count = 1;
+    while (count < wanted && count < limit && !resident(&entry[count]))
+        count++;
+    return count;
+}
+
+/*
+ * Fills the frames of a run from the pager, one call per stretch of pages
+ * that must be read; a page the access overwrites whole is skipped, since
+ * the write that follows fills it before anything can look at it.
+ */
+static int fill_run(pager *backing, size_t first_page, addr32 first_address,
+                    void *frames[], size_t count, const access_span *span) {
+    for (size_t i = 0; i < count;) {
+        if (overwritten(span, first_address + (addr32)(i * PAGE_SIZE))) {
+            i++;
+            continue;
+        }
+        size_t j = i + 1;
+        while (j < count &&
+               !overwritten(span, first_address + (addr32)(j * PAGE_SIZE)))
+            j++;
+        if (backing->page_in(backing, first_page + i, frames + i, j - i) != 0)
+            return -1;
+        i = j;
+    }
+    return 0;
+}
+
+/*
+ * A major fault on a page with a pager: takes frames for the run (pinned
+ * while they are filled), has the pager fill them, maps the faulting page
+ * and leaves the others cached for their own first touch. When the run
+ * cannot be read whole, the faulting page is tried alone.
+ */
+static int page_in_run(mmu *this, size_t pid, vm_segmentation *segment,
+                       addr32 address, page_table_entry *entry,
+                       const access_span *span) {
+    addr32 page = PAGE_ROUND_DOWN(address);
+    size_t count = run_length(this, pid, segment, address, entry, span);
+    addr32 frames[MAX_RUN];
+    void *memory[MAX_RUN];
+    size_t taken = 0;
+    for (; taken < count; taken++) {
+        frames[taken] = ask_kernel_for_frame(NULL, 0);
+        if (frames[taken] == 0)
+            break;
+        memory[taken] = get_system_pointer_from_address(frames[taken]);
+    }
+    count = taken;
+    size_t first_page = (page - segment->start) / PAGE_SIZE;
     pager *backing = segment->backing;
-    addr32 frame = ask_kernel_for_frame(backing ? &this->owner : NULL,
-                                        PAGE_KEY(pid, address));
-    if (frame == 0)
-        return -1;
-    void *memory = get_system_pointer_from_address(frame);
-    if (!backing) {
-        memset(memory, 0, PAGE_SIZE);
-    } else if (backing->page_in(backing,
-                                (PAGE_ROUND_DOWN(address) - segment->start) /
-                                    PAGE_SIZE,
-                                memory) != 0) {
+    int filled = count > 0
+                     ? fill_run(backing, first_page, page, memory, count, span)
+                     : -1;
+    if (filled != 0 && count > 1) {
+        count = 1; /* the read-ahead failed: the page itself may not */
+        filled = fill_run(backing, first_page, page, memory, count, span);
+    }
+    if (filled != 0) {
         int failure = errno;
-        return_frame_to_kernel(frame);
+        for (size_t i = 0; i < taken; i++)
+            return_frame_to_kernel(frames[i]);
         errno = failure;
         return -1;
     }
-    *entry = (page_table_entry){
-        .present = 1,
-        .read_write = (segment->permissions & WRITE) != 0,
-        .user_supervisor = 1,
-        .base_addr = frame >> NUM_OFFSET_BITS,
-    };
+    for (size_t i = count; i < taken; i++)
+        return_frame_to_kernel(frames[i]);
+    for (size_t i = 0; i < count; i++) {
+        addr32 at = page + (addr32)(i * PAGE_SIZE);
+        kernel_set_frame_owner(frames[i], &this->owner, PAGE_KEY(pid, at));
+        entry[i] = (page_table_entry){
+            .present = i == 0,
+            .cached = i > 0,
+            .read_write = (segment->permissions & WRITE) != 0,
+            .user_supervisor = 1,
+            .base_addr = frames[i] >> NUM_OFFSET_BITS,
+        };
+    }
+    return 0;
+}
+
+/*
+ * Serves a fault on the page of `address`. A page read ahead only needs
+ * mapping (a minor fault); a page with a pager is brought in with the run
+ * after it; a page without one gets a zeroed frame, pinned, since there is
+ * no swap to evict it to. Each page counts one fault, when first touched.
+ */
+static int page_fault(mmu *this, size_t pid, addr32 address,
+                      page_table_entry *entry, const access_span *span) {
+    trace(TRACE_PAGE_FAULT, address, 0);
+    if (entry->cached) {
+        entry->cached = 0;
+        entry->present = 1;
+    } else {
+        vm_segmentation *segment =
+            find_segment(this->segmentations[pid], address);
+        assert(segment);
+        if (segment->backing) {
+            if (page_in_run(this, pid, segment, address, entry, span) != 0)
+                return -1;
+        } else {
+            addr32 frame = ask_kernel_for_frame(NULL, 0);
+            if (frame == 0)
+                return -1;
+            memset(get_system_pointer_from_address(frame), 0, PAGE_SIZE);
+            *entry = (page_table_entry){
+                .present = 1,
+                .read_write = (segment->permissions & WRITE) != 0,
+                .user_supervisor = 1,
+                .base_addr = frame >> NUM_OFFSET_BITS,
+            };
+        }
+    }
     this->num_page_faults++;
     return 0;
 }
@@ -260,7 +468,8 @@ static int page_fault(mmu *this, size_t pid, addr32 address,
  * from the TLB, else from a page walk, else after a page fault. NULL with
  * errno when the fault could not be served.
  */
-static page_table_entry *translate(mmu *this, addr32 address) {
+static page_table_entry *translate(mmu *this, addr32 address,
+                                   const access_span *span) {
     page_table_entry *entry = tlb_get_pte(this->tlb, address);
     if (entry) {
         trace(TRACE_TLB_HIT, address, 0);
@@ -273,7 +482,7 @@ static page_table_entry *translate(mmu *this, addr32 address) {
     if (!entry)
         return NULL;
     trace(TRACE_PAGE_WALK, address, entry->present ? frame_address(entry) : 0);
-    if (!entry->present && page_fault(this, pid, address, entry) != 0)
+    if (!entry->present && page_fault(this, pid, address, entry, span) != 0)
         return NULL;
     tlb_add_pte(this->tlb, address, entry);
     return entry;
@@ -326,11 +535,12 @@ static size_t access_memory(mmu *this, addr32 address, size_t pid, void *memory,
     if (!access_allowed(this, pid, address, num_bytes, write ? WRITE : READ))
         return 0;
     switch_to(this, pid);
+    access_span span = {address, (uint64_t)address + num_bytes, write};
     char *bytes = memory;
     size_t done = 0;
     while (done < num_bytes) {
         addr32 at = address + (addr32)done;
-        page_table_entry *entry = translate(this, at);
+        page_table_entry *entry = translate(this, at, &span);
         if (!entry)
             break;
         size_t offset = PAGE_OFFSET(at);

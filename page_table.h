@@ -38,7 +38,13 @@ typedef struct {
     unsigned int dirty : 1;    /* set by every write, cleared by write-back */
     unsigned int page_table_attribute_index : 1;
     unsigned int global_page : 1;
-    unsigned int available : 3;
+    /*
+     * The first of the three bits the IA-32 manual leaves to the OS: the
+     * page is not present yet, but read-ahead has filled frame base_addr
+     * with it, so its first touch only maps it (a minor fault).
+     */
+    unsigned int cached : 1;
+    unsigned int available : 2;
     unsigned int base_addr : 20; /* frame number of the page */
 } page_table_entry;
 

@@ -48,6 +48,7 @@ vm_segmentations *segmentations_create(void) {
     }
     for (size_t i = 0; i < NUM_SEGMENTS; i++)
         this->segments[i] = layout[i];
+    this->last_found = 0;
     return this;
 }
 
@@ -82,11 +83,19 @@ void shrink_segment(vm_segmentation *segment, uint32_t num_pages) {
         segment->end -= bytes;
 }
 
+static bool holds(const vm_segmentation *segment, addr32 address) {
+    return segment->start <= address && address < segment->end;
+}
+
 vm_segmentation *find_segment(vm_segmentations *segmentations, addr32 address) {
+    size_t last = segmentations->last_found;
+    if (last < NUM_SEGMENTS && holds(&segmentations->segments[last], address))
+        return &segmentations->segments[last];
     for (size_t i = 0; i < NUM_SEGMENTS; i++) {
-        vm_segmentation *segment = &segmentations->segments[i];
-        if (segment->start <= address && address < segment->end)
-            return segment;
+        if (holds(&segmentations->segments[i], address)) {
+            segmentations->last_found = i;
+            return &segmentations->segments[i];
+        }
     }
     return NULL;
 }

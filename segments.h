@@ -31,21 +31,26 @@ typedef struct pager pager;
 /*
  * A backing store, seen by the MMU: the way a kernel's fault handler calls
  * a mapping's operations without knowing what a file is. Pages are
- * numbered from 0 at the segment's start. Embed this in the store's own
- * record.
+ * numbered from 0 at the segment's start. Both operations take a run of
+ * neighbouring pages, so a store can move it in one I/O call; the frames
+ * of a run need not be neighbours. Embed this in the store's own record.
  */
 struct pager {
     /*
-     * Fills `frame` (PAGE_SIZE bytes, all of them) with page `page`; bytes
-     * the store does not have read as zero. Returns 0, or -1 with errno.
+     * Fills frames[0] .. frames[count - 1] (PAGE_SIZE bytes each, all of
+     * them) with pages `page` .. `page + count - 1`; bytes the store does
+     * not have read as zero. Returns 0, or -1 with errno.
      */
-    int (*page_in)(pager *this, size_t page, void *frame);
+    int (*page_in)(pager *this, size_t page, void *const frames[],
+                   size_t count);
     /*
-     * Saves the PAGE_SIZE bytes at `frame` as page `page`, all the way to
-     * the store, so that a failure is reported here. Returns 0, or -1 with
-     * errno (the caller keeps the page dirty).
+     * Saves the PAGE_SIZE bytes of each of frames[0] .. frames[count - 1]
+     * as pages `page` .. `page + count - 1`, all the way to the store, so
+     * that a failure is reported here. Returns 0, or -1 with errno, and
+     * then no page of the run counts as saved.
      */
-    int (*page_out)(pager *this, size_t page, const void *frame);
+    int (*page_out)(pager *this, size_t page, const void *const frames[],
+                    size_t count);
 };
 
 typedef struct {
@@ -59,6 +64,7 @@ typedef struct {
 
 typedef struct {
     vm_segmentation segments[NUM_SEGMENTS];
+    size_t last_found; /* find_segment looks here first */
 } vm_segmentations;
 
 /*
@@ -84,7 +90,10 @@ void shrink_segment(vm_segmentation *segment, uint32_t num_pages);
 /* Returns whether `address` lies in any segment of `segmentations`. */
 bool address_in_segmentations(vm_segmentations *segmentations, addr32 address);
 
-/* Returns the segment holding `address`, or NULL. */
+/*
+ * Returns the segment holding `address`, or NULL. The segment found last
+ * is tried first, so a run of accesses to one segment costs one check.
+ */
 vm_segmentation *find_segment(vm_segmentations *segmentations, addr32 address);
 
 /* The segment's name as the layout above spells it, e.g. "MMAP". */
