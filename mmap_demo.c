@@ -69,8 +69,9 @@ typedef struct {
     size_t num_pages;
     size_t pages_per_cell;
     size_t num_cells;
-    size_t resident;
+    size_t resident; /* with a frame: mapped or read ahead */
     size_t dirty;
+    size_t cached; /* read ahead, not touched yet */
     char cells[MAP_MAX_CELLS];
 } page_map;
 
@@ -407,20 +408,30 @@ static size_t write_text(mmap *m, const options *opts, const char *path,
     return wrote;
 }
 
-/* The character for one page: '.' not resident, 'r' clean, 'D' dirty. */
+/*
+ * The character for one page: '.' not resident, 'c' read ahead but not
+ * touched yet, 'r' mapped and clean, 'D' mapped and dirty.
+ */
 static char classify_page(mmap *m, addr32 address) {
     page_table_entry *entry =
         page_table_walk(m->mmu->page_directories[DEFAULT_PID], address, false);
+    if (entry && entry->cached)
+        return 'c';
     if (!entry || !entry->present)
         return '.';
     return entry->dirty ? 'D' : 'r';
+}
+
+/* Which state a cell of several pages shows: the strongest of them. */
+static int cell_rank(char state) {
+    return state == 'D' ? 3 : state == 'r' ? 2 : state == 'c' ? 1 : 0;
 }
 
 /*
  * Reads the page-table entry of every page of the mapping (never writing
  * one) into `map`. A file of more than MAP_MAX_CELLS pages gets one cell
  * per group of pages: 'D' if any of them is dirty, else 'r' if any is
- * resident, else '.'.
+ * mapped, else 'c' if any is read ahead, else '.'.
  */
 static void record_page_map(mmap *m, page_map *map) {
     size_t pages = (m->length + PAGE_SIZE - 1) / PAGE_SIZE;
@@ -437,7 +448,9 @@ static void record_page_map(mmap *m, page_map *map) {
             map->resident++;
         if (state == 'D')
             map->dirty++;
-        if (state == 'D' || (state == 'r' && *cell == '.'))
+        if (state == 'c')
+            map->cached++;
+        if (cell_rank(state) > cell_rank(*cell))
             *cell = state;
     }
 }
@@ -581,14 +594,16 @@ static void print_page_map(const page_map *map) {
         printf("  page %*zu  %.*s\n", width, cell * map->pages_per_cell,
                (int)count, map->cells + cell);
     }
-    printf("\n  . not resident   r resident, clean   D resident, dirty\n");
+    printf("\n  . not resident   c read ahead, not touched yet\n"
+           "  r resident, clean   D resident, dirty\n");
     if (map->pages_per_cell > 1)
         printf("  each character stands for %zu pages: D if any is dirty, "
-               "r if any is resident\n",
+               "else r if any is resident, else c if any is read ahead\n",
                map->pages_per_cell);
-    printf("  %zu page%s: %zu resident (%zu dirty), %zu not resident\n",
+    printf("  %zu page%s: %zu resident (%zu dirty, %zu read ahead), %zu not "
+           "resident\n",
            map->num_pages, plural(map->num_pages), map->resident, map->dirty,
-           map->num_pages - map->resident);
+           map->cached, map->num_pages - map->resident);
 }
 
 static void print_write_back(const snapshot *shot, const unmap_result *result) {
