@@ -94,6 +94,24 @@ static void fail(child_result *result, const char *what) {
                  strerror(errno));
 }
 
+/* The bytes of the chunk at `at`: CHUNK, or what is left of the file. */
+static size_t chunk_at(size_t at) {
+    return bench.size - at < CHUNK ? bench.size - at : CHUNK;
+}
+
+/* The offsets of the random reads, the same for every method and run. */
+static uint32_t *random_offsets(child_result *result) {
+    uint32_t *offsets = malloc(RANDOM_READS * sizeof *offsets);
+    uint64_t state = 0x9E3779B97F4A7C15u;
+    if (!offsets) {
+        fail(result, "malloc");
+        return NULL;
+    }
+    for (size_t i = 0; i < RANDOM_READS; i++)
+        offsets[i] = (uint32_t)(next_random(&state) % (bench.size - 7));
+    return offsets;
+}
+
 /* --- the simulated mapping ------------------------------------------- */
 
 static bool boot_pool(child_result *result) {
@@ -109,7 +127,7 @@ static bool boot_pool(child_result *result) {
 static uint64_t ours_read_pass(mmap *map, child_result *result) {
     uint64_t sum = 0;
     for (size_t at = 0; at < bench.size; at += CHUNK) {
-        size_t want = bench.size - at < CHUNK ? bench.size - at : CHUNK;
+        size_t want = chunk_at(at);
         if (mmap_read(map, bench.chunk, at, want) != want) {
             fail(result, "mmap_read");
             return 0;
@@ -126,7 +144,7 @@ static bool ours_matches_file(mmap *map, const char *path,
     unsigned char *want = malloc(CHUNK);
     bool same = file && want;
     for (size_t at = 0; same && at < bench.size; at += CHUNK) {
-        size_t length = bench.size - at < CHUNK ? bench.size - at : CHUNK;
+        size_t length = chunk_at(at);
         same = fread(want, 1, length, file) == length &&
                mmap_read(map, bench.chunk, at, length) == length &&
                memcmp(want, bench.chunk, length) == 0;
@@ -159,10 +177,8 @@ static void ours_reads(child_result *result, bool all_passes) {
         result->checksum[1] = ours_read_pass(map, result);
         result->seconds[1] = now() - start;
 
-        uint32_t *offsets = malloc(RANDOM_READS * sizeof *offsets);
-        uint64_t state = 0x9E3779B97F4A7C15u, sum = 0, word;
-        for (size_t i = 0; offsets && i < RANDOM_READS; i++)
-            offsets[i] = (uint32_t)(next_random(&state) % (bench.size - 7));
+        uint32_t *offsets = random_offsets(result);
+        uint64_t sum = 0, word;
         start = now();
         for (size_t i = 0; offsets && i < RANDOM_READS; i++) {
             if (mmap_read(map, &word, offsets[i], 8) != 8) {
@@ -173,8 +189,6 @@ static void ours_reads(child_result *result, bool all_passes) {
         }
         result->seconds[2] = now() - start;
         result->checksum[2] = sum;
-        if (!offsets)
-            fail(result, "malloc");
         free(offsets);
     }
     ours_matches_file(map, bench.read_path, result);
@@ -199,7 +213,7 @@ static bool file_has_pattern(const char *path, unsigned seed,
     unsigned char *want = malloc(CHUNK), *got = malloc(CHUNK);
     bool same = file && want && got;
     for (size_t at = 0; same && at < bench.size; at += CHUNK) {
-        size_t length = bench.size - at < CHUNK ? bench.size - at : CHUNK;
+        size_t length = chunk_at(at);
         fill_pattern(want, at, length, seed);
         same = fread(got, 1, length, file) == length &&
                memcmp(want, got, length) == 0;
@@ -243,7 +257,7 @@ static void ours_overwrite(child_result *result, unsigned seed) {
         return;
     }
     for (size_t at = 0; at < bench.size; at += CHUNK) {
-        size_t want = bench.size - at < CHUNK ? bench.size - at : CHUNK;
+        size_t want = chunk_at(at);
         if (mmap_write(map, image + at, at, want) != want) {
             fail(result, "mmap_write");
             break;
@@ -270,7 +284,7 @@ static void stdio_read(child_result *result) {
     }
     uint64_t sum = 0;
     for (size_t at = 0; at < bench.size; at += CHUNK) {
-        size_t want = bench.size - at < CHUNK ? bench.size - at : CHUNK;
+        size_t want = chunk_at(at);
         if (fread(bench.chunk, 1, want, file) != want) {
             fail(result, "fread");
             break;
@@ -286,7 +300,7 @@ static void stdio_read(child_result *result) {
 static uint64_t host_copy_pass(const unsigned char *mapping) {
     uint64_t sum = 0;
     for (size_t at = 0; at < bench.size; at += CHUNK) {
-        size_t want = bench.size - at < CHUNK ? bench.size - at : CHUNK;
+        size_t want = chunk_at(at);
         memcpy(bench.chunk, mapping + at, want);
         clobber(bench.chunk);
         sum += sample(bench.chunk, want);
@@ -309,10 +323,8 @@ static void host_reads(child_result *result) {
     result->checksum[1] = host_copy_pass(mapping);
     result->seconds[1] = now() - start;
 
-    uint32_t *offsets = malloc(RANDOM_READS * sizeof *offsets);
-    uint64_t state = 0x9E3779B97F4A7C15u, sum = 0, word;
-    for (size_t i = 0; offsets && i < RANDOM_READS; i++)
-        offsets[i] = (uint32_t)(next_random(&state) % (bench.size - 7));
+    uint32_t *offsets = random_offsets(result);
+    uint64_t sum = 0, word;
     start = now();
     for (size_t i = 0; offsets && i < RANDOM_READS; i++) {
         memcpy(&word, mapping + offsets[i], 8);
@@ -320,8 +332,6 @@ static void host_reads(child_result *result) {
     }
     result->seconds[2] = now() - start;
     result->checksum[2] = sum;
-    if (!offsets)
-        fail(result, "malloc");
     free(offsets);
     host_unmap(mapping, length);
     result->ok = !result->error[0];
@@ -341,7 +351,7 @@ static void stdio_overwrite(child_result *result, unsigned seed) {
         return;
     }
     for (size_t at = 0; at < bench.size; at += CHUNK) {
-        size_t want = bench.size - at < CHUNK ? bench.size - at : CHUNK;
+        size_t want = chunk_at(at);
         if (fwrite(image + at, 1, want, file) != want) {
             fail(result, "fwrite");
             break;
@@ -572,7 +582,7 @@ static bool make_file(const char *path) {
     uint64_t state = 0x2545F4914F6CDD1Du;
     bool ok = true;
     for (size_t at = 0; ok && at < bench.size; at += CHUNK) {
-        size_t length = bench.size - at < CHUNK ? bench.size - at : CHUNK;
+        size_t length = chunk_at(at);
         for (size_t i = 0; i < length; i += 8) {
             uint64_t word = next_random(&state);
             memcpy(bench.chunk + i, &word, length - i < 8 ? length - i : 8);

@@ -5,8 +5,12 @@
  * or against their permissions, is a segmentation fault), then the TLB,
  * then a walk of the process's two-level page table, and on a page that is
  * not present a page fault, which takes a frame from the pool and has the
- * segment's pager fill it. Writes set the page's dirty bit; dirty pages go
- * back through the pager on eviction, mmu_sync and process removal.
+ * segment's pager fill it. One fault reads a run of pages in one pager
+ * call: the rest of the access and, for a read that follows a resident
+ * page, read-ahead; pages read ahead wait in their entries, marked cached,
+ * and their first touch is a minor fault that only maps them. Writes set
+ * the page's dirty bit; dirty pages go back through the pager, neighbours
+ * together, on eviction, mmu_sync and process removal.
  *
  * The MMU owns the data frames its processes fault in (it is their
  * frame_owner), so the pool can evict them. Pages of segments without a
@@ -32,7 +36,7 @@ typedef struct {
     page_directory *page_directories[MAX_PROCESS_ID];
     vm_segmentations *segmentations[MAX_PROCESS_ID];
     tlb *tlb;
-    size_t num_page_faults;         /* pages brought into a frame */
+    size_t num_page_faults;         /* pages mapped, each at first touch */
     size_t num_segmentation_faults; /* accesses refused by the segments */
     size_t num_tlb_misses;          /* translations not found in the TLB */
     size_t curr_pid;                /* whose translations the TLB holds */
