@@ -2,28 +2,28 @@
  * kernel.c: the frame pool, with a frame table recording who holds each
  * frame and a second-chance clock that picks a victim when none is free.
  *
- * Free frames are a stack of frame numbers, so taking and returning one is
- * O(1). The clock hand stays where it stopped, so a fault under pressure
- * looks at a few frames, not the whole pool. Left out: zones, NUMA, any
- * notion of a frame shared by several owners.
+ * Frames given back wait on a stack, and frames never used are the numbers
+ * above a watermark, so taking and returning one is O(1) and the host backs
+ * only frames that have been handed out. The clock hand stays where it
+ * stopped, so a fault under pressure looks at a few frames, not the whole
+ * pool. Left out: zones, NUMA, any notion of a frame shared by several
+ * owners.
  */
 #include "kernel.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
-#include <sys/mman.h>
+#include <string.h>
 
+#include "host_memory.h"
 #include "trace.h"
-
-/* The size of a huge page on x86-64 hosts; the pool is aligned to it. */
-#define HOST_HUGE_PAGE (2u << 20)
 
 /* What the pool knows of one frame. */
 typedef struct {
-    bool in_use;
     frame_owner *owner; /* NULL: pinned (or free) */
     uint32_t key;       /* the owner's name for the page */
+    bool in_use;
 } frame_record;
 
 static struct {
@@ -31,64 +31,62 @@ static struct {
     char *memory;         /* frame n lives at memory + (n - 1) * PAGE_SIZE */
     size_t total;         /* frames 1 .. total */
     frame_record *frames; /* indexed by frame number; [0] unused */
-    uint32_t *free_stack; /* frame numbers not in use */
+    uint32_t *free_stack; /* frames given back, the last on top */
     size_t free_count;
+    size_t untouched;  /* frames untouched + 1 .. total were never handed out */
     size_t clock_hand; /* the next frame the clock looks at */
 } pool;
 
+/*
+ * The frame count MMAP_FRAMES asks for, clamped to the pool's bounds; the
+ * default when it is unset or empty. 0 with errno EINVAL when it is not a
+ * whole number in decimal digits ("8k", "-5", " 12"), so a typo is seen at
+ * the first call rather than silently replaced.
+ */
 static size_t frames_wanted(void) {
     const char *setting = getenv("MMAP_FRAMES");
     if (!setting || !*setting)
         return KERNEL_DEFAULT_FRAMES;
-    char *end;
-    unsigned long long wanted = strtoull(setting, &end, 10);
-    if (*end != '\0' || setting[0] == '-')
-        return KERNEL_DEFAULT_FRAMES;
+    size_t digits = strspn(setting, "0123456789");
+    if (digits == 0 || setting[digits] != '\0') {
+        errno = EINVAL;
+        return 0;
+    }
+    errno = 0;
+    unsigned long long wanted = strtoull(setting, NULL, 10);
+    if (errno == ERANGE || wanted > KERNEL_MAX_FRAMES)
+        return KERNEL_MAX_FRAMES;
     if (wanted < KERNEL_MIN_FRAMES)
         return KERNEL_MIN_FRAMES;
-    if (wanted > KERNEL_MAX_FRAMES)
-        return KERNEL_MAX_FRAMES;
     return (size_t)wanted;
 }
 
 /*
- * The pool's memory, backed by the host now: a page fault that had to wait
- * for the host to find memory would cost more than the simulated one it
- * serves. Huge host pages, where the host offers them, also make the host's
- * own TLB misses rare when the simulated frames are touched at random.
+ * Sets the pool up on first use; false with errno if it cannot be. Only
+ * address space is reserved: the host backs a frame when it is first
+ * handed out and filled, and the frame table and free stack, which are
+ * zero-filled by the host in the same way, grow with the frames in use.
  */
-static char *host_memory(size_t bytes) {
-    void *memory;
-    if (posix_memalign(&memory, HOST_HUGE_PAGE, bytes) != 0)
-        return NULL;
-#ifdef MADV_HUGEPAGE
-    madvise(memory, bytes, MADV_HUGEPAGE); /* only a hint: ignore a refusal */
-#endif
-    for (size_t at = 0; at < bytes; at += PAGE_SIZE)
-        ((volatile char *)memory)[at] = 0;
-    return memory;
-}
-
-/* Sizes and allocates the pool on first use; false if the host said no. */
 static bool pool_ready(void) {
     if (pool.ready)
         return true;
     size_t total = frames_wanted();
-    pool.memory = host_memory(total * PAGE_SIZE);
+    if (total == 0)
+        return false;
+    pool.memory = host_memory_reserve(total * PAGE_SIZE);
     pool.frames = calloc(total + 1, sizeof *pool.frames);
     pool.free_stack = malloc(total * sizeof *pool.free_stack);
     if (!pool.memory || !pool.frames || !pool.free_stack) {
-        free(pool.memory);
+        host_memory_release(pool.memory, total * PAGE_SIZE);
         free(pool.frames);
         free(pool.free_stack);
+        pool.memory = NULL;
         errno = ENOMEM;
         return false;
     }
-    /* Lowest frame numbers on top, so frames are handed out in order. */
-    for (size_t i = 0; i < total; i++)
-        pool.free_stack[i] = (uint32_t)(total - i);
     pool.total = total;
-    pool.free_count = total;
+    pool.free_count = 0;
+    pool.untouched = 0;
     pool.clock_hand = 1;
     pool.ready = true;
     return true;
@@ -128,9 +126,15 @@ static size_t evict_a_frame(void) {
 addr32 ask_kernel_for_frame(frame_owner *owner, uint32_t key) {
     if (!pool_ready())
         return 0;
+    /*
+     * A frame given back is reused first, while it is warm; then frames
+     * never used, in order; only then does the clock evict.
+     */
     size_t frame;
     if (pool.free_count > 0) {
         frame = pool.free_stack[--pool.free_count];
+    } else if (pool.untouched < pool.total) {
+        frame = ++pool.untouched;
     } else {
         frame = evict_a_frame();
         if (frame == 0)
@@ -182,5 +186,5 @@ size_t kernel_frames_total(void) {
 }
 
 size_t kernel_frames_free(void) {
-    return pool_ready() ? pool.free_count : 0;
+    return pool_ready() ? pool.free_count + (pool.total - pool.untouched) : 0;
 }

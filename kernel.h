@@ -1,13 +1,17 @@
 /*
  * kernel.h: the simulated physical memory, a pool of page frames.
  *
- * The pool is one host allocation of kernel_frames_total() frames, made and
- * touched on first use (the host backs all of it then); its size is MMAP_FRAMES
- * frames when that environment variable is set then (at least
- * KERNEL_MIN_FRAMES), else KERNEL_DEFAULT_FRAMES. A simulated physical address
- * is a frame number shifted left by NUM_OFFSET_BITS; frame numbers start at 1
- * so that physical address 0 is never a frame. Host pointers never leave the
- * pool as addresses, so the pool may lie anywhere in the host's address space.
+ * The pool is kernel_frames_total() frames of host memory, reserved on
+ * first use and backed by the host only as frames are handed out, so it
+ * costs what is used of it. Its size is read from the environment variable
+ * MMAP_FRAMES then: a whole number in decimal digits, clamped to
+ * [KERNEL_MIN_FRAMES, KERNEL_MAX_FRAMES]; unset or empty means
+ * KERNEL_DEFAULT_FRAMES, and anything else ("8k", "-5") makes every call
+ * that needs the pool fail with EINVAL until it is fixed. A simulated
+ * physical address is a frame number shifted left by NUM_OFFSET_BITS; frame
+ * numbers start at 1 so that physical address 0 is never a frame. Host
+ * pointers never leave the pool as addresses, so the pool may lie anywhere
+ * in the host's address space.
  *
  * Every frame in use has an owner record. A pinned frame (a page table, or
  * a page with no store to go back to) has none and is never taken back. A
@@ -56,7 +60,8 @@ struct frame_owner {
  * Takes a frame from the pool for page `key` of `owner` (NULL: pinned) and
  * returns its physical address. Its contents are undefined: the caller
  * fills it. When no frame is free, one is evicted. Returns 0 with errno
- * ENOMEM when every frame is pinned, or with the owners' errno when no
+ * ENOMEM when every frame is pinned or the pool cannot be reserved, EINVAL
+ * when MMAP_FRAMES is not a whole number, or the owners' errno when no
  * victim could be written back.
  */
 addr32 ask_kernel_for_frame(frame_owner *owner, uint32_t key);
@@ -88,10 +93,14 @@ void *get_system_pointer_from_address(addr32 physical_address);
  */
 addr32 get_address_from_system_pointer(const void *system_pointer);
 
-/* The number of frames in the pool (sizing it if not done yet). */
+/*
+ * The number of frames in the pool, setting it up on first use. Returns 0
+ * with errno EINVAL (MMAP_FRAMES is not a whole number) or ENOMEM (the host
+ * cannot reserve that much address space) when it cannot be set up.
+ */
 size_t kernel_frames_total(void);
 
-/* The number of frames not in use. */
+/* The number of frames not in use; 0 when the pool cannot be set up. */
 size_t kernel_frames_free(void);
 
 #endif

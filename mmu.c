@@ -68,6 +68,9 @@ static bool process_exists(const mmu *this, size_t pid) {
 }
 
 mmu *mmu_create(void) {
+    /* A pool that cannot be set up is reported now, not at the first fault. */
+    if (kernel_frames_total() == 0)
+        return NULL;
     mmu *this = calloc(1, sizeof *this);
     if (!this) {
         errno = ENOMEM;

@@ -43,7 +43,11 @@ typedef struct {
     frame_owner owner;              /* how the pool reaches us */
 } mmu;
 
-/* Returns an MMU with no process, or NULL with errno ENOMEM. */
+/*
+ * Returns an MMU with no process, setting up the frame pool if this is its
+ * first use, or NULL with errno: ENOMEM (no memory, or the pool cannot be
+ * reserved), EINVAL (MMAP_FRAMES is not a whole number; see kernel.h).
+ */
 mmu *mmu_create(void);
 
 /*

@@ -1,0 +1,58 @@
+/*
+ * host_memory.c: lazily backed, huge-page aligned reservations of host
+ * memory, through the host kernel's anonymous mmap.
+ */
+#define _GNU_SOURCE
+
+#include "host_memory.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/*
+ * The host's munmap. The library defines a function named munmap (the
+ * lab's, in mmap.h) that replaces the C library's in every program linked
+ * with it, so the host's is reached through the system call itself.
+ */
+static void host_unmap(void *memory, size_t bytes) {
+    syscall(SYS_munmap, memory, bytes);
+}
+
+void *host_memory_reserve(size_t bytes) {
+    if (bytes == 0 || bytes > SIZE_MAX - HOST_HUGE_PAGE) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    /*
+     * One huge page more than asked, so an aligned start fits inside; the
+     * slack on either side goes straight back. MAP_NORESERVE: the host
+     * promises no memory for pages never touched.
+     */
+    size_t span = bytes + HOST_HUGE_PAGE;
+    char *start = mmap(NULL, span, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (start == MAP_FAILED) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    uintptr_t at = (uintptr_t)start;
+    char *aligned = start + ((HOST_HUGE_PAGE - at % HOST_HUGE_PAGE) %
+                             HOST_HUGE_PAGE);
+    if (aligned > start)
+        host_unmap(start, (size_t)(aligned - start));
+    char *end = aligned + bytes;
+    if (end < start + span)
+        host_unmap(end, (size_t)(start + span - end));
+#ifdef MADV_HUGEPAGE
+    madvise(aligned, bytes, MADV_HUGEPAGE); /* only a hint: ignore a refusal */
+#endif
+    return aligned;
+}
+
+void host_memory_release(void *memory, size_t bytes) {
+    if (memory)
+        host_unmap(memory, bytes);
+}
