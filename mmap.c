@@ -8,8 +8,10 @@
  * goes out with one pwritev of the bytes inside the file's length, on the
  * stream's descriptor. Positioned I/O needs no seek, and going around
  * stdio saves the copy through its buffer; the stream is unbuffered all
- * the same, so nothing it holds could go stale. Left out: mapping part of
- * a file, sharing a page between mappings of one file.
+ * the same, so nothing it holds could go stale. munmap keeps a list of
+ * the mappings it may end, since its name replaces the C library's munmap
+ * in the whole program. Left out: mapping part of a file, sharing a page
+ * between mappings of one file.
  */
 #define _FILE_OFFSET_BITS 64
 
@@ -138,41 +140,68 @@ static int file_page_out(pager *backing, size_t page,
     return 0;
 }
 
+/* Why a file of this kind cannot be mapped: 0 for a regular file. */
+static int refusal_for(const struct stat *status) {
+    if (S_ISDIR(status->st_mode))
+        return EISDIR;
+    return S_ISREG(status->st_mode) ? 0 : ENODEV;
+}
+
 /*
  * Opens `path` read-write if allowed, else read-only, refusing anything
- * but a regular file. O_NONBLOCK keeps the open of a FIFO from waiting
- * for a writer before it can be refused.
+ * but a regular file. The path is looked at before it is opened, since
+ * opening a FIFO or a device can itself do something (it releases a writer
+ * waiting on the FIFO, which then dies of SIGPIPE when we close it). The
+ * descriptor is checked again after the open, so that a FIFO or device put
+ * at the path in between is never mapped, and O_NONBLOCK keeps such an
+ * open from waiting. Returns the descriptor, or -1 with errno; EAGAIN when
+ * the path named another file by the time it was opened.
  */
-static FILE *open_regular_file(const char *path, bool *writable,
-                               off_t *length) {
+static int open_regular_file(const char *path, bool *writable, off_t *length) {
+    struct stat named, opened;
+    if (stat(path, &named) != 0)
+        return -1;
+    if (refusal_for(&named)) {
+        errno = refusal_for(&named);
+        return -1;
+    }
     *writable = true;
-    int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    int fd = open(path, O_RDWR | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM ||
                    errno == ETXTBSY)) {
         *writable = false;
-        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     }
     if (fd < 0)
-        return NULL;
-    struct stat status;
+        return -1;
     int failure = 0;
-    if (fstat(fd, &status) != 0)
+    if (fstat(fd, &opened) != 0)
         failure = errno;
-    else if (S_ISDIR(status.st_mode))
-        failure = EISDIR;
-    else if (!S_ISREG(status.st_mode))
-        failure = ENODEV;
+    else if (refusal_for(&opened))
+        failure = refusal_for(&opened);
+    else if (opened.st_dev != named.st_dev || opened.st_ino != named.st_ino)
+        failure = EAGAIN;
     else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
         failure = errno;
-    FILE *stream = failure ? NULL : fdopen(fd, *writable ? "r+" : "r");
+    if (failure) {
+        close(fd);
+        errno = failure;
+        return -1;
+    }
+    *length = opened.st_size;
+    return fd;
+}
+
+/* The stream of the mapping over descriptor `fd`, unbuffered; NULL: errno. */
+static FILE *stream_of(int fd, bool writable) {
+    FILE *stream = fdopen(fd, writable ? "r+" : "r");
     if (!stream) {
-        failure = failure ? failure : errno;
+        int failure = errno;
         close(fd);
         errno = failure;
         return NULL;
     }
     setvbuf(stream, NULL, _IONBF, 0);
-    *length = status.st_size;
     return stream;
 }
 
@@ -194,6 +223,45 @@ static int map_file_segment(mmap *this, size_t pages) {
     return 0;
 }
 
+/*
+ * A mapping as mmap_create allocates it: what the caller sees, and the
+ * link that keeps it on the list of live mappings.
+ */
+typedef struct live_mapping {
+    mmap map; /* first: the caller's pointer is this one */
+    struct live_mapping *next;
+} live_mapping;
+
+/*
+ * Every mapping mmap_create made and munmap has not ended, newest first, so
+ * that munmap can tell one of ours from any other pointer without touching
+ * what that pointer points to.
+ */
+static live_mapping *live_mappings;
+
+/*
+ * Takes `this` off the list of live mappings; false when it is not on it.
+ * Only addresses are compared: a pointer that is not ours is never read.
+ */
+static bool forget_mapping(const mmap *this) {
+    for (live_mapping **link = &live_mappings; *link; link = &(*link)->next) {
+        if (&(*link)->map == this) {
+            *link = (*link)->next;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Ends a mapping: write-back, frames, stream, memory. */
+static void end_mapping(mmap *this) {
+    /* The MMU writes dirty pages back through the pager, so it goes first. */
+    mmu_delete(this->mmu);
+    if (this->stream)
+        fclose(this->stream);
+    free(this); /* the first member of its live_mapping: frees that */
+}
+
 mmap *mmap_create(const char *path_to_file) {
     if (!path_to_file) {
         errno = EINVAL;
@@ -201,15 +269,17 @@ mmap *mmap_create(const char *path_to_file) {
     }
     bool writable;
     off_t length;
-    FILE *stream = open_regular_file(path_to_file, &writable, &length);
+    int fd = open_regular_file(path_to_file, &writable, &length);
+    FILE *stream = fd < 0 ? NULL : stream_of(fd, writable);
     if (!stream)
         return NULL;
-    mmap *this = calloc(1, sizeof *this);
-    if (!this) {
+    live_mapping *live = calloc(1, sizeof *live);
+    if (!live) {
         fclose(stream);
         errno = ENOMEM;
         return NULL;
     }
+    mmap *this = &live->map;
     this->stream = stream;
     this->length = (size_t)length;
     this->writable = writable;
@@ -218,10 +288,12 @@ mmap *mmap_create(const char *path_to_file) {
     if (!this->mmu || mmu_add_process(this->mmu, DEFAULT_PID) != 0 ||
         map_file_segment(this, pages_spanned((uint64_t)length)) != 0) {
         int failure = errno;
-        munmap(this);
+        end_mapping(this);
         errno = failure;
         return NULL;
     }
+    live->next = live_mappings;
+    live_mappings = live;
     return this;
 }
 
@@ -254,6 +326,11 @@ size_t mmap_read(mmap *this, void *buff, size_t offset, size_t num_bytes) {
 size_t mmap_write(mmap *this, const void *buff, size_t offset,
                   size_t num_bytes) {
     num_bytes = bytes_to_copy(this, buff, offset, num_bytes);
+    if (this && buff && !this->writable && num_bytes == 0) {
+        /* Refused like the writes the MMU sees; nothing touched, no fault. */
+        errno = EACCES;
+        return 0;
+    }
     if (num_bytes == 0)
         return 0;
     return mmu_write_to_virtual_address(this->mmu,
@@ -274,9 +351,20 @@ int mmap_sync(mmap *this) {
 void munmap(mmap *this) {
     if (!this)
         return;
-    /* The MMU writes dirty pages back through the pager, so it goes first. */
-    mmu_delete(this->mmu);
-    if (this->stream)
-        fclose(this->stream);
-    free(this);
+    if (!forget_mapping(this)) {
+        /*
+         * Most likely another file of the program called the C library's
+         * munmap(addr, length), which this one replaces; going on would
+         * free or write through a pointer that is not ours.
+         */
+        fprintf(stderr,
+                "munmap(%p): not a mapping made by mmap_create, or one "
+                "already unmapped. This program's munmap is the simulated "
+                "one of mmap.h; to unmap a host mapping in a file that does "
+                "not use mmap.h, call syscall(SYS_munmap, addr, length) "
+                "there.\n",
+                (void *)this);
+        abort();
+    }
+    end_mapping(this);
 }

@@ -6,11 +6,20 @@
  * mmap_write goes through that MMU: a page is read from the file the first
  * time it is touched, writes mark pages dirty, and dirty pages go back to
  * the file at mmap_sync, at munmap, or when the frame pool evicts them.
- * Only bytes inside the file's length are ever written: the file never
- * grows or shrinks through a mapping.
+ * Only bytes inside the length the file had when it was mapped are ever
+ * written, so a mapping never shrinks its file and never grows it past
+ * that length. If another program shrinks the file meanwhile, pages past
+ * its new end read as zeros, and writing back a dirty page there extends
+ * the file again, up to the end of that page's bytes inside the mapped
+ * length (as a write(2) past the end of a file would).
  *
  * The typedef `mmap` and the function `munmap` shadow the POSIX names:
- * never include <sys/mman.h> in a file that includes this header.
+ * never include <sys/mman.h> in a file that includes this header. Since the
+ * linker resolves every call to munmap in the program to this one, a file
+ * that means the host's munmap(addr, length) must call
+ * syscall(SYS_munmap, addr, length) instead; munmap stops the program with
+ * a message that says so when it is handed a pointer that is not a mapping
+ * of this library.
  */
 #ifndef MMAP_H
 #define MMAP_H
@@ -38,9 +47,12 @@ typedef struct {
  * Maps the regular file at `path_to_file`, read-write when it can be opened
  * for writing and read-only otherwise. Nothing is read yet. Returns the
  * mapping, which the caller ends with munmap, or NULL with errno: EINVAL
- * (NULL path), what fopen says (ENOENT, EACCES, ...), EISDIR (a directory),
- * ENODEV (not a regular file), ENOMEM (no memory, or a file larger than the
- * MMAP region of 1.75 GiB).
+ * (NULL path, or MMAP_FRAMES is not a whole number), what stat(2) and
+ * open(2) say (ENOENT, EACCES, ENOTDIR, ...), EISDIR (a directory), ENODEV
+ * (not a regular file: FIFO, socket, device; refused before it is opened,
+ * so opening it has no effect), EAGAIN (the path named another file by the
+ * time it was opened), ENOMEM (no memory, the frame pool cannot be
+ * reserved, or a file larger than the MMAP region of 1.75 GiB).
  */
 mmap *mmap_create(const char *path_to_file);
 
@@ -56,9 +68,12 @@ size_t mmap_read(mmap *this, void *buff, size_t offset, size_t num_bytes);
 /*
  * Copies up to `num_bytes` from `buff` to byte `offset` of the mapping,
  * stopping at the file's length (the file never grows). Returns the number
- * of bytes copied, as mmap_read. A read-only mapping returns 0 with errno
- * EACCES and the MMU counts a segmentation fault. The file sees the bytes
- * only at mmap_sync, munmap or eviction.
+ * of bytes copied, as mmap_read. A read-only mapping refuses every write,
+ * whatever the offset and count: 0 with errno EACCES (as write(2) refuses
+ * a descriptor not open for writing, even for 0 bytes); when the write
+ * would have reached bytes of the file, the MMU refused it and counted a
+ * segmentation fault. The file sees the bytes only at mmap_sync, munmap or
+ * eviction.
  */
 size_t mmap_write(mmap *this, const void *buff, size_t offset,
                   size_t num_bytes);
@@ -73,7 +88,11 @@ int mmap_sync(mmap *this);
 /*
  * Writes dirty pages back, returns every frame to the pool, closes the
  * stream and frees `this`. NULL does nothing. A failed write-back cannot be
- * reported here: call mmap_sync first when it matters.
+ * reported here: call mmap_sync first when it matters. Any other pointer,
+ * one mmap_create did not return or one already unmapped, is a bug the
+ * library cannot survive, as free() of such a pointer is: munmap writes
+ * one line to stderr naming it (and how to reach the host's munmap, which
+ * this one replaces) and aborts.
  */
 void munmap(mmap *this);
 

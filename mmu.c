@@ -491,6 +491,19 @@ static page_table_entry *translate(mmu *this, addr32 address,
     return entry;
 }
 
+/* One past the top of the 32-bit address space; no segment reaches it. */
+#define ADDRESS_SPACE_END ((uint64_t)1 << 32)
+
+/*
+ * One past the last byte of an access. A range that would leave the 32-bit
+ * space (a length near SIZE_MAX) ends just past its top instead, so that no
+ * sum wraps and the segment check refuses it whole.
+ */
+static uint64_t access_end(addr32 address, size_t num_bytes) {
+    return num_bytes > ADDRESS_SPACE_END - address ? ADDRESS_SPACE_END + 1
+                                                   : address + num_bytes;
+}
+
 /*
  * Checks [address, address + num_bytes) segment by segment: every byte
  * must lie in a segment allowing `permission`. Counts a segmentation fault
@@ -498,7 +511,7 @@ static page_table_entry *translate(mmu *this, addr32 address,
  */
 static bool access_allowed(mmu *this, size_t pid, addr32 address,
                            size_t num_bytes, uint32_t permission) {
-    uint64_t end = (uint64_t)address + num_bytes;
+    uint64_t end = access_end(address, num_bytes);
     for (uint64_t at = address; at < end;) {
         vm_segmentation *segment =
             at > UINT32_MAX
@@ -538,7 +551,7 @@ static size_t access_memory(mmu *this, addr32 address, size_t pid, void *memory,
     if (!access_allowed(this, pid, address, num_bytes, write ? WRITE : READ))
         return 0;
     switch_to(this, pid);
-    access_span span = {address, (uint64_t)address + num_bytes, write};
+    access_span span = {address, access_end(address, num_bytes), write};
     char *bytes = memory;
     size_t done = 0;
     while (done < num_bytes) {
