@@ -14,6 +14,10 @@ ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 LIB_SRCS = host_memory.c kernel.c page_table.c tlb.c segments.c trace.c mmu.c mmap.c
 LIB_OBJS = $(LIB_SRCS:.c=.o)
 HEADERS = $(wildcard *.h)
+# The test suite: a runner, shared helpers and one file per module.
+TEST_SRCS = $(sort $(wildcard tests/*.c))
+TEST_OBJS = $(TEST_SRCS:.c=.o)
+TEST_HEADERS = tests/helpers.h
 
 .PHONY: all test demo bench asan clean
 
@@ -22,11 +26,14 @@ all: libmmap.a mmap_tests mmap_demo mmap_bench
 %.o: %.c $(HEADERS)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+tests/%.o: tests/%.c $(TEST_HEADERS) $(HEADERS)
+	$(CC) $(CFLAGS) -I. -c $< -o $@
+
 libmmap.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-mmap_tests: mmap_tests.o libmmap.a
+mmap_tests: $(TEST_OBJS) libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
 mmap_demo: mmap_demo.o libmmap.a
@@ -45,14 +52,14 @@ bench: mmap_bench
 	./mmap_bench
 
 # A build of its own in asan/, so sanitized and plain objects never mix.
-asan/mmap_tests: $(LIB_SRCS) mmap_tests.c $(HEADERS)
+asan/mmap_tests: $(LIB_SRCS) $(TEST_SRCS) $(HEADERS) $(TEST_HEADERS)
 	mkdir -p asan
-	$(CC) -std=gnu99 -Wall -Wextra -Werror $(ASAN_FLAGS) \
-	    -o $@ $(LIB_SRCS) mmap_tests.c
+	$(CC) -std=gnu99 -Wall -Wextra -Werror $(ASAN_FLAGS) -I. \
+	    -o $@ $(LIB_SRCS) $(TEST_SRCS)
 
 asan: asan/mmap_tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    ./asan/mmap_tests
 
 clean:
-	rm -rf *.o libmmap.a mmap_tests mmap_demo mmap_bench asan
+	rm -rf *.o tests/*.o libmmap.a mmap_tests mmap_demo mmap_bench asan

@@ -1,0 +1,242 @@
+/*
+ * tests/helpers.h: what the suites of mmap_tests share: the checks, the
+ * test's directories, the MMU helpers, the trace log, the frame-pool
+ * helpers, and the shape of a test and of a suite.
+ *
+ * A helper that only one suite uses lives in that suite's file, static.
+ */
+#ifndef TESTS_HELPERS_H
+#define TESTS_HELPERS_H
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* mmap.h shadows the POSIX mmap/munmap: <sys/mman.h> must stay out. */
+#include "kernel.h"
+#include "mmap.h"
+#include "mmu.h"
+#include "page_table.h"
+#include "segments.h"
+#include "tlb.h"
+#include "trace.h"
+#include "types.h"
+
+/* The longest failure message a test sends to the runner. */
+#define MESSAGE_SIZE 2048
+
+/* Where the layout of segments.h puts the MMAP segment. */
+#define MMAP_REGION_START ((addr32)0x40000000)
+#define MMAP_REGION_SIZE ((size_t)0x70000000) /* 1.75 GiB */
+
+/* ------------------------------------------------------------------ */
+/* Tests and suites                                                    */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    const char *name;
+    void (*run)(void);
+} test_case;
+
+/* The tests of one module, in order; each suite file ends with its own. */
+typedef struct {
+    const char *name; /* the module, as named on the command line */
+    const test_case *tests;
+    size_t count;
+} test_suite;
+
+#define TEST(name)                                                             \
+    { #name, test_##name }
+
+extern const test_suite page_table_suite;
+extern const test_suite tlb_suite;
+extern const test_suite kernel_suite;
+extern const test_suite segments_suite;
+extern const test_suite mmu_suite;
+extern const test_suite trace_suite;
+extern const test_suite mmap_suite;
+
+/* ------------------------------------------------------------------ */
+/* The harness: failing a check                                        */
+/* ------------------------------------------------------------------ */
+
+extern int message_fd;             /* the child's end of its pipe */
+extern char fixture_dir[PATH_MAX]; /* test_files/, absolute */
+extern char work_dir[PATH_MAX];    /* this test's temporary directory */
+
+/*
+ * Ends the test as failed: sends "file:line: message" to the parent and
+ * exits the child at once.
+ */
+void fail(const char *file, int line, const char *format, ...)
+    __attribute__((noreturn, format(printf, 3, 4)));
+
+/* A formatted description for a check, valid until four more are made. */
+const char *describe(const char *format, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* "EINVAL", "ENOENT", ... for the errno values the library sets. */
+const char *errno_name(int error);
+
+#define expect_true(condition, what)                                           \
+    do {                                                                       \
+        if (!(condition))                                                      \
+            fail(__FILE__, __LINE__, "%s: expected %s, but it is false",       \
+                 (what), #condition);                                          \
+    } while (0)
+
+#define expect_size(got, want, what)                                           \
+    do {                                                                       \
+        size_t got_ = (got), want_ = (want);                                   \
+        if (got_ != want_)                                                     \
+            fail(__FILE__, __LINE__, "%s: expected %zu, got %zu", (what),      \
+                 want_, got_);                                                 \
+    } while (0)
+
+#define expect_at_least(got, minimum, what)                                    \
+    do {                                                                       \
+        size_t got_ = (got), minimum_ = (minimum);                             \
+        if (got_ < minimum_)                                                   \
+            fail(__FILE__, __LINE__, "%s: expected at least %zu, got %zu",     \
+                 (what), minimum_, got_);                                      \
+    } while (0)
+
+#define expect_at_most(got, maximum, what)                                     \
+    do {                                                                       \
+        size_t got_ = (got), maximum_ = (maximum);                             \
+        if (got_ > maximum_)                                                   \
+            fail(__FILE__, __LINE__, "%s: expected at most %zu, got %zu",      \
+                 (what), maximum_, got_);                                      \
+    } while (0)
+
+#define expect_int(got, want, what)                                            \
+    do {                                                                       \
+        long long got_ = (got), want_ = (want);                                \
+        if (got_ != want_)                                                     \
+            fail(__FILE__, __LINE__, "%s: expected %lld, got %lld", (what),    \
+                 want_, got_);                                                 \
+    } while (0)
+
+#define expect_hex(got, want, what)                                            \
+    do {                                                                       \
+        uintmax_t got_ = (got), want_ = (want);                                \
+        if (got_ != want_)                                                     \
+            fail(__FILE__, __LINE__, "%s: expected 0x%jx, got 0x%jx", (what),  \
+                 want_, got_);                                                 \
+    } while (0)
+
+#define expect_errno(got, want, what)                                          \
+    do {                                                                       \
+        int got_ = (got), want_ = (want);                                      \
+        if (got_ != want_)                                                     \
+            fail(__FILE__, __LINE__, "%s: expected errno %s, got %s", (what),  \
+                 errno_name(want_), errno_name(got_));                         \
+    } while (0)
+
+#define expect_ptr(got, want, what)                                            \
+    do {                                                                       \
+        const void *got_ = (got), *want_ = (want);                             \
+        if (got_ != want_)                                                     \
+            fail(__FILE__, __LINE__, "%s: expected pointer %p, got %p",        \
+                 (what), want_, got_);                                         \
+    } while (0)
+
+#define expect_null(got, what)                                                 \
+    do {                                                                       \
+        const void *got_ = (got);                                              \
+        if (got_ != NULL)                                                      \
+            fail(__FILE__, __LINE__, "%s: expected NULL, got %p", (what),      \
+                 got_);                                                        \
+    } while (0)
+
+#define expect_not_null(got, what)                                             \
+    do {                                                                       \
+        int errno_ = errno;                                                    \
+        if ((got) == NULL)                                                     \
+            fail(__FILE__, __LINE__,                                           \
+                 "%s: expected a pointer, got NULL (errno %s)", (what),        \
+                 errno_name(errno_));                                          \
+    } while (0)
+
+void check_bytes(const char *file, int line, const void *got, const void *want,
+                 size_t n, const char *what);
+void check_all_bytes(const char *file, int line, const void *got,
+                     unsigned char value, size_t n, const char *what);
+
+#define expect_bytes(got, want, n, what)                                       \
+    check_bytes(__FILE__, __LINE__, (got), (want), (n), (what))
+#define expect_all_bytes(got, value, n, what)                                  \
+    check_all_bytes(__FILE__, __LINE__, (got), (value), (n), (what))
+
+/* A failure of the test's own setup (not of the library). */
+#define setup_failed(what)                                                     \
+    fail(__FILE__, __LINE__, "setup: %s: %s", (what), strerror(errno))
+
+/* ------------------------------------------------------------------ */
+/* Pages of a pattern                                                  */
+/* ------------------------------------------------------------------ */
+
+/* Page `page` of pattern `salt`: every page of a file differs. */
+void fill_pattern(unsigned char *bytes, size_t page, unsigned salt);
+
+/* ------------------------------------------------------------------ */
+/* MMU helpers                                                         */
+/* ------------------------------------------------------------------ */
+
+mmu *new_mmu_with_process(size_t pid);
+
+/* Grows the TESTING segment of `pid` to `num_pages` pages for a test. */
+vm_segmentation *grow_testing_segment(mmu *m, size_t pid, uint32_t num_pages,
+                                      uint32_t permissions, pager *backing);
+
+size_t read_virtual(mmu *m, size_t pid, addr32 address, void *buffer, size_t n);
+
+/* The page-table entry of `address`, or NULL when it has no page table. */
+page_table_entry *entry_of(mmu *m, size_t pid, addr32 address);
+
+bool page_present(mmu *m, size_t pid, addr32 address);
+bool page_dirty(mmu *m, size_t pid, addr32 address);
+
+/* ------------------------------------------------------------------ */
+/* The trace log: a trace hook that records every event                */
+/* ------------------------------------------------------------------ */
+
+#define TRACE_LOG_SIZE 256
+
+typedef struct {
+    enum trace_event event;
+    addr32 virtual_address;
+    addr32 physical_address;
+    void *context;
+} trace_record;
+
+struct trace_log {
+    trace_record records[TRACE_LOG_SIZE];
+    size_t count;
+    size_t per_event[NUM_TRACE_EVENTS];
+};
+
+extern struct trace_log trace_log;
+
+/* The hook: trace_set_hook(record_event, context). */
+void record_event(enum trace_event event, addr32 virtual_address,
+                  addr32 physical_address, void *context);
+void trace_log_clear(void);
+
+/* ------------------------------------------------------------------ */
+/* The frame pool                                                      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Leaves 0xFF in every frame of the pool and returns them all, so that a
+ * frame later handed out holds garbage unless someone clears it.
+ */
+void dirty_every_frame(void);
+
+/* Fails unless every frame of the pool is free; `when` says when. */
+void expect_all_frames_free(const char *when);
+
+#endif
