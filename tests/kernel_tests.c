@@ -74,6 +74,17 @@ static addr32 fake_owner_take(fake_owner *this, uint32_t key) {
     return frame;
 }
 
+/* Gives back every frame the owner still holds, at the end of a test. */
+static void fake_owner_release(fake_owner *this) {
+    uint32_t key;
+
+    for (key = 0; key < FAKE_OWNER_KEYS; key++) {
+        if (this->frame[key] != 0)
+            return_frame_to_kernel(this->frame[key]);
+        this->frame[key] = 0;
+    }
+}
+
 static void test_kernel_pool_size_comes_from_mmap_frames(void) {
     setenv("MMAP_FRAMES", "64", 1);
     expect_size(kernel_frames_total(), 64, "frames with MMAP_FRAMES=64");
@@ -261,6 +272,7 @@ test_kernel_evicts_a_frame_through_its_owner_when_pool_is_empty(void) {
     expect_true(victim < 8, "the victim is one of the first 8 keys");
     expect_hex(frame, before[victim], "frame given, against the victim's");
     expect_size(kernel_frames_free(), 0, "free frames after the eviction");
+    fake_owner_release(&owner);
 }
 
 static void test_kernel_gives_referenced_frames_a_second_chance(void) {
@@ -292,6 +304,7 @@ static void test_kernel_gives_referenced_frames_a_second_chance(void) {
                             describe("referenced calls for key %u before "
                                      "the second eviction",
                                      key));
+    fake_owner_release(&owner);
 }
 
 static void test_kernel_skips_a_victim_whose_evict_fails(void) {
@@ -315,6 +328,7 @@ static void test_kernel_skips_a_victim_whose_evict_fails(void) {
     expect_hex(frame, before[victim], "frame given, against the victim's");
     expect_true(frame != before[3], "key 3 keeps its frame");
     expect_size(kernel_frames_free(), 0, "free frames");
+    fake_owner_release(&owner);
 }
 
 static void test_kernel_reports_owner_errno_when_no_frame_can_be_evicted(void) {
@@ -335,6 +349,7 @@ static void test_kernel_reports_owner_errno_when_no_frame_can_be_evicted(void) {
         expect_at_least(owner.evict_calls[key], 1,
                         describe("evict calls for key %u", key));
     expect_size(kernel_frames_free(), 0, "free frames");
+    fake_owner_release(&owner);
 }
 
 static void test_kernel_clock_hand_advances_evicting_each_frame_in_turn(void) {
@@ -359,6 +374,7 @@ static void test_kernel_clock_hand_advances_evicting_each_frame_in_turn(void) {
     expect_at_most(owner.total_referenced_calls, 2 * FRAMES,
                    "referenced calls for 64 evictions with nothing "
                    "referenced");
+    fake_owner_release(&owner);
 }
 
 static void test_kernel_never_evicts_pinned_frames(void) {
@@ -385,6 +401,7 @@ static void test_kernel_never_evicts_pinned_frames(void) {
     expect_size(owner.total_evict_calls, 8, "evict calls");
     for (i = 0; i < 4; i++)
         return_frame_to_kernel(pinned[i]);
+    fake_owner_release(&owner);
 }
 
 static const test_case kernel_tests[] = {

@@ -9,10 +9,11 @@
  * Every test is a named function that sets up, acts and checks. Each runs
  * in its own forked child: it starts with a fresh frame pool (sized by
  * MMAP_FRAMES when the test sets it), and a failed check, a crash or a hang
- * (an alarm) fails that test alone. Tests work on copies of test_files/ in
- * a temporary directory that the parent creates before the child starts and
- * removes after it ends, however it ends. The parent never calls the
- * library.
+ * (an alarm) fails that test alone. When the test's body returns, the
+ * child checks that every frame is back in the pool; a frame still in use
+ * fails the test. Tests work on copies of test_files/ in a temporary
+ * directory that the parent creates before the child starts and removes
+ * after it ends, however it ends. The parent never calls the library.
  *
  *   ./mmap_tests             runs every test, suite by suite, in order
  *   ./mmap_tests ARG...      runs those, in the order given: each ARG is a
@@ -81,6 +82,20 @@ static bool make_work_dir(void) {
     return mkdtemp(work_dir) != NULL;
 }
 
+/*
+ * In the child, once the test's body has returned: every frame it took is
+ * back in the pool, so no test has to ask. (A pool that could not be set
+ * up has no frames at all, and passes.)
+ */
+static void expect_every_frame_returned(void) {
+    size_t total = kernel_frames_total(), free_frames = kernel_frames_free();
+
+    if (free_frames != total)
+        fail(__FILE__, __LINE__,
+             "%zu of %zu frames still in use after the test",
+             total - free_frames, total);
+}
+
 /* Runs one test in a child; prints its line; returns whether it passed. */
 static bool run_test(const test_case *test) {
     char message[MESSAGE_SIZE];
@@ -115,6 +130,7 @@ static bool run_test(const test_case *test) {
         unsetenv("MMAP_FRAMES"); /* a test that wants a size sets it */
         alarm(TEST_TIMEOUT_SECONDS);
         test->run();
+        expect_every_frame_returned();
         exit(0);
     }
 
