@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "host_memory.h"
-#include "trace.h"
 
 /* What the pool knows of one frame. */
 typedef struct {
@@ -26,9 +25,10 @@ typedef struct {
     bool in_use;
 } frame_record;
 
+char *kernel_pool_memory;
+
 static struct {
     bool ready;
-    char *memory;         /* frame n lives at memory + (n - 1) * PAGE_SIZE */
     size_t total;         /* frames 1 .. total */
     frame_record *frames; /* indexed by frame number; [0] unused */
     uint32_t *free_stack; /* frames given back, the last on top */
@@ -73,14 +73,14 @@ static bool pool_ready(void) {
     size_t total = frames_wanted();
     if (total == 0)
         return false;
-    pool.memory = host_memory_reserve(total * PAGE_SIZE);
+    kernel_pool_memory = host_memory_reserve(total * PAGE_SIZE);
     pool.frames = calloc(total + 1, sizeof *pool.frames);
     pool.free_stack = malloc(total * sizeof *pool.free_stack);
-    if (!pool.memory || !pool.frames || !pool.free_stack) {
-        host_memory_release(pool.memory, total * PAGE_SIZE);
+    if (!kernel_pool_memory || !pool.frames || !pool.free_stack) {
+        host_memory_release(kernel_pool_memory, total * PAGE_SIZE);
         free(pool.frames);
         free(pool.free_stack);
-        pool.memory = NULL;
+        kernel_pool_memory = NULL;
         errno = ENOMEM;
         return false;
     }
@@ -116,7 +116,6 @@ static size_t evict_a_frame(void) {
             failure = errno;
             continue;
         }
-        trace(TRACE_EVICTION, 0, address_of_frame(frame));
         return frame;
     }
     errno = failure;
@@ -142,7 +141,6 @@ addr32 ask_kernel_for_frame(frame_owner *owner, uint32_t key) {
     }
     pool.frames[frame] =
         (frame_record){.in_use = true, .owner = owner, .key = key};
-    trace(TRACE_FRAME_GIVEN, 0, address_of_frame(frame));
     return address_of_frame(frame);
 }
 
@@ -168,16 +166,15 @@ void *get_system_pointer_from_address(addr32 physical_address) {
     size_t frame = physical_address >> NUM_OFFSET_BITS;
     if (frame == 0 || frame > pool.total)
         return NULL;
-    return pool.memory + (frame - 1) * PAGE_SIZE +
-           (physical_address & OFFSET_MASK);
+    return kernel_frame_memory(physical_address);
 }
 
 addr32 get_address_from_system_pointer(const void *system_pointer) {
     const char *byte = system_pointer;
-    if (!pool.ready || byte < pool.memory ||
-        byte >= pool.memory + pool.total * PAGE_SIZE)
+    if (!pool.ready || byte < kernel_pool_memory ||
+        byte >= kernel_pool_memory + pool.total * PAGE_SIZE)
         return 0;
-    size_t offset = (size_t)(byte - pool.memory);
+    size_t offset = (size_t)(byte - kernel_pool_memory);
     return address_of_frame(offset / PAGE_SIZE + 1) | (offset % PAGE_SIZE);
 }
 

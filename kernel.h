@@ -88,6 +88,23 @@ void return_frame_to_kernel(addr32 physical_address);
 void *get_system_pointer_from_address(addr32 physical_address);
 
 /*
+ * The pool's host memory: frame n lives at kernel_pool_memory + (n - 1) *
+ * PAGE_SIZE. NULL until the pool is set up; only kernel.c sets it. It is
+ * here for kernel_frame_memory, as a kernel keeps the base of its direct
+ * map of physical memory where every module can add to it.
+ */
+extern char *kernel_pool_memory;
+
+/*
+ * get_system_pointer_from_address without its checks, inline, for the
+ * access path, which turns a physical address into a host pointer on
+ * every access: `physical_address` must lie in a frame in use.
+ */
+static inline void *kernel_frame_memory(addr32 physical_address) {
+    return kernel_pool_memory + ((size_t)physical_address - PAGE_SIZE);
+}
+
+/*
  * The inverse: returns the physical address of the pool byte at
  * `system_pointer`, or 0 for a pointer outside the pool.
  */

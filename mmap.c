@@ -25,6 +25,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "trace.h"
+
 /* Pages per preadv or pwritev call; well under IOV_MAX. */
 #define PAGER_BATCH 64
 
@@ -107,6 +109,11 @@ static int file_page_in(pager *backing, size_t page, void *const frames[],
                                      (off_t)(page + first) * PAGE_SIZE, false);
         if (got < 0)
             return -1;
+        if (trace_on())
+            trace_report(&(trace_record){.event = TRACE_PAGER_READ,
+                                         .page = page + first,
+                                         .pages = batch,
+                                         .bytes = (size_t)got});
         /* Past the end of the file, or short if it shrank under us: zeros. */
         for (size_t i = 0; i < batch; i++) {
             size_t filled =
@@ -136,6 +143,11 @@ static int file_page_out(pager *backing, size_t page,
                                  (off_t)(page + first) * PAGE_SIZE,
                                  true) != (ssize_t)length)
             return -1;
+        if (trace_on())
+            trace_report(&(trace_record){.event = TRACE_PAGER_WRITE,
+                                         .page = page + first,
+                                         .pages = batch,
+                                         .bytes = length});
     }
     return 0;
 }

@@ -216,9 +216,11 @@ static void remove_default_copy(const char *dir, const char *path) {
 }
 
 /* The trace hook: counts every event and, with --trace, prints it. */
-static void log_event(enum trace_event event, addr32 virtual_address,
-                      addr32 physical_address, void *context) {
+static void log_event(const trace_record *record, void *context) {
     event_log *log = context;
+    enum trace_event event = record->event;
+    addr32 virtual_address = record->virtual_address;
+    addr32 physical_address = record->physical_address;
     assert((unsigned)event < NUM_TRACE_EVENTS);
     log->events[event]++;
     if (!log->print || ferror(stdout))

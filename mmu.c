@@ -31,6 +31,31 @@
  */
 #define MAX_RUN 64
 
+/*
+ * Keeps a rare path out of the access path's body: inlined there, its
+ * registers and stack would be paid for by every access.
+ */
+#if defined(__GNUC__)
+#define SLOW_PATH __attribute__((noinline, cold))
+#else
+#define SLOW_PATH
+#endif
+
+/*
+ * The steps of the usual access, inlined whole into the two calls that
+ * take it, so that each is one function with `write` known and its values
+ * in registers (a compiler left to itself splits it at the first check);
+ * and the general path, kept out of line so that it costs the usual
+ * access nothing.
+ */
+#if defined(__GNUC__)
+#define ACCESS_PATH __attribute__((always_inline)) static inline
+#define OUT_OF_LINE __attribute__((noinline))
+#else
+#define ACCESS_PATH static inline
+#define OUT_OF_LINE
+#endif
+
 /* The bytes one page table maps. */
 #define TABLE_SPAN ((uint64_t)NUM_ENTRIES * PAGE_SIZE)
 
@@ -56,7 +81,7 @@ static addr32 frame_address(const page_table_entry *entry) {
 }
 
 static char *frame_of(const page_table_entry *entry) {
-    return get_system_pointer_from_address(frame_address(entry));
+    return kernel_frame_memory(frame_address(entry));
 }
 
 static size_t min_size(size_t a, size_t b) {
@@ -117,6 +142,7 @@ static bool resident(const page_table_entry *entry) {
  */
 typedef struct {
     mmu *mmu;
+    size_t pid;
     vm_segmentation *segment;
     size_t first_page; /* the run's first page in the segment */
     addr32 first_address;
@@ -133,8 +159,10 @@ static int page_out(write_back_run *run, size_t from, size_t count) {
                           count) != 0)
         return -1;
     for (size_t i = from; i < from + count; i++) {
-        trace(TRACE_WRITE_BACK, run->first_address + (addr32)(i * PAGE_SIZE),
-              frame_address(run->entries[i]));
+        if (trace_on())
+            trace(TRACE_WRITE_BACK, run->pid,
+                  run->first_address + (addr32)(i * PAGE_SIZE),
+                  frame_address(run->entries[i]));
         run->entries[i]->dirty = 0;
     }
     return 0;
@@ -175,6 +203,7 @@ static void gather(write_back_run *run, size_t pid, addr32 address,
          (segment != run->segment || page != run->first_page + run->count)))
         flush_run(run);
     if (run->count == 0) {
+        run->pid = pid;
         run->segment = segment;
         run->first_page = page;
         run->first_address = address;
@@ -263,6 +292,18 @@ void mmu_delete(mmu *this) {
     free(this);
 }
 
+/*
+ * The page a frame is being taken for, so that an eviction it causes can
+ * say which page it made room for. Only the trace reads it.
+ */
+static trace_room_for frame_wanted_for;
+
+/* Takes a frame, pinned, for the page or page table `wanted` describes. */
+static addr32 take_frame(trace_room_for wanted) {
+    frame_wanted_for = wanted;
+    return ask_kernel_for_frame(NULL, 0);
+}
+
 /* The pool's second-chance question: used since the clock last passed? */
 static bool page_referenced(frame_owner *owner, uint32_t key) {
     mmu *this = mmu_of(owner);
@@ -287,7 +328,8 @@ static int page_evict(frame_owner *owner, uint32_t key) {
     page_table_entry *entry =
         page_table_walk(this->page_directories[pid], address, false);
     assert(entry && resident(entry));
-    if (entry->dirty) {
+    bool was_dirty = entry->dirty;
+    if (was_dirty) {
         write_back_run run = {.mmu = this};
         vm_segmentation *segment =
             find_segment(this->segmentations[pid], address);
@@ -307,6 +349,13 @@ static int page_evict(frame_owner *owner, uint32_t key) {
     }
     if (pid == this->curr_pid)
         tlb_invalidate(this->tlb, address);
+    if (trace_on())
+        trace_report(&(trace_record){.event = TRACE_EVICTION,
+                                     .pid = pid,
+                                     .virtual_address = address,
+                                     .physical_address = frame_address(entry),
+                                     .dirty = was_dirty,
+                                     .room_for = frame_wanted_for});
     *entry = (page_table_entry){0};
     return 0;
 }
@@ -392,10 +441,11 @@ static int page_in_run(mmu *this, size_t pid, vm_segmentation *segment,
     void *memory[MAX_RUN];
     size_t taken = 0;
     for (; taken < count; taken++) {
-        frames[taken] = ask_kernel_for_frame(NULL, 0);
+        frames[taken] = take_frame((trace_room_for){
+            TRACE_FRAME_PAGE, pid, page + (addr32)(taken * PAGE_SIZE)});
         if (frames[taken] == 0)
             break;
-        memory[taken] = get_system_pointer_from_address(frames[taken]);
+        memory[taken] = kernel_frame_memory(frames[taken]);
     }
     count = taken;
     size_t first_page = (page - segment->start) / PAGE_SIZE;
@@ -426,68 +476,106 @@ static int page_in_run(mmu *this, size_t pid, vm_segmentation *segment,
             .user_supervisor = 1,
             .base_addr = frames[i] >> NUM_OFFSET_BITS,
         };
+        if (trace_on())
+            trace_report(&(trace_record){.event = TRACE_FRAME_GIVEN,
+                                         .pid = pid,
+                                         .virtual_address = at,
+                                         .physical_address = frames[i],
+                                         .use = TRACE_FRAME_PAGE,
+                                         .page = first_page + i});
     }
     return 0;
 }
 
+/* A demand-zero page: a cleared frame, pinned, since there is no swap. */
+static int zero_fill(size_t pid, const vm_segmentation *segment, addr32 address,
+                     page_table_entry *entry) {
+    addr32 page = PAGE_ROUND_DOWN(address);
+    addr32 frame =
+        take_frame((trace_room_for){TRACE_FRAME_ZERO_PAGE, pid, page});
+    if (frame == 0)
+        return -1;
+    memset(kernel_frame_memory(frame), 0, PAGE_SIZE);
+    *entry = (page_table_entry){
+        .present = 1,
+        .read_write = (segment->permissions & WRITE) != 0,
+        .user_supervisor = 1,
+        .base_addr = frame >> NUM_OFFSET_BITS,
+    };
+    if (trace_on())
+        trace_report(
+            &(trace_record){.event = TRACE_FRAME_GIVEN,
+                            .pid = pid,
+                            .virtual_address = page,
+                            .physical_address = frame,
+                            .use = TRACE_FRAME_ZERO_PAGE,
+                            .page = (page - segment->start) / PAGE_SIZE});
+    return 0;
+}
+
 /*
- * Serves a fault on the page of `address`. A page read ahead only needs
- * mapping (a minor fault); a page with a pager is brought in with the run
- * after it; a page without one gets a zeroed frame, pinned, since there is
- * no swap to evict it to. Each page counts one fault, when first touched.
+ * Serves a fault on the page of `address`, by its kind. A page read ahead
+ * only needs mapping (a minor fault); a page with a pager is brought in
+ * with the run after it (a major fault); a page without one is zero-filled.
+ * Each page counts one fault, when first touched.
  */
-static int page_fault(mmu *this, size_t pid, addr32 address,
-                      page_table_entry *entry, const access_span *span) {
-    trace(TRACE_PAGE_FAULT, address, 0);
-    if (entry->cached) {
+SLOW_PATH static int page_fault(mmu *this, size_t pid, addr32 address,
+                                page_table_entry *entry,
+                                const access_span *span) {
+    vm_segmentation *segment = find_segment(this->segmentations[pid], address);
+    assert(segment); /* the access was checked against the segments */
+    enum trace_fault kind = entry->cached      ? TRACE_FAULT_MINOR
+                            : segment->backing ? TRACE_FAULT_MAJOR
+                                               : TRACE_FAULT_ZERO;
+    if (trace_on())
+        trace_report(&(trace_record){.event = TRACE_PAGE_FAULT,
+                                     .pid = pid,
+                                     .virtual_address = address,
+                                     .fault = kind});
+    switch (kind) {
+    case TRACE_FAULT_MINOR:
         entry->cached = 0;
         entry->present = 1;
-    } else {
-        vm_segmentation *segment =
-            find_segment(this->segmentations[pid], address);
-        assert(segment);
-        if (segment->backing) {
-            if (page_in_run(this, pid, segment, address, entry, span) != 0)
-                return -1;
-        } else {
-            addr32 frame = ask_kernel_for_frame(NULL, 0);
-            if (frame == 0)
-                return -1;
-            memset(get_system_pointer_from_address(frame), 0, PAGE_SIZE);
-            *entry = (page_table_entry){
-                .present = 1,
-                .read_write = (segment->permissions & WRITE) != 0,
-                .user_supervisor = 1,
-                .base_addr = frame >> NUM_OFFSET_BITS,
-            };
-        }
+        break;
+    case TRACE_FAULT_MAJOR:
+        if (page_in_run(this, pid, segment, address, entry, span) != 0)
+            return -1;
+        break;
+    case TRACE_FAULT_ZERO:
+        if (zero_fill(pid, segment, address, entry) != 0)
+            return -1;
+        break;
     }
     this->num_page_faults++;
     return 0;
 }
 
 /*
- * Returns the present entry mapping `address` in the current process:
- * from the TLB, else from a page walk, else after a page fault. NULL with
- * errno when the fault could not be served.
+ * A translation the TLB did not have: walks the page table, creating a
+ * missing table, serves a fault on a page not present, and caches the
+ * present entry in the TLB. NULL with errno when no frame could be had or
+ * the fault could not be served.
  */
-static page_table_entry *translate(mmu *this, addr32 address,
-                                   const access_span *span) {
-    page_table_entry *entry = tlb_get_pte(this->tlb, address);
-    if (entry) {
-        trace(TRACE_TLB_HIT, address, 0);
-        return entry;
-    }
+static page_table_entry *translate_miss(mmu *this, size_t pid, addr32 address,
+                                        const access_span *span) {
     this->num_tlb_misses++;
-    trace(TRACE_TLB_MISS, address, 0);
-    size_t pid = this->curr_pid;
-    entry = page_table_walk(this->page_directories[pid], address, true);
-    if (!entry)
-        return NULL;
-    trace(TRACE_PAGE_WALK, address, entry->present ? frame_address(entry) : 0);
+    if (trace_on())
+        trace(TRACE_TLB_MISS, pid, address, 0);
+    page_directory *directory = this->page_directories[pid];
+    page_table_entry *entry = page_table_walk(directory, address, false);
+    if (!entry) {
+        frame_wanted_for = (trace_room_for){
+            TRACE_FRAME_TABLE, pid, address & ~(addr32)(TABLE_SPAN - 1)};
+        entry = page_table_walk(directory, address, true);
+        if (!entry)
+            return NULL;
+    }
+    if (trace_on())
+        trace(TRACE_PAGE_WALK, pid, address,
+              entry->present ? frame_address(entry) : 0);
     if (!entry->present && page_fault(this, pid, address, entry, span) != 0)
         return NULL;
-    tlb_add_pte(this->tlb, address, entry);
+    tlb_add_missing_pte(this->tlb, address, entry);
     return entry;
 }
 
@@ -509,8 +597,9 @@ static uint64_t access_end(addr32 address, size_t num_bytes) {
  * must lie in a segment allowing `permission`. Counts a segmentation fault
  * and sets errno when one does not.
  */
-static bool access_allowed(mmu *this, size_t pid, addr32 address,
-                           size_t num_bytes, uint32_t permission) {
+SLOW_PATH static bool access_allowed_by_each(mmu *this, size_t pid,
+                                             addr32 address, size_t num_bytes,
+                                             uint32_t permission) {
     uint64_t end = access_end(address, num_bytes);
     for (uint64_t at = address; at < end;) {
         vm_segmentation *segment =
@@ -519,7 +608,7 @@ static bool access_allowed(mmu *this, size_t pid, addr32 address,
                 : find_segment(this->segmentations[pid], (addr32)at);
         if (!segment || !(segment->permissions & permission)) {
             this->num_segmentation_faults++;
-            trace(TRACE_SEGFAULT, (addr32)at, 0);
+            trace(TRACE_SEGFAULT, pid, (addr32)at, 0);
             errno = segment ? EACCES : EFAULT;
             return false;
         }
@@ -528,8 +617,33 @@ static bool access_allowed(mmu *this, size_t pid, addr32 address,
     return true;
 }
 
+/*
+ * Whether the segment found last, which holds most accesses whole, holds
+ * all of [address, address + num_bytes) and allows `permission`.
+ */
+ACCESS_PATH bool in_last_segment(const vm_segmentations *segmentations,
+                                 addr32 address, size_t num_bytes,
+                                 uint32_t permission) {
+    const vm_segmentation *last =
+        &segmentations->segments[segmentations->last_found];
+    return address - last->start < last->end - last->start &&
+           num_bytes <= last->end - address && (last->permissions & permission);
+}
+
+/*
+ * access_allowed_by_each, with a first look at the segment found last:
+ * then one test decides.
+ */
+ACCESS_PATH bool access_allowed(mmu *this, size_t pid, addr32 address,
+                                size_t num_bytes, uint32_t permission) {
+    if (in_last_segment(this->segmentations[pid], address, num_bytes,
+                        permission))
+        return true;
+    return access_allowed_by_each(this, pid, address, num_bytes, permission);
+}
+
 /* Makes `pid` the running process; its TLB entries are not ours. */
-static void switch_to(mmu *this, size_t pid) {
+ACCESS_PATH void switch_to(mmu *this, size_t pid) {
     if (this->curr_pid != pid) {
         tlb_flush(this->tlb);
         this->curr_pid = pid;
@@ -537,11 +651,61 @@ static void switch_to(mmu *this, size_t pid) {
 }
 
 /*
+ * Copies the `n` bytes (at most a page) of one page of an access. A word,
+ * the usual random access, is one move, and up to 16 bytes take two
+ * overlapping moves or a short loop: a plain memcpy of a size known to fit
+ * a page may be compiled into a string move, which is slow to start for a
+ * few bytes. For more, that string move measured faster here than a call
+ * to the C library's memcpy (README, Speed).
+ */
+ACCESS_PATH void copy_bytes(char *to, const char *from, size_t n) {
+    if (n == 8) {
+        memcpy(to, from, 8);
+    } else if (n == 4) {
+        memcpy(to, from, 4);
+    } else if (n > 8 && n <= 16) {
+        uint64_t head, tail;
+        memcpy(&head, from, 8);
+        memcpy(&tail, from + n - 8, 8);
+        memcpy(to, &head, 8);
+        memcpy(to + n - 8, &tail, 8);
+    } else if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            to[i] = from[i];
+    } else {
+        memcpy(to, from, n);
+    }
+}
+
+/*
+ * Copies one page's share of an access and marks the page as an MMU does:
+ * accessed, and dirty on a write. A bit is stored only when it changes: a
+ * store to an entry that the next access loads whole would hold that load
+ * until the store retires, behind this access's own load from memory.
+ */
+ACCESS_PATH void access_page(page_table_entry *entry, addr32 address,
+                             char *bytes, size_t chunk, bool write) {
+    /* Read once: the copy may alias it, as far as the compiler knows. */
+    page_table_entry seen = *entry;
+    char *frame = frame_of(&seen) + PAGE_OFFSET(address);
+    if (write) {
+        copy_bytes(frame, bytes, chunk);
+        if (!seen.dirty)
+            entry->dirty = 1;
+    } else {
+        copy_bytes(bytes, frame, chunk);
+    }
+    if (!seen.accessed)
+        entry->accessed = 1;
+}
+
+/*
  * The one path of every access: `memory` is copied from (write) or into
  * (read) the simulated memory at `address`, page by page.
  */
-static size_t access_memory(mmu *this, addr32 address, size_t pid, void *memory,
-                            size_t num_bytes, bool write) {
+OUT_OF_LINE static size_t access_memory(mmu *this, addr32 address, size_t pid,
+                                        void *memory, size_t num_bytes,
+                                        bool write) {
     if (!this || !process_exists(this, pid) || (!memory && num_bytes)) {
         errno = EINVAL;
         return 0;
@@ -551,40 +715,69 @@ static size_t access_memory(mmu *this, addr32 address, size_t pid, void *memory,
     if (!access_allowed(this, pid, address, num_bytes, write ? WRITE : READ))
         return 0;
     switch_to(this, pid);
-    access_span span = {address, access_end(address, num_bytes), write};
+    access_span span = {address, (uint64_t)address + num_bytes, write};
     char *bytes = memory;
     size_t done = 0;
-    while (done < num_bytes) {
+    do {
         addr32 at = address + (addr32)done;
-        page_table_entry *entry = translate(this, at, &span);
+        page_table_entry *entry = tlb_get_pte(this->tlb, at);
+        if (!entry)
+            entry = translate_miss(this, pid, at, &span);
+        else if (trace_on())
+            trace(TRACE_TLB_HIT, pid, at, 0);
         if (!entry)
             break;
-        size_t offset = PAGE_OFFSET(at);
-        size_t chunk = PAGE_SIZE - offset;
-        if (chunk > num_bytes - done)
-            chunk = num_bytes - done;
-        char *frame = frame_of(entry);
-        if (write) {
-            memcpy(frame + offset, bytes + done, chunk);
-            entry->dirty = 1;
-        } else {
-            memcpy(bytes + done, frame + offset, chunk);
-        }
-        entry->accessed = 1;
+        size_t chunk = min_size(PAGE_SIZE - PAGE_OFFSET(at), num_bytes - done);
+        access_page(entry, at, bytes + done, chunk, write);
         done += chunk;
-    }
+    } while (done < num_bytes);
     return done;
+}
+
+/*
+ * The usual access, served whole: one page, no trace hook, the process
+ * that ran last, the segment found last, and a translation that the TLB
+ * holds or a walk finds present. These are access_memory's own steps, but
+ * with nothing else to keep, they fit in the registers a call leaves free.
+ * Any other access returns false before anything is counted or changed
+ * that access_memory would not then change the same way (a hit's recency,
+ * a directory entry's accessed bit), and goes the general way.
+ */
+ACCESS_PATH bool access_usual(mmu *this, addr32 address, size_t pid,
+                              void *memory, size_t num_bytes, bool write) {
+    if (!this || pid != this->curr_pid || !this->page_directories[pid] ||
+        !memory || num_bytes == 0 ||
+        num_bytes > PAGE_SIZE - PAGE_OFFSET(address) || trace_on())
+        return false;
+    if (!in_last_segment(this->segmentations[pid], address, num_bytes,
+                         write ? WRITE : READ))
+        return false;
+    page_table_entry *entry = tlb_get_pte(this->tlb, address);
+    if (!entry) {
+        entry = page_table_walk(this->page_directories[pid], address, false);
+        if (!entry || !entry->present)
+            return false;
+        this->num_tlb_misses++;
+        tlb_add_missing_pte(this->tlb, address, entry);
+    }
+    access_page(entry, address, memory, num_bytes, write);
+    return true;
 }
 
 size_t mmu_read_from_virtual_address(mmu *this, addr32 virtual_address,
                                      size_t pid, void *buffer,
                                      size_t num_bytes) {
+    if (access_usual(this, virtual_address, pid, buffer, num_bytes, false))
+        return num_bytes;
     return access_memory(this, virtual_address, pid, buffer, num_bytes, false);
 }
 
 size_t mmu_write_to_virtual_address(mmu *this, addr32 virtual_address,
                                     size_t pid, const void *buffer,
                                     size_t num_bytes) {
+    if (access_usual(this, virtual_address, pid, (void *)buffer, num_bytes,
+                     true))
+        return num_bytes;
     return access_memory(this, virtual_address, pid, (void *)buffer, num_bytes,
                          true);
 }

@@ -11,20 +11,30 @@
 #include <string.h>
 
 #include "kernel.h"
+#include "trace.h"
 
-/* A zeroed, pinned frame: every entry in it reads not present. */
-static void *empty_table_frame(addr32 *physical_address) {
+/*
+ * A zeroed, pinned frame: every entry in it reads not present. `first` is
+ * the first address a table maps (0 for a directory), for the trace.
+ */
+static void *empty_table_frame(addr32 *physical_address,
+                               enum trace_frame_use use, addr32 first) {
     *physical_address = ask_kernel_for_frame(NULL, 0);
     if (*physical_address == 0)
         return NULL;
-    void *frame = get_system_pointer_from_address(*physical_address);
+    void *frame = kernel_frame_memory(*physical_address);
     memset(frame, 0, PAGE_SIZE);
+    if (trace_on())
+        trace_report(&(trace_record){.event = TRACE_FRAME_GIVEN,
+                                     .virtual_address = first,
+                                     .physical_address = *physical_address,
+                                     .use = use});
     return frame;
 }
 
 page_directory *page_directory_create(void) {
     addr32 physical_address;
-    return empty_table_frame(&physical_address);
+    return empty_table_frame(&physical_address, TRACE_FRAME_DIRECTORY, 0);
 }
 
 void page_directory_delete(page_directory *this) {
@@ -38,21 +48,19 @@ void page_directory_delete(page_directory *this) {
     return_frame_to_kernel(get_address_from_system_pointer(this));
 }
 
-page_table_entry *page_table_walk(page_directory *this, addr32 virtual_address,
-                                  bool alloc) {
+page_table_entry *page_table_walk_missing(page_directory *this,
+                                          addr32 virtual_address, bool alloc) {
     page_directory_entry *entry =
         &this->entries[PAGE_DIRECTORY_INDEX(virtual_address)];
-    if (!entry->present) {
-        addr32 physical_address;
-        if (!alloc || !empty_table_frame(&physical_address))
-            return NULL;
-        entry->base_addr = physical_address >> NUM_OFFSET_BITS;
-        entry->read_write = 1;
-        entry->user_supervisor = 1;
-        entry->present = 1;
-    }
-    entry->accessed = 1;
-    page_table *table = get_system_pointer_from_address((addr32)entry->base_addr
-                                                        << NUM_OFFSET_BITS);
-    return &table->entries[PAGE_TABLE_INDEX(virtual_address)];
+    addr32 physical_address;
+    addr32 first = PAGE_DIRECTORY_INDEX(virtual_address)
+                   << (NUM_OFFSET_BITS + NUM_VPN_BITS);
+    if (!alloc ||
+        !empty_table_frame(&physical_address, TRACE_FRAME_TABLE, first))
+        return NULL;
+    entry->base_addr = physical_address >> NUM_OFFSET_BITS;
+    entry->read_write = 1;
+    entry->user_supervisor = 1;
+    entry->present = 1;
+    return page_table_walk(this, virtual_address, false);
 }

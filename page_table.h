@@ -11,7 +11,9 @@
 #define PAGE_TABLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
+#include "kernel.h"
 #include "types.h"
 
 typedef struct {
@@ -70,13 +72,32 @@ page_directory *page_directory_create(void);
 void page_directory_delete(page_directory *this);
 
 /*
+ * The half of page_table_walk for an address whose page table is missing:
+ * creates the table (a pinned, zeroed frame) and returns the entry when
+ * `alloc` is true, else returns NULL; NULL with errno ENOMEM when no frame
+ * can be had.
+ */
+page_table_entry *page_table_walk_missing(page_directory *this,
+                                          addr32 virtual_address, bool alloc);
+
+/*
  * The page walk: returns the address of the page-table entry that maps
  * `virtual_address` in `this`. When the page table is missing, it is
  * created (from a pinned, zeroed frame) if `alloc` is true; otherwise, or
  * when no frame can be had (errno ENOMEM), the result is NULL. The entry
- * itself may or may not be present.
+ * itself may or may not be present. Inline, since every TLB miss walks.
  */
-page_table_entry *page_table_walk(page_directory *this, addr32 virtual_address,
-                                  bool alloc);
+static inline page_table_entry *
+page_table_walk(page_directory *this, addr32 virtual_address, bool alloc) {
+    page_directory_entry *entry =
+        &this->entries[PAGE_DIRECTORY_INDEX(virtual_address)];
+    if (!entry->present)
+        return page_table_walk_missing(this, virtual_address, alloc);
+    if (!entry->accessed) /* store only on a change, as an MMU does */
+        entry->accessed = 1;
+    page_table *table =
+        kernel_frame_memory((addr32)entry->base_addr << NUM_OFFSET_BITS);
+    return &table->entries[PAGE_TABLE_INDEX(virtual_address)];
+}
 
 #endif

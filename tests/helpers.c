@@ -159,16 +159,12 @@ bool page_dirty(mmu *m, size_t pid, addr32 address) {
 
 struct trace_log trace_log;
 
-void record_event(enum trace_event event, addr32 virtual_address,
-                  addr32 physical_address, void *context) {
-    if (event < NUM_TRACE_EVENTS)
-        trace_log.per_event[event]++;
+void record_event(const trace_record *record, void *context) {
+    if (record->event < NUM_TRACE_EVENTS)
+        trace_log.per_event[record->event]++;
     if (trace_log.count < TRACE_LOG_SIZE) {
-        trace_record *record = &trace_log.records[trace_log.count];
-        record->event = event;
-        record->virtual_address = virtual_address;
-        record->physical_address = physical_address;
-        record->context = context;
+        trace_log.records[trace_log.count].record = *record;
+        trace_log.records[trace_log.count].context = context;
     }
     trace_log.count++;
 }

@@ -206,15 +206,14 @@ bool page_dirty(mmu *m, size_t pid, addr32 address);
 
 #define TRACE_LOG_SIZE 256
 
+/* One event as the hook saw it: a copy of its record, and its context. */
 typedef struct {
-    enum trace_event event;
-    addr32 virtual_address;
-    addr32 physical_address;
+    trace_record record;
     void *context;
-} trace_record;
+} logged_event;
 
 struct trace_log {
-    trace_record records[TRACE_LOG_SIZE];
+    logged_event records[TRACE_LOG_SIZE];
     size_t count;
     size_t per_event[NUM_TRACE_EVENTS];
 };
@@ -222,8 +221,7 @@ struct trace_log {
 extern struct trace_log trace_log;
 
 /* The hook: trace_set_hook(record_event, context). */
-void record_event(enum trace_event event, addr32 virtual_address,
-                  addr32 physical_address, void *context);
+void record_event(const trace_record *record, void *context);
 void trace_log_clear(void);
 
 /* ------------------------------------------------------------------ */

@@ -10,7 +10,7 @@ static size_t trace_find(enum trace_event event, bool match_page, addr32 page,
     size_t i;
 
     for (i = 0; i < trace_log.count && i < TRACE_LOG_SIZE; i++) {
-        trace_record *record = &trace_log.records[i];
+        const trace_record *record = &trace_log.records[i].record;
         if (record->event != event)
             continue;
         if (match_page && PAGE_ROUND_DOWN(record->virtual_address) != page)
@@ -86,7 +86,7 @@ static void test_trace_reports_a_segfault_and_names_every_event(void) {
     expect_true(
         trace_find(TRACE_SEGFAULT, false, 0, false, 0) != SIZE_MAX &&
             trace_log.records[trace_find(TRACE_SEGFAULT, false, 0, false, 0)]
-                    .virtual_address == 0x00001000u,
+                    .record.virtual_address == 0x00001000u,
         "the segfault event carries the address 0x1000");
 
     expect_true(strcmp(trace_event_name(TRACE_TLB_MISS), "TLB miss") == 0,
