@@ -920,6 +920,119 @@ test_mmu_evicts_backed_pages_under_pressure_and_faults_them_in(void) {
     expect_all_frames_free("after mmu_delete");
 }
 
+/* A trace hook that only counts, so that every access takes the general path. */
+static void count_event(const trace_record *record, void *context) {
+    (void)record;
+    ++*(size_t *)context;
+}
+
+/*
+ * One random run of reads and writes of every size (most of them a word),
+ * by two processes in turn, some of them reaching out of their segment,
+ * on a fresh MMU; returns the MMU with the counters it ended with.
+ */
+static mmu *random_accesses(unsigned char image[2][24 * PAGE_SIZE]) {
+    enum { PAGES = 24, STEPS = 4000 };
+    unsigned char bytes[3 * PAGE_SIZE];
+    uint64_t state = 0x9E3779B97F4A7C15u;
+    mmu *m = new_mmu_with_process(1);
+    size_t step, i;
+
+    expect_int(mmu_add_process(m, 2), 0, "mmu_add_process(m, 2)");
+    grow_testing_segment(m, 1, PAGES, READ | WRITE, NULL);
+    grow_testing_segment(m, 2, PAGES, READ | WRITE, NULL);
+    for (step = 0; step < STEPS; step++) {
+        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+        size_t pid = 1 + (state >> 60) % 8 / 7; /* mostly 1, sometimes 2 */
+        size_t length = (state >> 8) % 4 ? 1 + (state >> 12) % 16
+                                         : 1 + (state >> 12) % sizeof bytes;
+        size_t offset = (size_t)(state >> 32) % (PAGES * PAGE_SIZE + 64);
+        addr32 address = 0xD0000000u + (addr32)offset;
+        if ((state >> 20) % 2) {
+            for (i = 0; i < length; i++)
+                bytes[i] = (unsigned char)(step + i);
+            write_virtual(m, pid, address, bytes, length);
+        } else {
+            read_virtual(m, pid, address, bytes, length);
+        }
+    }
+    for (i = 0; i < 2; i++)
+        expect_size(read_virtual(m, 1 + i, 0xD0000000u, image[i],
+                                 PAGES * PAGE_SIZE),
+                    PAGES * PAGE_SIZE, "reading the image back");
+    return m;
+}
+
+/*
+ * A trace hook sends every access the general way; without one, most take
+ * the fast path for a single page. Both must count and copy alike.
+ */
+static void test_mmu_counts_and_copies_alike_with_or_without_a_trace_hook(void) {
+    static unsigned char plain[2][24 * PAGE_SIZE], traced[2][24 * PAGE_SIZE];
+    size_t events = 0;
+    mmu *a = random_accesses(plain);
+    size_t faults = a->num_page_faults, misses = a->num_tlb_misses,
+           segfaults = a->num_segmentation_faults;
+
+    mmu_delete(a);
+    trace_set_hook(count_event, &events);
+    mmu *b = random_accesses(traced);
+    trace_set_hook(NULL, NULL);
+    expect_at_least(events, 4000, "events seen by the hook");
+    expect_size(b->num_page_faults, faults, "page faults, traced vs not");
+    expect_size(b->num_tlb_misses, misses, "TLB misses, traced vs not");
+    expect_size(b->num_segmentation_faults, segfaults,
+                "segmentation faults, traced vs not");
+    expect_at_least(segfaults, 1, "segmentation faults in the run");
+    expect_bytes(traced, plain, sizeof plain, "memory, traced vs not");
+    mmu_delete(b);
+}
+
+/*
+ * The TLB caches translations, not permissions: a segment that shrinks or
+ * loses WRITE refuses the next access at once, however warm the TLB.
+ */
+static void test_mmu_warm_tlb_does_not_outlive_a_segment_change(void) {
+    mmu *m = new_mmu_with_process(1);
+    vm_segmentation *segment = grow_testing_segment(m, 1, 2, READ | WRITE, NULL);
+    addr32 last_page = segment->start + PAGE_SIZE;
+    uint64_t word = 7;
+
+    expect_size(write_virtual(m, 1, last_page, &word, 8), 8, "warm-up write");
+    expect_size(read_virtual(m, 1, last_page, &word, 8), 8, "warm-up read");
+    segment->permissions = READ;
+    errno = 0;
+    expect_size(write_virtual(m, 1, last_page, &word, 8), 0,
+                "write after WRITE was taken away");
+    expect_errno(errno, EACCES, "write after WRITE was taken away");
+    expect_size(read_virtual(m, 1, last_page, &word, 8), 8, "read still allowed");
+    shrink_segment(segment, 1);
+    errno = 0;
+    expect_size(read_virtual(m, 1, last_page, &word, 8), 0,
+                "read of the page the segment left");
+    expect_errno(errno, EFAULT, "read of the page the segment left");
+    expect_size(m->num_segmentation_faults, 2, "segmentation faults");
+    mmu_delete(m);
+}
+
+/* A process that is gone cannot be accessed, even the one that ran last. */
+static void test_mmu_access_by_a_removed_process_is_einval(void) {
+    mmu *m = new_mmu_with_process(1);
+    vm_segmentation *segment = grow_testing_segment(m, 1, 1, READ | WRITE, NULL);
+    addr32 start = segment->start;
+    uint64_t word = 0;
+
+    expect_size(read_virtual(m, 1, start, &word, 8), 8, "read before removal");
+    expect_int(mmu_remove_process(m, 1), 0, "mmu_remove_process");
+    errno = 0;
+    expect_size(read_virtual(m, 1, start, &word, 8), 0, "read after removal");
+    expect_errno(errno, EINVAL, "read after removal");
+    errno = 0;
+    expect_size(write_virtual(m, 1, start, &word, 8), 0, "write after removal");
+    expect_errno(errno, EINVAL, "write after removal");
+    mmu_delete(m);
+}
+
 static const test_case mmu_tests[] = {
     TEST(mmu_add_process_gives_a_directory_and_remove_frees_it),
     TEST(mmu_add_process_rejects_bad_pid_and_duplicate),
@@ -950,6 +1063,9 @@ static const test_case mmu_tests[] = {
     TEST(mmu_remove_process_writes_dirty_pages_through_the_pager),
     TEST(mmu_remove_process_reports_failed_write_back_and_frees_all),
     TEST(mmu_evicts_backed_pages_under_pressure_and_faults_them_in),
+    TEST(mmu_counts_and_copies_alike_with_or_without_a_trace_hook),
+    TEST(mmu_warm_tlb_does_not_outlive_a_segment_change),
+    TEST(mmu_access_by_a_removed_process_is_einval),
 };
 
 const test_suite mmu_suite = {"mmu", mmu_tests,

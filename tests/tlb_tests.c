@@ -120,6 +120,84 @@ static void test_tlb_flush_forgets_every_page(void) {
     tlb_delete(t);
 }
 
+/*
+ * The TLB against a plain list of its translations, most recent first:
+ * lookups, adds, invalidations and flushes at random over pages chosen so
+ * that many share a bucket of the hash index (page numbers 256 apart).
+ * Every lookup must answer as the list does; the list is what true LRU
+ * means.
+ */
+static void test_tlb_agrees_with_a_recency_list_over_random_operations(void) {
+    enum { PAGES = 40, STEPS = 20000 };
+    static page_table_entry entries[PAGES][2];
+    addr32 model_vpn[TLB_SIZE];
+    page_table_entry *model_entry[TLB_SIZE];
+    size_t count = 0, step, page, i, k;
+    uint64_t state = 0x2545F4914F6CDD1Du;
+    tlb *t = tlb_create();
+
+    expect_not_null(t, "tlb_create()");
+    for (step = 0; step < STEPS; step++) {
+        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+        size_t op = (state >> 32) % 16;
+        page = (size_t)(state >> 8) % PAGES;
+        /* Pages 0-19 at 0x40000000 + k pages, 20-39 256 pages further. */
+        addr32 vpn = (addr32)(0x40000 + page % 20 + (page / 20) * 256);
+        addr32 address = (vpn << NUM_OFFSET_BITS) | (addr32)(state & 0xFFF);
+        for (k = 0; k < count && model_vpn[k] != vpn; k++)
+            ;
+        if (op < 8) { /* lookup */
+            page_table_entry *want = k < count ? model_entry[k] : NULL;
+            expect_ptr(tlb_get_pte(t, address), want,
+                       describe("step %zu: lookup of page 0x%x", step, vpn));
+            if (k == count)
+                continue;
+        } else if (op < 14) { /* add, new entry or updated in place */
+            page_table_entry *entry = &entries[page][(state >> 40) & 1];
+            tlb_add_pte(t, address, entry);
+            if (k == count) {
+                k = count < TLB_SIZE ? count++ : TLB_SIZE - 1; /* LRU out */
+                model_vpn[k] = vpn;
+            }
+            model_entry[k] = entry;
+        } else if (op < 15) { /* invalidate */
+            tlb_invalidate(t, address);
+            if (k < count) {
+                for (i = k; i + 1 < count; i++) {
+                    model_vpn[i] = model_vpn[i + 1];
+                    model_entry[i] = model_entry[i + 1];
+                }
+                count--;
+            }
+            continue;
+        } else { /* flush */
+            tlb_flush(t);
+            count = 0;
+            continue;
+        }
+        /* The page used is now the most recent: to the front. */
+        addr32 moved_vpn = model_vpn[k];
+        page_table_entry *moved_entry = model_entry[k];
+        for (i = k; i > 0; i--) {
+            model_vpn[i] = model_vpn[i - 1];
+            model_entry[i] = model_entry[i - 1];
+        }
+        model_vpn[0] = moved_vpn;
+        model_entry[0] = moved_entry;
+    }
+    /* The final contents, probed on a copy so the probes change nothing. */
+    for (page = 0; page < PAGES; page++) {
+        tlb probe = *t;
+        addr32 vpn = (addr32)(0x40000 + page % 20 + (page / 20) * 256);
+        for (k = 0; k < count && model_vpn[k] != vpn; k++)
+            ;
+        expect_ptr(tlb_get_pte(&probe, vpn << NUM_OFFSET_BITS),
+                   k < count ? model_entry[k] : NULL,
+                   describe("page 0x%x at the end", vpn));
+    }
+    tlb_delete(t);
+}
+
 static const test_case tlb_tests[] = {
     TEST(tlb_misses_when_empty),
     TEST(tlb_hits_after_add_for_every_address_in_the_page),
@@ -127,6 +205,7 @@ static const test_case tlb_tests[] = {
     TEST(tlb_add_of_cached_page_updates_in_place_as_most_recent),
     TEST(tlb_invalidate_forgets_only_that_page),
     TEST(tlb_flush_forgets_every_page),
+    TEST(tlb_agrees_with_a_recency_list_over_random_operations),
 };
 
 const test_suite tlb_suite = {"tlb", tlb_tests,
