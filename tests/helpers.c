@@ -3,9 +3,14 @@
  */
 #include "helpers.h"
 
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int message_fd = -1;        /* the child's end of its pipe */
@@ -88,6 +93,195 @@ void check_all_bytes(const char *file, int line, const void *got,
         if (g[i] != value)
             fail(file, line, "%s: byte %zu of %zu: expected 0x%02x, got 0x%02x",
                  what, i, n, value, g[i]);
+}
+
+/* ------------------------------------------------------------------ */
+/* Files in the test's temporary directory                             */
+/* ------------------------------------------------------------------ */
+
+void join_path(char *path, const char *directory, const char *name) {
+    int length = snprintf(path, PATH_MAX, "%s/%s", directory, name);
+
+    if (length < 0 || length >= PATH_MAX)
+        fail(__FILE__, __LINE__, "setup: path too long: %s/%s", directory,
+             name);
+}
+
+void path_in_work_dir(const char *name, char *path) {
+    join_path(path, work_dir, name);
+}
+
+unsigned char *load_file(const char *path, size_t *size) {
+    struct stat info;
+    unsigned char *bytes;
+    FILE *file;
+
+    if (stat(path, &info) != 0)
+        setup_failed(describe("stat %s", path));
+    bytes = malloc((size_t)info.st_size + 1);
+    if (!bytes)
+        setup_failed("malloc");
+    file = fopen(path, "rb");
+    if (!file)
+        setup_failed(describe("fopen %s", path));
+    if (fread(bytes, 1, (size_t)info.st_size, file) != (size_t)info.st_size)
+        setup_failed(describe("fread %s", path));
+    fclose(file);
+    *size = (size_t)info.st_size;
+    return bytes;
+}
+
+unsigned char *load_fixture(const char *name, size_t *size) {
+    char path[PATH_MAX];
+
+    join_path(path, fixture_dir, name);
+    return load_file(path, size);
+}
+
+void write_new_file(const char *name, const void *bytes, size_t size,
+                    char *path) {
+    FILE *file;
+
+    path_in_work_dir(name, path);
+    file = fopen(path, "wb");
+    if (!file)
+        setup_failed(describe("fopen %s", path));
+    if (size && fwrite(bytes, 1, size, file) != size)
+        setup_failed(describe("fwrite %s", path));
+    if (fclose(file) != 0)
+        setup_failed(describe("fclose %s", path));
+}
+
+void copy_fixture(const char *name, char *path) {
+    size_t size;
+    unsigned char *bytes = load_fixture(name, &size);
+
+    write_new_file(name, bytes, size, path);
+    free(bytes);
+}
+
+/* ------------------------------------------------------------------ */
+/* Grandchildren                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Seconds a grandchild may take; it must end before its test's alarm. */
+#define GRANDCHILD_TIMEOUT_SECONDS 30
+
+/* Where a pipe's text goes: a buffer, filled up to its last byte. */
+typedef struct {
+    int fd; /* the read end; -1 once it has ended */
+    char *text;
+    size_t length;
+} pipe_reader;
+
+/* Reads what is there; false once the pipe has ended. */
+static bool read_some(pipe_reader *reader) {
+    char scrap[512];
+    size_t room = MESSAGE_SIZE - 1 - reader->length;
+    ssize_t got;
+
+    if (room > 0)
+        got = read(reader->fd, reader->text + reader->length, room);
+    else
+        got = read(reader->fd, scrap, sizeof scrap); /* cut: drain the rest */
+    if (got < 0 && errno == EINTR)
+        return true;
+    if (got <= 0) {
+        close(reader->fd);
+        reader->fd = -1;
+        return false;
+    }
+    if (room > 0)
+        reader->length += (size_t)got;
+    reader->text[reader->length] = '\0';
+    return true;
+}
+
+/*
+ * Reads both pipes to their end at once, so that a grandchild that writes
+ * much to one never waits for us while we wait on the other.
+ */
+static void read_both(pipe_reader *a, pipe_reader *b) {
+    while (a->fd >= 0 || b->fd >= 0) {
+        struct pollfd fds[2] = {{a->fd, POLLIN, 0}, {b->fd, POLLIN, 0}};
+
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            setup_failed("poll the grandchild's pipes");
+        }
+        if (a->fd >= 0 && fds[0].revents)
+            read_some(a);
+        if (b->fd >= 0 && fds[1].revents)
+            read_some(b);
+    }
+}
+
+void run_in_grandchild(void (*body)(const void *argument), const void *argument,
+                       bool capture_stderr, grandchild *result) {
+    int failure_pipe[2], stderr_pipe[2] = {-1, -1};
+    pipe_reader failure, errors;
+    pid_t pid;
+
+    memset(result, 0, sizeof *result);
+    if (pipe(failure_pipe) != 0)
+        setup_failed("pipe for a grandchild");
+    if (capture_stderr && pipe(stderr_pipe) != 0)
+        setup_failed("pipe for a grandchild's stderr");
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid < 0)
+        setup_failed("fork a grandchild");
+    if (pid == 0) {
+        /* Our checks report to our parent, never to the runner. */
+        close(message_fd);
+        close(failure_pipe[0]);
+        message_fd = failure_pipe[1];
+        if (capture_stderr) {
+            close(stderr_pipe[0]);
+            if (dup2(stderr_pipe[1], STDERR_FILENO) < 0)
+                setup_failed("dup2 the grandchild's stderr");
+            close(stderr_pipe[1]);
+        }
+        alarm(GRANDCHILD_TIMEOUT_SECONDS);
+        body(argument);
+        expect_size(kernel_frames_free(), kernel_frames_total(),
+                    "free frames when the grandchild's body has returned (all "
+                    "of them)");
+        _exit(0);
+    }
+    close(failure_pipe[1]);
+    failure = (pipe_reader){failure_pipe[0], result->failure, 0};
+    errors = (pipe_reader){-1, result->errors, 0};
+    if (capture_stderr) {
+        close(stderr_pipe[1]);
+        errors.fd = stderr_pipe[0];
+    }
+    read_both(&failure, &errors);
+    while (waitpid(pid, &result->status, 0) < 0)
+        if (errno != EINTR)
+            setup_failed("waitpid for a grandchild");
+}
+
+const char *describe_wait_status(int status) {
+    if (WIFEXITED(status))
+        return describe("exited with status %d", WEXITSTATUS(status));
+    if (WIFSIGNALED(status))
+        return describe("killed by signal %d (%s)", WTERMSIG(status),
+                        strsignal(WTERMSIG(status)));
+    return describe("ended with wait status 0x%x", (unsigned)status);
+}
+
+void check_grandchild_passed(const char *file, int line,
+                             const grandchild *result, const char *what) {
+    if (result->failure[0])
+        fail(file, line, "%s: in its grandchild: %s", what, result->failure);
+    if (!WIFEXITED(result->status) || WEXITSTATUS(result->status) != 0)
+        fail(file, line,
+             "%s: expected its grandchild to exit with status 0, but it %s%s%s",
+             what, describe_wait_status(result->status),
+             result->errors[0] ? "; its stderr: " : "", result->errors);
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,7 +1,8 @@
 /*
  * tests/helpers.h: what the suites of mmap_tests share: the checks, the
- * test's directories, the MMU helpers, the trace log, the frame-pool
- * helpers, and the shape of a test and of a suite.
+ * test's directories and files, the grandchildren a test forks, the MMU
+ * helpers, the trace log, the frame-pool helpers, and the shape of a test
+ * and of a suite.
  *
  * A helper that only one suite uses lives in that suite's file, static.
  */
@@ -174,6 +175,65 @@ void check_all_bytes(const char *file, int line, const void *got,
 /* A failure of the test's own setup (not of the library). */
 #define setup_failed(what)                                                     \
     fail(__FILE__, __LINE__, "setup: %s: %s", (what), strerror(errno))
+
+/* ------------------------------------------------------------------ */
+/* Files in the test's temporary directory                             */
+/* ------------------------------------------------------------------ */
+
+/* Joins `directory` and `name` into `path` (PATH_MAX bytes). */
+void join_path(char *path, const char *directory, const char *name);
+
+/* `path` gets work_dir/NAME. */
+void path_in_work_dir(const char *name, char *path);
+
+/* Reads a whole file into a fresh buffer (free it); sets *size. */
+unsigned char *load_file(const char *path, size_t *size);
+
+/* Reads test_files/NAME into a fresh buffer (free it); sets *size. */
+unsigned char *load_fixture(const char *name, size_t *size);
+
+/* Writes `size` bytes as the new file work_dir/NAME; `path` gets its path. */
+void write_new_file(const char *name, const void *bytes, size_t size,
+                    char *path);
+
+/* Copies test_files/NAME into the work directory; `path` gets the copy. */
+void copy_fixture(const char *name, char *path);
+
+/* ------------------------------------------------------------------ */
+/* Grandchildren: processes a test forks for itself                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * What a test needs a process of its own for: a frame pool set up afresh
+ * (it is set up once per process), a limit on the process, or a call that
+ * is meant to kill it.
+ */
+typedef struct {
+    int status;                 /* as waitpid reported it */
+    char failure[MESSAGE_SIZE]; /* its failed check's message; "" if none */
+    char errors[MESSAGE_SIZE];  /* what it wrote to stderr, when captured */
+} grandchild;
+
+/*
+ * Runs body(argument) in a forked grandchild and waits for it to end. A
+ * check that fails in the body ends the grandchild, and its message comes
+ * back in result->failure. A body that returns has the grandchild check,
+ * as the runner does, that every frame is back in the pool, and exit 0;
+ * the grandchild never returns into the runner. With `capture_stderr`,
+ * what it writes to stderr comes back in result->errors (cut to fit).
+ */
+void run_in_grandchild(void (*body)(const void *argument), const void *argument,
+                       bool capture_stderr, grandchild *result);
+
+/* "exited with status 1", "killed by signal 6 (Aborted)", ... */
+const char *describe_wait_status(int status);
+
+void check_grandchild_passed(const char *file, int line,
+                             const grandchild *result, const char *what);
+
+/* Fails unless the grandchild's body passed: no failure, exit status 0. */
+#define expect_grandchild_passed(result, what)                                 \
+    check_grandchild_passed(__FILE__, __LINE__, (result), (what))
 
 /* ------------------------------------------------------------------ */
 /* Pages of a pattern                                                  */
