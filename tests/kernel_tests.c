@@ -1,10 +1,14 @@
 /*
  * tests/kernel_tests.c: kernel.h, the frame pool: its size, the frames it
- * hands out, and eviction through a frame's owner by a second-chance clock.
+ * hands out, eviction through a frame's owner by a second-chance clock, and
+ * what it costs the host.
  */
 #include "helpers.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 /* A frame owner the tests control, to watch the pool's eviction. */
 #define FAKE_OWNER_KEYS 160
@@ -404,6 +408,256 @@ static void test_kernel_never_evicts_pinned_frames(void) {
     fake_owner_release(&owner);
 }
 
+/* ------------------------------------------------------------------ */
+/* MMAP_FRAMES, read once per process: each setting in a grandchild    */
+/* ------------------------------------------------------------------ */
+
+/* A setting of MMAP_FRAMES, the file to map with it, and what it gives. */
+typedef struct {
+    const char *setting;
+    const char *path;
+    size_t frames;
+} pool_setting;
+
+static void test_kernel_empty_mmap_frames_means_the_default_size(void) {
+    mmu *m;
+
+    setenv("MMAP_FRAMES", "", 1);
+    expect_size(kernel_frames_total(), KERNEL_DEFAULT_FRAMES,
+                "frames with MMAP_FRAMES=\"\" (the default)");
+    m = mmu_create();
+    expect_not_null(m, "mmu_create() with MMAP_FRAMES=\"\"");
+    mmu_delete(m);
+}
+
+/* In a grandchild: the setting is refused by every call, then fixed. */
+static void expect_setting_refused_until_fixed(const void *argument) {
+    const pool_setting *setting = argument;
+    mmap *map;
+    mmu *m;
+
+    setenv("MMAP_FRAMES", setting->setting, 1);
+    errno = 0;
+    expect_null(mmu_create(), "mmu_create()");
+    expect_errno(errno, EINVAL, "mmu_create()");
+    errno = 0;
+    expect_null(mmap_create(setting->path), "mmap_create(copy of hello.txt)");
+    expect_errno(errno, EINVAL, "mmap_create(copy of hello.txt)");
+    errno = 0;
+    expect_size(kernel_frames_total(), 0, "kernel_frames_total()");
+    expect_errno(errno, EINVAL, "kernel_frames_total()");
+    expect_size(kernel_frames_free(), 0, "kernel_frames_free()");
+
+    /* A failed attempt leaves the pool to be set up by the next call. */
+    setenv("MMAP_FRAMES", "64", 1);
+    expect_size(kernel_frames_total(), 64,
+                "frames once MMAP_FRAMES is set to \"64\" in the same process");
+    m = mmu_create();
+    expect_not_null(m, "mmu_create() once MMAP_FRAMES is \"64\"");
+    mmu_delete(m);
+    map = mmap_create(setting->path);
+    expect_not_null(map, "mmap_create(copy of hello.txt) once MMAP_FRAMES is "
+                         "\"64\"");
+    munmap(map);
+}
+
+static void test_kernel_mmap_frames_that_is_not_a_whole_number_is_einval(void) {
+    static const char *const settings[] = {"8k",  "-5", "12abc",
+                                           " 12", "+8", "0x10"};
+    char path[PATH_MAX];
+    grandchild result;
+    size_t i;
+
+    copy_fixture("hello.txt", path);
+    for (i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        pool_setting setting = {settings[i], path, 0};
+
+        run_in_grandchild(expect_setting_refused_until_fixed, &setting, false,
+                          &result);
+        expect_grandchild_passed(
+            &result, describe("with MMAP_FRAMES=\"%s\"", settings[i]));
+    }
+}
+
+/* In a grandchild: the pool has the size the setting gives. */
+static void expect_pool_of_size(const void *argument) {
+    const pool_setting *setting = argument;
+
+    setenv("MMAP_FRAMES", setting->setting, 1);
+    expect_size(kernel_frames_total(), setting->frames,
+                "kernel_frames_total()");
+    expect_size(kernel_frames_free(), setting->frames, "kernel_frames_free()");
+}
+
+static void test_kernel_mmap_frames_out_of_range_is_clamped(void) {
+    static const pool_setting settings[] = {
+        {"0", NULL, KERNEL_MIN_FRAMES},
+        {"7", NULL, KERNEL_MIN_FRAMES},
+        {"8", NULL, 8},
+        {"1048575", NULL, KERNEL_MAX_FRAMES},
+        {"1048576", NULL, KERNEL_MAX_FRAMES},
+        {"4294967297", NULL, KERNEL_MAX_FRAMES},           /* 2^32 + 1 */
+        {"18446744073709551616", NULL, KERNEL_MAX_FRAMES}, /* 2^64 */
+        {"99999999999999999999999", NULL, KERNEL_MAX_FRAMES},
+    };
+    grandchild result;
+    size_t i;
+
+    expect_size(KERNEL_MIN_FRAMES, 8, "KERNEL_MIN_FRAMES");
+    expect_size(KERNEL_MAX_FRAMES, 1048575, "KERNEL_MAX_FRAMES (2^20 - 1)");
+    for (i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        run_in_grandchild(expect_pool_of_size, &settings[i], false, &result);
+        expect_grandchild_passed(
+            &result, describe("with MMAP_FRAMES=\"%s\", expecting %zu frames",
+                              settings[i].setting, settings[i].frames));
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* What the pool costs the host                                        */
+/* ------------------------------------------------------------------ */
+
+#define KIB_PER_MIB 1024
+
+/* A pool of 4 GB, far more than any machine the suite runs on would lend. */
+#define HUGE_POOL_FRAMES "1000000"
+
+/* The most the peak resident set may grow while one small file is used. */
+#define SMALL_USE_BOUND_KIB (64 * KIB_PER_MIB)
+
+/* The peak resident set of this process so far, in KiB. */
+static size_t peak_resident_kib(void) {
+    struct rusage usage;
+
+    if (getrusage(RUSAGE_SELF, &usage) != 0)
+        setup_failed("getrusage");
+    return (size_t)usage.ru_maxrss;
+}
+
+/*
+ * In a grandchild, whose peak starts near its resident set at the fork:
+ * the peak grows by what the pool and the mapping touch, and a pool the
+ * host backed at set-up would grow it by 4 GB. The peak is taken before
+ * as well, since ASan and valgrind start it high.
+ */
+static void map_and_read_a_small_file_in_a_huge_pool(const void *argument) {
+    const char *path = argument;
+    unsigned char *fixture, buffer[64];
+    size_t size, before, after;
+    mmap *map;
+
+    fixture = load_fixture("hello.txt", &size);
+    setenv("MMAP_FRAMES", HUGE_POOL_FRAMES, 1);
+    before = peak_resident_kib();
+    map = mmap_create(path);
+    expect_not_null(map, "mmap_create(copy of hello.txt)");
+    expect_size(kernel_frames_total(), 1000000,
+                "frames with MMAP_FRAMES=" HUGE_POOL_FRAMES);
+    expect_size(mmap_read(map, buffer, 0, sizeof buffer), size,
+                "bytes read of hello.txt (all of it)");
+    expect_bytes(buffer, fixture, size, "hello.txt as read");
+    munmap(map);
+    after = peak_resident_kib();
+    expect_at_most(after - before, SMALL_USE_BOUND_KIB,
+                   describe("growth of the peak resident set in KiB (from "
+                            "%zu to %zu) for a pool of %s frames with one "
+                            "%zu-byte file mapped and read",
+                            before, after, HUGE_POOL_FRAMES, size));
+    free(fixture);
+}
+
+static void test_kernel_pool_costs_host_memory_only_for_frames_in_use(void) {
+    char path[PATH_MAX];
+    grandchild result;
+
+    copy_fixture("hello.txt", path);
+    run_in_grandchild(map_and_read_a_small_file_in_a_huge_pool, path, false,
+                      &result);
+    expect_grandchild_passed(&result, "a 4 GB pool with one small file used");
+}
+
+/* ------------------------------------------------------------------ */
+/* A pool the host cannot reserve                                      */
+/* ------------------------------------------------------------------ */
+
+#define ONE_GIB ((rlim_t)1 << 30)
+
+/*
+ * Limits this process's address space to its size now (statm's first
+ * field, in pages) plus `extra` bytes: small allocations still succeed,
+ * a 4 GB reservation cannot. The limit is relative, so it holds as well
+ * under ASan, whose shadow makes the process terabytes large, and under
+ * valgrind, whose own mappings count too; both run under it (checked).
+ */
+static void limit_address_space_to_current_plus(rlim_t extra) {
+    unsigned long pages;
+    struct rlimit limit;
+    FILE *statm = fopen("/proc/self/statm", "r");
+
+    if (!statm)
+        setup_failed("fopen /proc/self/statm");
+    if (fscanf(statm, "%lu", &pages) != 1)
+        setup_failed("read the size from /proc/self/statm");
+    fclose(statm);
+    if (getrlimit(RLIMIT_AS, &limit) != 0)
+        setup_failed("getrlimit RLIMIT_AS");
+    limit.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + extra;
+    if (limit.rlim_max != RLIM_INFINITY && limit.rlim_cur > limit.rlim_max)
+        limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_AS, &limit) != 0)
+        setup_failed("setrlimit RLIMIT_AS");
+}
+
+/* In a grandchild: a pool of 4 GB in 1 GiB of room, then one of 64 frames. */
+static void expect_enomem_from_mmu_create(const void *argument) {
+    mmu *m;
+
+    (void)argument;
+    limit_address_space_to_current_plus(ONE_GIB);
+    setenv("MMAP_FRAMES", HUGE_POOL_FRAMES, 1);
+    errno = 0;
+    expect_null(mmu_create(), "mmu_create() needing a 4 GB pool");
+    expect_errno(errno, ENOMEM, "mmu_create() needing a 4 GB pool");
+    errno = 0;
+    expect_size(kernel_frames_total(), 0, "kernel_frames_total() of 4 GB");
+    expect_errno(errno, ENOMEM, "kernel_frames_total() of 4 GB");
+
+    /* The size was refused, not the process: a small pool still fits. */
+    setenv("MMAP_FRAMES", "64", 1);
+    m = mmu_create();
+    expect_not_null(m, "mmu_create() with 64 frames under the same limit");
+    mmu_delete(m);
+}
+
+static void expect_enomem_from_mmap_create(const void *argument) {
+    const char *path = argument;
+    mmap *map;
+
+    limit_address_space_to_current_plus(ONE_GIB);
+    setenv("MMAP_FRAMES", HUGE_POOL_FRAMES, 1);
+    errno = 0;
+    expect_null(mmap_create(path), "mmap_create() needing a 4 GB pool");
+    expect_errno(errno, ENOMEM, "mmap_create() needing a 4 GB pool");
+
+    setenv("MMAP_FRAMES", "64", 1);
+    map = mmap_create(path);
+    expect_not_null(map, "mmap_create() with 64 frames under the same limit");
+    munmap(map);
+}
+
+static void
+test_kernel_pool_the_host_cannot_reserve_is_enomem_from_the_call_that_needed_it(
+    void) {
+    char path[PATH_MAX];
+    grandchild result;
+
+    copy_fixture("hello.txt", path);
+    run_in_grandchild(expect_enomem_from_mmu_create, NULL, false, &result);
+    expect_grandchild_passed(&result, "mmu_create under RLIMIT_AS");
+    run_in_grandchild(expect_enomem_from_mmap_create, path, false, &result);
+    expect_grandchild_passed(&result, "mmap_create under RLIMIT_AS");
+}
+
 static const test_case kernel_tests[] = {
     TEST(kernel_pool_size_comes_from_mmap_frames),
     TEST(kernel_pool_defaults_to_4096_frames),
@@ -419,6 +673,12 @@ static const test_case kernel_tests[] = {
     TEST(kernel_reports_owner_errno_when_no_frame_can_be_evicted),
     TEST(kernel_clock_hand_advances_evicting_each_frame_in_turn),
     TEST(kernel_never_evicts_pinned_frames),
+    TEST(kernel_empty_mmap_frames_means_the_default_size),
+    TEST(kernel_mmap_frames_that_is_not_a_whole_number_is_einval),
+    TEST(kernel_mmap_frames_out_of_range_is_clamped),
+    TEST(kernel_pool_costs_host_memory_only_for_frames_in_use),
+    TEST(
+        kernel_pool_the_host_cannot_reserve_is_enomem_from_the_call_that_needed_it),
 };
 
 const test_suite kernel_suite = {"kernel", kernel_tests,
