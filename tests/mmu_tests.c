@@ -328,6 +328,68 @@ test_mmu_access_outside_every_segment_is_efault_copying_nothing(void) {
     mmu_delete(m);
 }
 
+/* Where the layout of segments.h starts the HEAP segment. */
+#define HEAP_REGION_START ((addr32)0x10000000)
+
+/*
+ * A length that runs past 2^32 (or wraps a 64-bit sum) must be refused
+ * whole, however large: the range check may not add it to the address.
+ */
+static void
+test_mmu_access_of_any_length_past_the_address_space_is_efault_copying_nothing(
+    void) {
+    static const size_t lengths[] = {
+        SIZE_MAX,                         /* wraps a 64-bit sum */
+        SIZE_MAX - HEAP_REGION_START + 1, /* address + length wraps to 0 */
+        (size_t)1 << 32,                  /* the whole 32-bit space */
+        0xF0000001u,                      /* address + length is 2^32 + 1 */
+    };
+    static unsigned char buffer[2 * PAGE_SIZE], page[PAGE_SIZE];
+    mmu *m = new_mmu_with_process(1);
+    vm_segmentation *heap = &m->segmentations[1]->segments[HEAP];
+    size_t i, faults;
+
+    expect_int(grow_segment(heap, 1), 0, "grow_segment(HEAP, 1)");
+    expect_hex(heap->start, HEAP_REGION_START, "HEAP start");
+    expect_hex(heap->end, HEAP_REGION_START + PAGE_SIZE, "HEAP end");
+    for (i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+        faults = m->num_segmentation_faults;
+        memset(buffer, 0x5A, sizeof buffer);
+        errno = 0;
+        expect_size(read_virtual(m, 1, HEAP_REGION_START, buffer, lengths[i]),
+                    0, describe("bytes read of length 0x%zx", lengths[i]));
+        expect_errno(errno, EFAULT,
+                     describe("read of length 0x%zx", lengths[i]));
+        expect_size(m->num_segmentation_faults, faults + 1,
+                    describe("segfaults after a read of length 0x%zx (one "
+                             "more)",
+                             lengths[i]));
+        expect_all_bytes(
+            buffer, 0x5A, sizeof buffer,
+            describe("buffer after a read of length 0x%zx", lengths[i]));
+
+        memset(buffer, 0xA5, sizeof buffer);
+        errno = 0;
+        expect_size(write_virtual(m, 1, HEAP_REGION_START, buffer, lengths[i]),
+                    0, describe("bytes written of length 0x%zx", lengths[i]));
+        expect_errno(errno, EFAULT,
+                     describe("write of length 0x%zx", lengths[i]));
+        expect_size(m->num_segmentation_faults, faults + 2,
+                    describe("segfaults after a write of length 0x%zx (one "
+                             "more)",
+                             lengths[i]));
+        expect_size(m->num_page_faults, 0,
+                    describe("page faults after the accesses of length 0x%zx",
+                             lengths[i]));
+    }
+    expect_size(m->num_tlb_misses, 0, "TLB misses (segments come first)");
+    expect_size(read_virtual(m, 1, HEAP_REGION_START, page, PAGE_SIZE),
+                PAGE_SIZE, "bytes read of the HEAP page");
+    expect_all_bytes(page, 0, PAGE_SIZE,
+                     "the HEAP page (no refused write reached it)");
+    mmu_delete(m);
+}
+
 static void
 test_mmu_write_to_read_only_segment_is_eacces_copying_nothing(void) {
     mmu *m = new_mmu_with_process(1);
@@ -1043,6 +1105,8 @@ static const test_case mmu_tests[] = {
     TEST(mmu_counts_one_tlb_miss_per_translation_that_misses),
     TEST(mmu_write_sets_dirty_and_every_access_sets_accessed),
     TEST(mmu_access_outside_every_segment_is_efault_copying_nothing),
+    TEST(
+        mmu_access_of_any_length_past_the_address_space_is_efault_copying_nothing),
     TEST(mmu_write_to_read_only_segment_is_eacces_copying_nothing),
     TEST(mmu_read_of_segment_without_read_is_eacces),
     TEST(mmu_range_crossing_out_of_its_segment_copies_nothing),
