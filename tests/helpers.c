@@ -67,6 +67,7 @@ const char *errno_name(int error) {
     case ENOSPC: return "ENOSPC";
     case EFBIG: return "EFBIG";
     case EOVERFLOW: return "EOVERFLOW";
+    case ENOTTY: return "ENOTTY";
     default: return strerror(error);
     }
 }
@@ -268,7 +269,7 @@ const char *describe_wait_status(int status) {
     if (WIFEXITED(status))
         return describe("exited with status %d", WEXITSTATUS(status));
     if (WIFSIGNALED(status))
-        return describe("killed by signal %d (%s)", WTERMSIG(status),
+        return describe("was killed by signal %d (%s)", WTERMSIG(status),
                         strsignal(WTERMSIG(status)));
     return describe("ended with wait status 0x%x", (unsigned)status);
 }

@@ -8,10 +8,13 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
@@ -293,6 +296,154 @@ test_mmap_create_of_a_fifo_fails_with_enodev_without_blocking(void) {
     expect_errno(errno, ENODEV, "mmap_create of a FIFO");
 }
 
+/* The first line of /proc/PID/NAME without its newline; "" if unreadable. */
+static void read_proc_line(pid_t pid, const char *name, char *text,
+                           size_t size) {
+    char path[64];
+    FILE *file;
+
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+    text[0] = '\0';
+    file = fopen(path, "r");
+    if (!file)
+        return;
+    if (!fgets(text, (int)size, file))
+        text[0] = '\0';
+    fclose(file);
+    text[strcspn(text, "\n")] = '\0';
+}
+
+/*
+ * Whether process `pid` is blocked in open(2) of a FIFO until the other
+ * end is opened: the kernel calls that wait wait_for_partner, and `wchan`
+ * gets what /proc says it waits in. A kernel that hides wait channels
+ * reads "0" there; then the process must be asleep (state S) in openat.
+ */
+static bool waits_for_fifo_partner(pid_t pid, char *wchan, size_t size) {
+    char text[512];
+    const char *state;
+    long call;
+
+    read_proc_line(pid, "wchan", wchan, size);
+    if (strcmp(wchan, "wait_for_partner") == 0)
+        return true;
+    if (strcmp(wchan, "0") != 0)
+        return false;
+    read_proc_line(pid, "stat", text, sizeof text);
+    state = strrchr(text, ')');
+    if (!state || strncmp(state, ") S", 3) != 0)
+        return false;
+    read_proc_line(pid, "syscall", text, sizeof text);
+    if (text[0] < '0' || text[0] > '9')
+        return false;
+    call = strtol(text, NULL, 10);
+#ifdef SYS_open
+    if (call == SYS_open)
+        return true;
+#endif
+    return call == SYS_openat;
+}
+
+/*
+ * Forks a writer of the FIFO at `path`: its open for writing waits for a
+ * reader, then it writes 'x' and exits 0. Nobody reading by then, it dies
+ * of SIGPIPE. Nobody releasing it at all, its alarm ends it.
+ */
+static pid_t start_fifo_writer(const char *path) {
+    pid_t pid;
+    int fd;
+
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid < 0)
+        setup_failed("fork the FIFO's writer");
+    if (pid > 0)
+        return pid;
+    close(message_fd); /* the runner's pipe: it must not wait for us */
+    signal(SIGPIPE, SIG_DFL);
+    alarm(10);
+    fd = open(path, O_WRONLY);
+    if (fd < 0)
+        _exit(2);
+    if (write(fd, "x", 1) != 1)
+        _exit(3);
+    _exit(0);
+}
+
+/* Ends the writer when a check fails with it still waiting. */
+static void stop_fifo_writer(pid_t writer) {
+    kill(writer, SIGKILL);
+    waitpid(writer, NULL, 0);
+}
+
+/*
+ * Opening a FIFO is itself an act: it releases a writer waiting for a
+ * reader, which then finds the FIFO closed again. mmap_create must refuse
+ * it by what the path names, before any open.
+ */
+static void
+test_mmap_create_of_a_fifo_leaves_a_writer_waiting_on_it_waiting(void) {
+    char path[PATH_MAX], wchan[256];
+    unsigned char byte = 0;
+    int reader, status, waited_ms;
+    ssize_t got;
+    pid_t writer, ended;
+
+    path_in_work_dir("a_fifo", path);
+    if (mkfifo(path, 0644) != 0)
+        setup_failed("mkfifo");
+    writer = start_fifo_writer(path);
+    for (waited_ms = 0; !waits_for_fifo_partner(writer, wchan, sizeof wchan);
+         waited_ms += 5) {
+        if (waited_ms >= 5000) {
+            stop_fifo_writer(writer);
+            fail(__FILE__, __LINE__,
+                 "setup: the writer was not waiting in its open of the FIFO "
+                 "within 5 s (wchan \"%s\")",
+                 wchan);
+        }
+        usleep(5000);
+    }
+
+    errno = 0;
+    expect_null(mmap_create(path), "mmap_create of a FIFO a writer waits on");
+    expect_errno(errno, ENODEV, "mmap_create of a FIFO a writer waits on");
+    ended = waitpid(writer, &status, WNOHANG);
+    if (ended == writer)
+        fail(__FILE__, __LINE__,
+             "the writer waiting in its open of the FIFO: expected it still "
+             "waiting after mmap_create, but it %s",
+             describe_wait_status(status));
+    if (!waits_for_fifo_partner(writer, wchan, sizeof wchan)) {
+        stop_fifo_writer(writer);
+        fail(__FILE__, __LINE__,
+             "the writer waiting in its open of the FIFO: expected it still "
+             "waiting after mmap_create, but it was released (wchan \"%s\")",
+             wchan);
+    }
+
+    /*
+     * Our reader releases it. O_NONBLOCK only so that a writer gone already
+     * fails the read below (end of file) instead of hanging the open.
+     */
+    reader = open(path, O_RDONLY | O_NONBLOCK);
+    if (reader < 0 || fcntl(reader, F_SETFL, 0) != 0)
+        setup_failed("open the FIFO for reading");
+    got = read(reader, &byte, 1);
+    close(reader);
+    expect_int(got, 1, "bytes read from the FIFO once the writer is released");
+    expect_int(byte, 'x', "the byte the writer wrote");
+    while (waitpid(writer, &status, 0) < 0)
+        if (errno != EINTR)
+            setup_failed("waitpid for the writer");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail(__FILE__, __LINE__,
+             "the writer: expected it to exit with status 0 once read, but it "
+             "%s",
+             describe_wait_status(status));
+}
+
 static void test_mmap_create_of_a_character_device_fails_with_enodev(void) {
     struct stat info;
 
@@ -377,6 +528,89 @@ static void test_read_only_file_maps_read_only_and_write_is_eacces(void) {
                 "bytes read through the read-only mapping");
     expect_bytes(buffer, fixture, size, "bytes read through it");
     expect_int(mmap_sync(map), 0, "mmap_sync of a read-only mapping");
+    munmap(map);
+
+    after = load_file(path, &after_size);
+    expect_size(after_size, size, "file size after munmap");
+    expect_bytes(after, fixture, size, "file after munmap (unchanged)");
+    free(after);
+    free(fixture);
+}
+
+static void
+test_read_only_mapping_refuses_every_write_even_empty_or_past_the_end(void) {
+    char path[PATH_MAX];
+    unsigned char *fixture, *after;
+    size_t size, after_size, i;
+    mmap *map;
+
+    fixture = load_fixture("hello.txt", &size);
+    copy_fixture("hello.txt", path);
+
+    /* A writable mapping: nothing to write is no error, errno untouched. */
+    map = map_file(path);
+    errno = ENOTTY;
+    expect_size(mmap_write(map, "X", size, 1), 0,
+                "bytes written at offset == length, writable mapping");
+    expect_errno(errno, ENOTTY,
+                 "errno after a write at offset == length, writable mapping "
+                 "(as it was)");
+    errno = ENOTTY;
+    expect_size(mmap_write(map, "X", 0, 0), 0,
+                "bytes written of 0 at offset 0, writable mapping");
+    expect_errno(
+        errno, ENOTTY,
+        "errno after a write of 0 bytes, writable mapping (as it was)");
+    expect_size(map->mmu->num_segmentation_faults, 0,
+                "segfaults of the writable mapping");
+    munmap(map);
+
+    if (chmod(path, 0444) != 0)
+        setup_failed("chmod 0444");
+    drop_root_privileges();
+    expect_true(access(path, W_OK) != 0,
+                "precondition: the file is not writable to this user");
+    map = map_file(path);
+    expect_true(!map->writable, "the mapping says it is not writable");
+    {
+        /* Writes that reach no byte of the file: refused, no fault. */
+        const struct {
+            size_t offset, count;
+        } empty[] = {{0, 0},
+                     {size, 5},
+                     {size + 1, 1},
+                     {(size_t)1 << 40, 5},
+                     {SIZE_MAX, 1}};
+
+        for (i = 0; i < sizeof empty / sizeof empty[0]; i++) {
+            const char *what = describe("write of %zu bytes at offset %zu of a "
+                                        "%zu-byte read-only mapping",
+                                        empty[i].count, empty[i].offset, size);
+            errno = 0;
+            expect_size(
+                mmap_write(map, "HELLO", empty[i].offset, empty[i].count), 0,
+                what);
+            expect_errno(errno, EACCES, what);
+            expect_size(map->mmu->num_segmentation_faults, 0,
+                        describe("segfaults after the %s (none: it reaches no "
+                                 "byte)",
+                                 what));
+        }
+    }
+
+    /* Writes that would reach the file: the MMU refuses them and counts. */
+    errno = 0;
+    expect_size(mmap_write(map, "HELLO", 0, 5), 0,
+                "bytes written of 5 at offset 0, read-only mapping");
+    expect_errno(errno, EACCES, "write of 5 at offset 0, read-only mapping");
+    expect_size(map->mmu->num_segmentation_faults, 1,
+                "segfaults after the write of 5 bytes at offset 0");
+    errno = 0;
+    expect_size(mmap_write(map, "HELLO", size - 1, 5), 0,
+                "bytes written of 5 at the last byte, read-only mapping");
+    expect_errno(errno, EACCES, "write at the last byte, read-only mapping");
+    expect_size(map->mmu->num_segmentation_faults, 2,
+                "segfaults after the write at the last byte");
     munmap(map);
 
     after = load_file(path, &after_size);
@@ -959,6 +1193,94 @@ test_munmap_closes_the_file_and_failed_creates_leave_none_open(void) {
 }
 
 /* ================================================================== */
+/* mmap.h: munmap of a pointer it did not make                         */
+/* ================================================================== */
+
+/*
+ * Fails unless the grandchild died of SIGABRT after writing exactly one
+ * line to stderr that names mmap_create and the way to the host's munmap,
+ * and `pointer` (as %p prints it) unless that is NULL.
+ */
+static void expect_munmap_aborted(const grandchild *result, const void *pointer,
+                                  const char *what) {
+    const char *text = result->errors;
+    size_t length = strlen(text);
+    const char *named = pointer ? describe("munmap(%p)", pointer) : NULL;
+
+    if (result->failure[0])
+        fail(__FILE__, __LINE__, "%s: in its grandchild: %s", what,
+             result->failure);
+    if (!WIFSIGNALED(result->status) || WTERMSIG(result->status) != SIGABRT)
+        fail(__FILE__, __LINE__,
+             "%s: expected SIGABRT, but the grandchild %s; its stderr: "
+             "\"%s\"",
+             what, describe_wait_status(result->status), text);
+    if (length == 0 || strchr(text, '\n') != text + length - 1)
+        fail(__FILE__, __LINE__,
+             "%s: expected exactly one line on stderr, got \"%s\"", what, text);
+    if (!strstr(text, "mmap_create") || !strstr(text, "syscall(SYS_munmap"))
+        fail(__FILE__, __LINE__,
+             "%s: expected a line naming mmap_create and syscall(SYS_munmap, "
+             "got \"%s\"",
+             what, text);
+    if (named && !strstr(text, named))
+        fail(__FILE__, __LINE__, "%s: expected the line to name %s, got \"%s\"",
+             what, named, text);
+}
+
+static mmap never_mapped; /* one place mmap_create never returned */
+
+static void munmap_a_static_struct(const void *argument) {
+    (void)argument;
+    munmap(&never_mapped);
+}
+
+static void munmap_a_local_struct(const void *argument) {
+    mmap local;
+
+    (void)argument;
+    memset(&local, 0xA5, sizeof local); /* garbage, if munmap read it */
+    munmap(&local);
+}
+
+static void munmap_a_mapping_twice(const void *argument) {
+    mmap *map = map_file(argument);
+
+    munmap(map);
+    munmap(map);
+}
+
+static void
+test_munmap_of_a_pointer_not_from_mmap_create_aborts_naming_the_way_out(void) {
+    char path[PATH_MAX];
+    grandchild result;
+
+    run_in_grandchild(munmap_a_static_struct, NULL, true, &result);
+    expect_munmap_aborted(&result, &never_mapped, "munmap of a static struct");
+    run_in_grandchild(munmap_a_local_struct, NULL, true, &result);
+    expect_munmap_aborted(&result, NULL, "munmap of a local struct");
+    copy_fixture("hello.txt", path);
+    run_in_grandchild(munmap_a_mapping_twice, path, true, &result);
+    expect_munmap_aborted(&result, NULL, "munmap of one mapping twice");
+}
+
+static void unmap_a_host_page(const void *argument) {
+    (void)argument;
+    unmap_a_host_page_from_a_file_without_mmap_h();
+}
+
+static void
+test_host_munmap_called_from_another_file_aborts_with_a_message_instead_of_crashing(
+    void) {
+    grandchild result;
+
+    run_in_grandchild(unmap_a_host_page, NULL, true, &result);
+    expect_munmap_aborted(&result, NULL,
+                          "munmap(addr, 4096) of a host page, called from "
+                          "tests/host_calls.c");
+}
+
+/* ================================================================== */
 /* mmap.h: memory pressure and several maps                            */
 /* ================================================================== */
 
@@ -1288,10 +1610,12 @@ static const test_case mmap_tests[] = {
     TEST(mmap_create_of_a_missing_file_fails_with_enoent),
     TEST(mmap_create_of_a_directory_fails_with_eisdir),
     TEST(mmap_create_of_a_fifo_fails_with_enodev_without_blocking),
+    TEST(mmap_create_of_a_fifo_leaves_a_writer_waiting_on_it_waiting),
     TEST(mmap_create_of_a_character_device_fails_with_enodev),
     TEST(mmap_create_of_an_unreadable_file_fails_with_eacces),
     TEST(empty_file_maps_with_length_0_and_reads_0),
     TEST(read_only_file_maps_read_only_and_write_is_eacces),
+    TEST(read_only_mapping_refuses_every_write_even_empty_or_past_the_end),
     TEST(one_gib_sparse_file_maps_and_its_last_page_is_written_back),
     TEST(file_filling_the_whole_mmap_region_maps),
     TEST(file_larger_than_the_mmap_region_fails_with_enomem),
@@ -1315,6 +1639,10 @@ static const test_case mmap_tests[] = {
     TEST(mmap_sync_of_null_is_einval_and_munmap_of_null_is_a_no_op),
     TEST(munmap_returns_every_frame_to_the_pool),
     TEST(munmap_closes_the_file_and_failed_creates_leave_none_open),
+    /* mmap.h: munmap of a pointer it did not make */
+    TEST(munmap_of_a_pointer_not_from_mmap_create_aborts_naming_the_way_out),
+    TEST(
+        host_munmap_called_from_another_file_aborts_with_a_message_instead_of_crashing),
     /* mmap.h: memory pressure and several maps */
     TEST(file_many_times_the_pool_is_written_and_read_back_right),
     TEST(evicted_dirty_page_is_written_back_before_munmap),
