@@ -489,16 +489,18 @@ static void expect_pool_of_size(const void *argument) {
     expect_size(kernel_frames_free(), setting->frames, "kernel_frames_free()");
 }
 
+/*
+ * Few settings at the top: a pool of KERNEL_MAX_FRAMES is 4 GB of address
+ * space, which valgrind's leak check scans at the grandchild's exit (about
+ * 6 s each on the machine the suite was written on).
+ */
 static void test_kernel_mmap_frames_out_of_range_is_clamped(void) {
     static const pool_setting settings[] = {
         {"0", NULL, KERNEL_MIN_FRAMES},
         {"7", NULL, KERNEL_MIN_FRAMES},
         {"8", NULL, 8},
-        {"1048575", NULL, KERNEL_MAX_FRAMES},
-        {"1048576", NULL, KERNEL_MAX_FRAMES},
-        {"4294967297", NULL, KERNEL_MAX_FRAMES},           /* 2^32 + 1 */
-        {"18446744073709551616", NULL, KERNEL_MAX_FRAMES}, /* 2^64 */
-        {"99999999999999999999999", NULL, KERNEL_MAX_FRAMES},
+        {"1048576", NULL, KERNEL_MAX_FRAMES}, /* KERNEL_MAX_FRAMES + 1 */
+        {"99999999999999999999999", NULL, KERNEL_MAX_FRAMES}, /* > 2^64 */
     };
     grandchild result;
     size_t i;
