@@ -1,7 +1,10 @@
 /*
- * mmap_demo.c: maps a file, reads it (and writes to it) through the simulated
- * MMU, unmaps it, and shows what happened: the segments, faults and TLB hits,
- * resident and dirty pages, and what went back to the file.
+ * mmap_demo.c: maps a file, writes to it and reads it all through the
+ * simulated MMU, unmaps it, and shows what happened: the segments, faults
+ * (major and minor) and TLB hits, resident and dirty pages, evictions, the
+ * pager's I/O, and what went back to the file. With --trace, every event in
+ * words as it happens. The default run uses a small pool, so that its file
+ * is read ahead and evicted, a dirty page included.
  */
 /* mkdtemp, and fseeko with 64-bit offsets. */
 #define _POSIX_C_SOURCE 200809L
@@ -28,14 +31,33 @@
 
 #define USAGE "usage: mmap_demo [FILE] [--write OFFSET TEXT] [--trace]\n"
 
-/* Mapped when no FILE is named: a copy of it, so the tree stays untouched. */
-#define DEFAULT_FILE "test_files/lorem.txt"
+/*
+ * Mapped when no FILE is named: a copy of it, so the tree stays untouched.
+ * Its 48 pages say on every line which page they are.
+ */
+#define DEFAULT_FILE "test_files/pages.txt"
+
+/*
+ * The pool the default run asks for when MMAP_FRAMES is not set: 30 pages
+ * of the file fit beside the page directory and the page table, so the 48
+ * pages are evicted in turn. A fault reads at most 1/READ_AHEAD_SHARE of the
+ * pool (mmu.c, run_length), so a pool under DEMO_FRAMES reads nothing ahead.
+ */
+#define DEMO_FRAMES 32
+#define DEMO_FRAMES_TEXT "32"
+#define READ_AHEAD_SHARE 16
+/* Frames of a small mapping that are not pages: the directory and a table. */
+#define TABLE_FRAMES 2
+
+/* What the default run writes when no --write is given, before it reads. */
+#define DEFAULT_WRITE_TEXT "HELLO"
+#define DEFAULT_WRITE_OFFSET 0
 
 /* Bytes per mmap_read; not a page multiple, so some reads span two pages. */
 #define READ_CHUNK 1000
 
 /* The excerpt of what was read: at most this many bytes and lines. */
-#define EXCERPT_BYTES 160
+#define EXCERPT_BYTES 200
 #define EXCERPT_LINES 3
 /* Output columns of one excerpt line before it is wrapped. */
 #define EXCERPT_WIDTH 72
@@ -46,9 +68,17 @@
 
 /* Inner width of the segment picture's boxes. */
 #define BOX_WIDTH 39
+/* Columns of the report's lines, for the list of empty segments. */
+#define REPORT_WIDTH 78
 
 /* Bytes of a --write shown back, at most. */
 #define WRITE_SHOWN 40
+
+/* The kinds of page fault, enum trace_fault. */
+#define NUM_FAULT_KINDS (TRACE_FAULT_ZERO + 1)
+
+/* The bytes one page table maps. */
+#define TABLE_SPAN ((addr32)(NUM_ENTRIES * PAGE_SIZE))
 
 typedef struct {
     const char *path; /* NULL: a copy of DEFAULT_FILE */
@@ -56,12 +86,33 @@ typedef struct {
     size_t write_offset;
     const char *write_text;
     bool trace;
+    bool small_pool; /* MMAP_FRAMES was set here, to DEMO_FRAMES */
 } options;
 
-/* What the trace hook has seen, and whether it prints each event. */
+/* The pager's calls in one direction, and what they moved. */
+typedef struct {
+    size_t calls;
+    size_t pages;
+    size_t bytes;
+} io_count;
+
+/*
+ * What the trace hook has seen, and whether it prints each event. The
+ * mapping's place turns a virtual address into a page of the file.
+ */
 typedef struct {
     bool print;
+    uintptr_t start_address; /* of the mapping, once it exists */
+    size_t num_pages;        /* of the mapping; 0 before it exists */
     size_t events[NUM_TRACE_EVENTS];
+    size_t faults[NUM_FAULT_KINDS]; /* by enum trace_fault */
+    size_t dirty_evictions;
+    io_count reads, writes;
+    addr32 fault_page; /* of the last fault: the rest of its run is read
+                          ahead */
+    bool watching;     /* whether the written page's write-backs count */
+    addr32 written_page;
+    size_t written_page_saved; /* write-backs of written_page */
 } event_log;
 
 /* The mapping's pages, one cell per `pages_per_cell` pages. */
@@ -90,7 +141,7 @@ typedef struct {
 typedef struct {
     size_t write_backs_before; /* by eviction, before munmap */
     size_t write_backs_by_unmap;
-    size_t evictions;
+    size_t written_page_saved_before; /* by eviction, before munmap */
     size_t frames_free;
     size_t frames_total;
 } unmap_result;
@@ -151,6 +202,22 @@ static void parse_arguments(int argc, char **argv, options *opts) {
     }
 }
 
+/*
+ * The default run's settings: a small pool unless MMAP_FRAMES says
+ * otherwise (set before the first library call, which reads it), and a
+ * write before the reads unless --write names one.
+ */
+static void choose_default_run(options *opts) {
+    const char *frames = getenv("MMAP_FRAMES");
+    if ((!frames || !*frames) &&
+        setenv("MMAP_FRAMES", DEMO_FRAMES_TEXT, 1) == 0)
+        opts->small_pool = true;
+    if (!opts->write) {
+        opts->write = true;
+        opts->write_offset = DEFAULT_WRITE_OFFSET;
+        opts->write_text = DEFAULT_WRITE_TEXT;
+    }
+}
 /* Copies the file at `from` to a new file at `to`; false with errno. */
 static bool copy_file(const char *from, const char *to) {
     FILE *in = fopen(from, "rb");
@@ -209,38 +276,183 @@ static bool make_default_copy(char *dir, char *path) {
     return true;
 }
 
+/* Removes the copy and its directory; says so if it cannot. */
 static void remove_default_copy(const char *dir, const char *path) {
     if (unlink(path) != 0 || rmdir(dir) != 0)
         fprintf(stderr, "mmap_demo: cannot remove %s: %s\n", dir,
                 strerror(errno));
 }
 
+/*
+ * Whether `address` lies in the mapped file, and if so, which page of it.
+ * Only the hook's context says where the mapping is.
+ */
+static bool page_of_file(const event_log *log, addr32 address, size_t *page) {
+    if (log->num_pages == 0 || address < log->start_address)
+        return false;
+    *page = (address - log->start_address) / PAGE_SIZE;
+    return *page < log->num_pages;
+}
+
+/* An address inside a page: "va 0x400003e8 (page 0 of the file)". */
+static void print_address(const event_log *log, addr32 address) {
+    size_t page;
+    printf("va 0x%08x", address);
+    if (page_of_file(log, address, &page))
+        printf(" (page %zu of the file)", page);
+}
+
+/* A whole page: "page 3 of the file (va 0x40003000)". */
+static void print_page(const event_log *log, addr32 address) {
+    size_t page;
+    if (page_of_file(log, address, &page))
+        printf("page %zu of the file (va 0x%08x)", page,
+               PAGE_ROUND_DOWN(address));
+    else
+        printf("the page at va 0x%08x", PAGE_ROUND_DOWN(address));
+}
+
+/* A page named short, where the line has no room: "page 3 (va ...)". */
+static void print_page_short(const event_log *log, addr32 address) {
+    size_t page;
+    if (page_of_file(log, address, &page))
+        printf("page %zu (va 0x%08x)", page, PAGE_ROUND_DOWN(address));
+    else
+        printf("va 0x%08x", PAGE_ROUND_DOWN(address));
+}
+
+/* What a frame is given to (the directory, a table, a page) and which. */
+static void print_frame_given(const event_log *log, const trace_record *r) {
+    switch (r->use) {
+    case TRACE_FRAME_DIRECTORY: printf("the page directory"); break;
+    case TRACE_FRAME_TABLE:
+        printf("the page table for 0x%08x-0x%08x", r->virtual_address,
+               r->virtual_address + (TABLE_SPAN - 1));
+        break;
+    case TRACE_FRAME_ZERO_PAGE:
+        printf("a demand-zero page (va 0x%08x)", r->virtual_address);
+        break;
+    case TRACE_FRAME_PAGE:
+        printf("page %zu of the file (va 0x%08x)", r->page, r->virtual_address);
+        break;
+    }
+    printf(" gets frame 0x%08x", r->physical_address);
+    if (r->use == TRACE_FRAME_PAGE && r->virtual_address != log->fault_page)
+        printf(", read ahead");
+    printf("\n");
+}
+
+/* How a fault is served, by its kind (enum trace_fault). */
+static const char *const fault_kind_names[NUM_FAULT_KINDS] = {
+    [TRACE_FAULT_MAJOR] = "major, read from the file",
+    [TRACE_FAULT_MINOR] = "minor, read ahead earlier, only mapped now",
+    [TRACE_FAULT_ZERO] = "zero-fill, a cleared frame, nothing read",
+};
+
+/*
+ * The page an eviction takes out, its frame, the page it makes room for,
+ * and whether it had to be written back first.
+ */
+static void print_eviction(const event_log *log, const trace_record *r) {
+    size_t page;
+    print_page_short(log, r->virtual_address);
+    printf(" leaves frame 0x%08x for ", r->physical_address);
+    switch (r->room_for.use) {
+    case TRACE_FRAME_PAGE:
+        if (page_of_file(log, r->room_for.virtual_address, &page))
+            printf("page %zu", page);
+        else
+            printf("va 0x%08x", r->room_for.virtual_address);
+        break;
+    case TRACE_FRAME_ZERO_PAGE: printf("a demand-zero page"); break;
+    case TRACE_FRAME_TABLE: printf("a page table"); break;
+    case TRACE_FRAME_DIRECTORY: printf("a page directory"); break;
+    }
+    printf(r->dirty ? "; dirty, written back first\n"
+                    : "; clean, not written\n");
+}
+
+/* One call of the pager: which pages of the file, and how many bytes. */
+static void print_pager_call(const trace_record *r) {
+    if (r->pages == 1)
+        printf("page %zu", r->page);
+    else
+        printf("pages %zu-%zu", r->page, r->page + r->pages - 1);
+    printf(" of the file, %zu byte%s, in one I/O call\n", r->bytes,
+           plural(r->bytes));
+}
+
+/* The translation events: TLB, page walk, segmentation fault. */
+static void print_translation(const event_log *log, const trace_record *r) {
+    print_address(log, r->virtual_address);
+    switch (r->event) {
+    case TRACE_TLB_HIT: printf(": in the TLB\n"); break;
+    case TRACE_TLB_MISS: printf(": not in the TLB\n"); break;
+    case TRACE_PAGE_WALK:
+        if (r->physical_address)
+            printf(": present, in frame 0x%08x\n", r->physical_address);
+        else
+            printf(": not present\n");
+        break;
+    default: printf(": refused by the segments\n"); break;
+    }
+}
+
+/* Prints one event in words, on one line. */
+static void print_event(const event_log *log, const trace_record *r) {
+    printf("  %-13s", trace_event_name(r->event));
+    switch (r->event) {
+    case TRACE_PAGE_FAULT:
+        print_page(log, r->virtual_address);
+        printf(": %s\n", fault_kind_names[r->fault]);
+        break;
+    case TRACE_FRAME_GIVEN: print_frame_given(log, r); break;
+    case TRACE_EVICTION: print_eviction(log, r); break;
+    case TRACE_WRITE_BACK:
+        print_page(log, r->virtual_address);
+        printf(" from frame 0x%08x to the file\n", r->physical_address);
+        break;
+    case TRACE_PAGER_READ:
+    case TRACE_PAGER_WRITE: print_pager_call(r); break;
+    default: print_translation(log, r); break;
+    }
+}
+
+/* Adds one call of the pager to the count of its direction. */
+static void count_io(io_count *io, const trace_record *r) {
+    io->calls++;
+    io->pages += r->pages;
+    io->bytes += r->bytes;
+}
+
+/* Counts one event, and the details the report splits it by. */
+static void count_event(event_log *log, const trace_record *r) {
+    log->events[r->event]++;
+    switch (r->event) {
+    case TRACE_PAGE_FAULT:
+        assert((unsigned)r->fault < NUM_FAULT_KINDS);
+        log->faults[r->fault]++;
+        log->fault_page = PAGE_ROUND_DOWN(r->virtual_address);
+        break;
+    case TRACE_EVICTION: log->dirty_evictions += r->dirty; break;
+    case TRACE_PAGER_READ: count_io(&log->reads, r); break;
+    case TRACE_PAGER_WRITE: count_io(&log->writes, r); break;
+    case TRACE_WRITE_BACK:
+        if (log->watching &&
+            PAGE_ROUND_DOWN(r->virtual_address) == log->written_page)
+            log->written_page_saved++;
+        break;
+    default: break;
+    }
+}
+
 /* The trace hook: counts every event and, with --trace, prints it. */
 static void log_event(const trace_record *record, void *context) {
     event_log *log = context;
-    enum trace_event event = record->event;
-    addr32 virtual_address = record->virtual_address;
-    addr32 physical_address = record->physical_address;
-    assert((unsigned)event < NUM_TRACE_EVENTS);
-    log->events[event]++;
-    if (!log->print || ferror(stdout))
-        return;
-    printf("  %-12s", trace_event_name(event));
-    switch (event) {
-    case TRACE_PAGE_WALK:
-        if (physical_address)
-            printf("va 0x%08x -> frame 0x%08x\n", virtual_address,
-                   physical_address);
-        else
-            printf("va 0x%08x -> not present\n", virtual_address);
-        break;
-    case TRACE_FRAME_GIVEN:
-    case TRACE_EVICTION: printf("pa 0x%08x\n", physical_address); break;
-    case TRACE_WRITE_BACK:
-        printf("va 0x%08x pa 0x%08x\n", virtual_address, physical_address);
-        break;
-    default: printf("va 0x%08x\n", virtual_address); break;
-    }
+    assert((unsigned)record->event < NUM_TRACE_EVENTS);
+    count_event(log, record);
+    if (log->print && !ferror(stdout))
+        print_event(log, record);
 }
 
 /* Prints one byte as it would appear in C source, and returns its width. */
@@ -370,19 +582,22 @@ static void print_both_copies(mmap *m, const char *path, size_t offset,
     printf("\n  in the file on disk: ");
     if (!print_file_bytes(path, offset, wrote, text))
         printf("  (not yet: the page is dirty in its frame)");
-    else if (log->events[TRACE_WRITE_BACK] > 0)
+    else if (log->written_page_saved > 0)
         printf("  (already: its page was evicted and written back)");
     printf("\n");
 }
 
 /*
- * Applies the --write and reports how many bytes went in (clipped at the
- * file's end) or why none did. Returns the number of bytes written.
+ * Applies the write and reports how many bytes went in (clipped at the
+ * file's end) or why none did. Returns the number of bytes written. The
+ * log counts the write-backs of the first page written from now on.
  */
 static size_t write_text(mmap *m, const options *opts, const char *path,
-                         const event_log *log) {
+                         event_log *log) {
     const char *text = opts->write_text;
     size_t offset = opts->write_offset, length = strlen(text);
+    log->watching = offset < m->length;
+    log->written_page = PAGE_ROUND_DOWN(m->start_address + offset);
     printf("Writing ");
     print_quoted(text, length < WRITE_SHOWN ? length : WRITE_SHOWN, length);
     printf(" at offset %zu with mmap_write%s:\n", offset,
@@ -457,6 +672,7 @@ static void record_page_map(mmap *m, page_map *map) {
     }
 }
 
+/* Records what the report shows of the mapping, while it still exists. */
 static void take_snapshot(mmap *m, snapshot *shot) {
     shot->segments = *m->mmu->segmentations[DEFAULT_PID];
     shot->page_faults = m->mmu->num_page_faults;
@@ -469,15 +685,14 @@ static void take_snapshot(mmap *m, snapshot *shot) {
 
 /* Unmaps `m`, counting the write-backs that munmap does itself. */
 static void unmap(mmap *m, event_log *log, unmap_result *result) {
-    printf("Unmapping it with munmap:\n");
+    printf("Unmapping it with munmap.\n");
     result->write_backs_before = log->events[TRACE_WRITE_BACK];
+    result->written_page_saved_before = log->written_page_saved;
     munmap(m);
     result->write_backs_by_unmap =
         log->events[TRACE_WRITE_BACK] - result->write_backs_before;
-    result->evictions = log->events[TRACE_EVICTION];
     result->frames_free = kernel_frames_free();
     result->frames_total = kernel_frames_total();
-    printf("  done\n");
 }
 
 /* Segment indices sorted by address, highest first. */
@@ -493,6 +708,7 @@ static void sort_segments(const vm_segmentations *segments, int *order) {
     }
 }
 
+/* A box's top or bottom edge, with an address to its left. */
 static void print_box_line(const char *left) {
     printf("  %-10s  +", left);
     for (int i = 0; i < BOX_WIDTH; i++)
@@ -500,59 +716,84 @@ static void print_box_line(const char *left) {
     printf("+\n");
 }
 
-/* One segment's row inside its box, with a pointer to the file if here. */
-static void print_segment_row(const vm_segmentation *segment, int index,
-                              const char *address, const char *file) {
-    uint32_t pages = (segment->end - segment->start) / PAGE_SIZE;
-    char size[24], perm[4];
-    if (pages == 0)
-        snprintf(size, sizeof size, "empty");
-    else
-        snprintf(size, sizeof size, "%u page%s", pages, plural(pages));
-    perm[0] = segment->permissions & READ ? 'r' : '-';
-    perm[1] = segment->permissions & WRITE ? 'w' : '-';
-    perm[2] = segment->permissions & EXEC ? 'x' : '-';
+/* A segment's permissions as "rw-" in `perm`, 4 bytes. */
+static void permission_string(uint32_t permissions, char *perm) {
+    perm[0] = permissions & READ ? 'r' : '-';
+    perm[1] = permissions & WRITE ? 'w' : '-';
+    perm[2] = permissions & EXEC ? 'x' : '-';
     perm[3] = '\0';
-    char row[64];
+}
+
+/* A segment with pages as a box: end on top, start at the bottom. */
+static void print_segment_box(const vm_segmentation *segment, int index,
+                              const char *file) {
+    uint32_t pages = (segment->end - segment->start) / PAGE_SIZE;
+    char address[16], size[24], perm[4], row[64];
+    snprintf(size, sizeof size, "%u page%s", pages, plural(pages));
+    permission_string(segment->permissions, perm);
     snprintf(row, sizeof row, " %-8s %-12s %s  grows %s", segment_name(index),
              size, perm, segment->grows_down ? "down" : "up");
-    printf("  %-10s  |%-*s|%s%s\n", address, BOX_WIDTH, row,
-           file ? "  <- " : "", file ? file : "");
+    snprintf(address, sizeof address, "0x%08x", segment->end);
+    print_box_line(address);
+    printf("  %-10s  |%-*s|%s%s\n", "", BOX_WIDTH, row, file ? "  <- " : "",
+           file ? file : "");
+    snprintf(address, sizeof address, "0x%08x", segment->start);
+    print_box_line(address);
 }
 
 /*
- * The address space as a column, highest address first. A segment with
- * pages is a box between its end (top) and start (bottom); an empty one is
- * a single row at the address where it would start growing.
+ * Lists the empty segments order[first] .. order[end - 1], each with its
+ * permissions and the address where it would start growing, on as few
+ * lines of REPORT_WIDTH columns as they fit.
+ */
+static void print_empty_segments(const vm_segmentations *segments,
+                                 const int *order, int first, int end) {
+    int column = printf("  %-10s  ", "empty:");
+    for (int i = first; i < end; i++) {
+        const vm_segmentation *segment = &segments->segments[order[i]];
+        char item[64], perm[4];
+        permission_string(segment->permissions, perm);
+        int width = snprintf(item, sizeof item, "%s %s 0x%08x%s%s",
+                             segment_name(order[i]), perm, segment->start,
+                             segment->grows_down ? " grows down" : "",
+                             i + 1 < end ? "," : "");
+        if (i > first && column + 1 + width > REPORT_WIDTH)
+            column = printf("\n  %-10s  ", "") - 1;
+        else if (i > first)
+            column += printf(" ");
+        column += printf("%s", item);
+    }
+    printf("\n");
+}
+
+/*
+ * The address space as a column, highest address first: a segment with
+ * pages is a box between its end (top) and start (bottom); the empty
+ * segments between them share a line or two.
  */
 static void print_segments(const snapshot *shot, const char *file_name) {
-    printf("\n1. Address space of process %d, highest address first\n",
+    printf("\n1. Address space of process %d, highest address first\n"
+           "   a box spans [start, end), end on top; an empty segment shows "
+           "its start\n",
            DEFAULT_PID);
-    printf("   An empty segment is shown at its start. A segment with pages "
-           "spans\n   [start, end): end, at the top, is one past its last "
-           "byte.\n\n");
     int order[NUM_SEGMENTS];
     sort_segments(&shot->segments, order);
-    char address[16];
-    print_box_line("");
-    for (int i = 0; i < NUM_SEGMENTS; i++) {
+    for (int i = 0; i < NUM_SEGMENTS;) {
         const vm_segmentation *segment = &shot->segments.segments[order[i]];
-        const char *file = order[i] == MMAP ? file_name : NULL;
-        if (segment->start == segment->end) {
-            snprintf(address, sizeof address, "0x%08x", segment->start);
-            print_segment_row(segment, order[i], address, file);
+        int end = i;
+        while (end < NUM_SEGMENTS &&
+               shot->segments.segments[order[end]].start ==
+                   shot->segments.segments[order[end]].end)
+            end++;
+        if (end > i) {
+            print_empty_segments(&shot->segments, order, i, end);
+            i = end;
             continue;
         }
-        snprintf(address, sizeof address, "0x%08x", segment->end);
-        if (i > 0)
-            print_box_line(address);
-        else
-            printf("  %-10s  |%*s|\n", address, BOX_WIDTH, "");
-        print_segment_row(segment, order[i], "", file);
-        snprintf(address, sizeof address, "0x%08x", segment->start);
-        print_box_line(address);
+        print_segment_box(segment, order[i],
+                          order[i] == MMAP ? file_name : NULL);
+        i++;
     }
-    print_box_line("");
 }
 
 /* Starts one line of a table of counts; the caller adds a note. */
@@ -560,12 +801,26 @@ static void print_count(const char *label, size_t value) {
     printf("  %-30s %6zu  ", label, value);
 }
 
+/* The faults, split by kind; a fault is counted at a page's first touch. */
+static void print_faults(const snapshot *shot, const event_log *log) {
+    print_count("page faults", shot->page_faults);
+    printf("(one per page, at its first touch)\n");
+    print_count("  major faults", log->faults[TRACE_FAULT_MAJOR]);
+    printf("(read from the file; may read ahead)\n");
+    print_count("  minor faults", log->faults[TRACE_FAULT_MINOR]);
+    printf("(read ahead earlier: only mapped now)\n");
+    if (log->faults[TRACE_FAULT_ZERO] > 0) {
+        print_count("  zero-fill faults", log->faults[TRACE_FAULT_ZERO]);
+        printf("(demand-zero: a cleared frame)\n");
+    }
+}
+
+/* Section 2: the MMU's counters, and the faults and TLB hits the log saw. */
 static void print_counters(const snapshot *shot, const event_log *log) {
     size_t hits = log->events[TRACE_TLB_HIT];
     size_t translations = hits + log->events[TRACE_TLB_MISS];
-    printf("\n2. What the MMU counted\n\n");
-    print_count("page faults", shot->page_faults);
-    printf("(one per page brought into a frame)\n");
+    printf("\n2. What the MMU counted\n");
+    print_faults(shot, log);
     print_count("TLB misses", shot->tlb_misses);
     printf("(each one costs a page walk)\n");
     print_count("TLB hits", hits);
@@ -577,13 +832,14 @@ static void print_counters(const snapshot *shot, const event_log *log) {
         printf("(nothing was translated)\n");
     print_count("segmentation faults", shot->segmentation_faults);
     printf("(accesses the segments refused)\n");
-    printf("\n  A translation is one page touched by one access; the TLB "
-           "keeps the last %d.\n",
+    printf("  A translation is one page touched by one access; the TLB keeps "
+           "the last %d.\n",
            TLB_SIZE);
 }
 
+/* Section 3: the pages with a frame just before munmap, and the dirty ones. */
 static void print_page_map(const page_map *map) {
-    printf("\n3. Pages of the mapping just before munmap\n\n");
+    printf("\n3. Pages of the mapping just before munmap\n");
     if (map->num_pages == 0) {
         printf("  (no pages: the file is empty)\n");
         return;
@@ -596,11 +852,11 @@ static void print_page_map(const page_map *map) {
         printf("  page %*zu  %.*s\n", width, cell * map->pages_per_cell,
                (int)count, map->cells + cell);
     }
-    printf("\n  . not resident   c read ahead, not touched yet\n"
-           "  r resident, clean   D resident, dirty\n");
+    printf("  . not resident   c read ahead, untouched   r resident   "
+           "D resident, dirty\n");
     if (map->pages_per_cell > 1)
         printf("  each character stands for %zu pages: D if any is dirty, "
-               "else r if any is resident, else c if any is read ahead\n",
+               "else r if any is\n  resident, else c if any is read ahead\n",
                map->pages_per_cell);
     printf("  %zu page%s: %zu resident (%zu dirty, %zu read ahead), %zu not "
            "resident\n",
@@ -608,38 +864,68 @@ static void print_page_map(const page_map *map) {
            map->cached, map->num_pages - map->resident);
 }
 
-static void print_write_back(const snapshot *shot, const unmap_result *result) {
+/* The pager's calls one way: each is one I/O call of the file. */
+static void print_io(const char *label, const io_count *io) {
+    print_count(label, io->calls);
+    printf("(%zu page%s, %zu byte%s)\n", io->pages, plural(io->pages),
+           io->bytes, plural(io->bytes));
+}
+
+/*
+ * Section 4: what left memory and how (evictions, write-backs, the
+ * pager's calls), and the frames in use.
+ */
+static void print_write_back(const snapshot *shot, const event_log *log,
+                             const unmap_result *result) {
     size_t in_use = shot->frames_total - shot->frames_free;
-    printf("\n4. Write-back and frames\n\n");
+    size_t tables = in_use - shot->map.resident;
+    printf("\n4. Evictions, write-back, the pager's I/O and the frames\n");
+    print_count("evictions", log->events[TRACE_EVICTION]);
+    if (log->events[TRACE_EVICTION] > 0)
+        printf("(%zu of them dirty: written back first)\n",
+               log->dirty_evictions);
+    else
+        printf("(the pool never ran out of frames)\n");
+    print_count("pages written back on eviction", result->write_backs_before);
+    printf("(dirty neighbours go along)\n");
     print_count("pages written back by munmap", result->write_backs_by_unmap);
     printf("(only dirty pages are written)\n");
-    print_count("pages written back on eviction", result->write_backs_before);
-    printf("(%zu eviction%s before munmap)\n", result->evictions,
-           plural(result->evictions));
+    print_io("pager reads (I/O calls)", &log->reads);
+    print_io("pager writes (I/O calls)", &log->writes);
     print_count("frames in use before munmap", in_use);
-    size_t tables = in_use - shot->map.resident;
     printf("(%zu file page%s, %zu page-table page%s)\n", shot->map.resident,
            plural(shot->map.resident), tables, plural(tables));
     print_count("frames free before munmap", shot->frames_free);
-    printf("(of %zu)\n", shot->frames_total);
-    print_count("frames free after munmap", result->frames_free);
-    printf("(of %zu)\n", result->frames_total);
+    printf("(of %zu; %zu after munmap)\n", shot->frames_total,
+           result->frames_free);
 }
 
 /* Shows where the written bytes ended up, once munmap is done. */
 static void print_written_bytes(const char *path, const options *opts,
-                                size_t wrote) {
-    printf("\n  After munmap the file on disk holds ");
+                                size_t wrote, const unmap_result *result) {
+    printf("  After munmap the file holds ");
     print_file_bytes(path, opts->write_offset, wrote, NULL);
-    printf(" at offset %zu.\n", opts->write_offset);
+    printf(" at offset %zu (%s)\n", opts->write_offset,
+           result->written_page_saved_before > 0 ? "written back on eviction"
+                                                 : "written back by munmap");
 }
 
-/* How to see what this run did not show. */
-static void print_eviction_hint(void) {
-    printf("\n  Nothing was evicted. To watch evictions, map a file of more "
-           "than %d pages\n  into a pool of %d frames, two of which hold "
-           "page tables:\n    MMAP_FRAMES=%d ./mmap_demo FILE\n",
-           KERNEL_MIN_FRAMES - 2, KERNEL_MIN_FRAMES, KERNEL_MIN_FRAMES);
+/* How to see what this run did not show: eviction, read-ahead. */
+static void print_hints(const event_log *log, const page_map *map,
+                        size_t frames_total) {
+    if (log->events[TRACE_EVICTION] == 0)
+        printf("\n  Nothing was evicted: the pool held every page. To watch "
+               "eviction and\n  read-ahead, map a file of more than %d pages "
+               "into %d frames (a smaller\n  pool reads nothing ahead): "
+               "MMAP_FRAMES=%d ./mmap_demo FILE, or run\n  ./mmap_demo "
+               "with no FILE and MMAP_FRAMES unset.\n",
+               DEMO_FRAMES - TABLE_FRAMES, DEMO_FRAMES, DEMO_FRAMES);
+    else if (log->faults[TRACE_FAULT_MINOR] == 0 && map->num_pages > 1 &&
+             frames_total < DEMO_FRAMES)
+        printf("\n  Nothing was read ahead: a fault reads at most 1/%d of "
+               "the pool, so a pool\n  under %d frames reads one page at a "
+               "time.\n",
+               READ_AHEAD_SHARE, DEMO_FRAMES);
 }
 
 /* The report, from what was seen before and after munmap. */
@@ -650,14 +936,78 @@ static void print_report(const snapshot *shot, const event_log *log,
     print_segments(shot, name);
     print_counters(shot, log);
     print_page_map(&shot->map);
-    print_write_back(shot, result);
+    print_write_back(shot, log, result);
     if (wrote > 0)
-        print_written_bytes(path, opts, wrote);
-    if (result->evictions == 0)
-        print_eviction_hint();
+        print_written_bytes(path, opts, wrote, result);
+    print_hints(log, &shot->map, shot->frames_total);
 }
 
-/* Maps the file at `path`, reads it, writes to it, unmaps it, reports. */
+/* The pool's size, and who chose it. */
+static void print_pool(const options *opts) {
+    const char *setting = getenv("MMAP_FRAMES");
+    printf("  frame pool: %zu frames", kernel_frames_total());
+    if (opts->small_pool)
+        printf(" (MMAP_FRAMES=%s, set by the demo to show eviction)\n",
+               setting);
+    else if (setting && *setting)
+        printf(" (MMAP_FRAMES=%s)\n", setting);
+    else
+        printf(" (the default; MMAP_FRAMES sets it)\n");
+}
+
+/*
+ * The frame count MMAP_FRAMES asks for, clamped as kernel.h says, for a
+ * message: the default when it is unset or empty.
+ */
+static unsigned long long frames_asked(const char *setting) {
+    if (!setting || !*setting)
+        return KERNEL_DEFAULT_FRAMES;
+    unsigned long long wanted = strtoull(setting, NULL, 10);
+    if (wanted > KERNEL_MAX_FRAMES)
+        return KERNEL_MAX_FRAMES;
+    return wanted < KERNEL_MIN_FRAMES ? KERNEL_MIN_FRAMES : wanted;
+}
+
+/*
+ * Says why mmap_create failed with errno `failure`, in terms a student can
+ * act on: a pool that cannot be set up is MMAP_FRAMES's doing.
+ */
+static void explain_create_failure(const char *path, int failure) {
+    const char *setting = getenv("MMAP_FRAMES");
+    bool no_pool =
+        (failure == EINVAL || failure == ENOMEM) && kernel_frames_total() == 0;
+    if (no_pool && failure == EINVAL && setting)
+        fprintf(stderr,
+                "mmap_demo: MMAP_FRAMES='%s' is not a whole number of frames "
+                "(digits only, e.g. MMAP_FRAMES=%d)\n",
+                setting, DEMO_FRAMES);
+    else if (no_pool && failure == ENOMEM)
+        fprintf(stderr,
+                "mmap_demo: the frame pool of %llu frames (%llu MiB) could "
+                "not be reserved: lower MMAP_FRAMES\n",
+                frames_asked(setting), frames_asked(setting) * PAGE_SIZE >> 20);
+    else
+        fprintf(stderr, "mmap_demo: %s: %s\n", path, strerror(failure));
+}
+
+/* Says what was mapped, and sets the log up to name its pages. */
+static void describe_mapping(mmap *m, const options *opts, event_log *log) {
+    size_t pages = (m->length + PAGE_SIZE - 1) / PAGE_SIZE;
+    log->start_address = m->start_address;
+    log->num_pages = pages;
+    printf("  %zu byte%s (%zu page%s) at virtual address 0x%08lx, %s;\n"
+           "  no page of the file is read yet\n",
+           m->length, plural(m->length), pages, plural(pages),
+           (unsigned long)m->start_address,
+           m->writable ? "read-write" : "read-only");
+    print_pool(opts);
+}
+
+/*
+ * Maps the file at `path`, writes to it, reads it all, unmaps it, and
+ * reports. The write comes first, so that the page it dirties meets the
+ * pressure of the reads that follow.
+ */
 static int run_demo(const char *path, const options *opts) {
     event_log log = {.print = opts->trace};
     trace_set_hook(log_event, &log);
@@ -666,19 +1016,14 @@ static int run_demo(const char *path, const options *opts) {
         printf("  (a copy of %s, removed at the end)\n", DEFAULT_FILE);
     mmap *m = mmap_create(path);
     if (!m) {
-        fprintf(stderr, "mmap_demo: %s: %s\n", path, strerror(errno));
+        int failure = errno;
         trace_set_hook(NULL, NULL);
+        explain_create_failure(path, failure);
         return 1;
     }
-    size_t pages = (m->length + PAGE_SIZE - 1) / PAGE_SIZE;
-    printf("  %zu byte%s (%zu page%s) at virtual address 0x%08lx, %s;\n"
-           "  no page of the file is read yet\n",
-           m->length, plural(m->length), pages, plural(pages),
-           (unsigned long)m->start_address,
-           m->writable ? "read-write" : "read-only");
-
-    bool read_ok = read_whole_file(m);
+    describe_mapping(m, opts, &log);
     size_t wrote = opts->write ? write_text(m, opts, path, &log) : 0;
+    bool read_ok = read_whole_file(m);
     snapshot shot;
     take_snapshot(m, &shot);
     unmap_result result;
@@ -689,11 +1034,16 @@ static int run_demo(const char *path, const options *opts) {
     return read_ok ? 0 : 1;
 }
 
+/*
+ * Runs the demo on FILE, or on a copy of DEFAULT_FILE with the default
+ * run's small pool and write. The status is 0 when every step worked.
+ */
 int main(int argc, char **argv) {
     options opts;
     parse_arguments(argc, argv, &opts);
     if (opts.path)
         return run_demo(opts.path, &opts);
+    choose_default_run(&opts);
     /* A reader that goes away early (| head) must not stop the cleanup. */
     signal(SIGPIPE, SIG_IGN);
     char dir[PATH_MAX], copy[PATH_MAX];
