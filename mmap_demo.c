@@ -40,12 +40,12 @@
 /*
  * The pool the default run asks for when MMAP_FRAMES is not set: 30 pages
  * of the file fit beside the page directory and the page table, so the 48
- * pages are evicted in turn. A fault reads at most 1/READ_AHEAD_SHARE of the
- * pool (mmu.c, run_length), so a pool under DEMO_FRAMES reads nothing ahead.
+ * pages are evicted in turn. A fault reads at most 1/MMU_READ_AHEAD_SHARE
+ * of the pool, so a pool under DEMO_FRAMES reads nothing ahead.
  */
-#define DEMO_FRAMES 32
+#define DEMO_FRAMES (2 * MMU_READ_AHEAD_SHARE)
 #define DEMO_FRAMES_TEXT "32"
-#define READ_AHEAD_SHARE 16
+typedef char demo_frames_text_is_demo_frames[DEMO_FRAMES == 32 ? 1 : -1];
 /* Frames of a small mapping that are not pages: the directory and a table. */
 #define TABLE_FRAMES 2
 
@@ -925,7 +925,7 @@ static void print_hints(const event_log *log, const page_map *map,
         printf("\n  Nothing was read ahead: a fault reads at most 1/%d of "
                "the pool, so a pool\n  under %d frames reads one page at a "
                "time.\n",
-               READ_AHEAD_SHARE, DEMO_FRAMES);
+               MMU_READ_AHEAD_SHARE, DEMO_FRAMES);
 }
 
 /* The report, from what was seen before and after munmap. */
@@ -956,19 +956,6 @@ static void print_pool(const options *opts) {
 }
 
 /*
- * The frame count MMAP_FRAMES asks for, clamped as kernel.h says, for a
- * message: the default when it is unset or empty.
- */
-static unsigned long long frames_asked(const char *setting) {
-    if (!setting || !*setting)
-        return KERNEL_DEFAULT_FRAMES;
-    unsigned long long wanted = strtoull(setting, NULL, 10);
-    if (wanted > KERNEL_MAX_FRAMES)
-        return KERNEL_MAX_FRAMES;
-    return wanted < KERNEL_MIN_FRAMES ? KERNEL_MIN_FRAMES : wanted;
-}
-
-/*
  * Says why mmap_create failed with errno `failure`, in terms a student can
  * act on: a pool that cannot be set up is MMAP_FRAMES's doing.
  */
@@ -983,9 +970,9 @@ static void explain_create_failure(const char *path, int failure) {
                 setting, DEMO_FRAMES);
     else if (no_pool && failure == ENOMEM)
         fprintf(stderr,
-                "mmap_demo: the frame pool of %llu frames (%llu MiB) could "
-                "not be reserved: lower MMAP_FRAMES\n",
-                frames_asked(setting), frames_asked(setting) * PAGE_SIZE >> 20);
+                "mmap_demo: the frame pool (MMAP_FRAMES=%s, 4 KiB a frame) "
+                "could not be reserved: lower MMAP_FRAMES\n",
+                setting && *setting ? setting : "unset: the default");
     else
         fprintf(stderr, "mmap_demo: %s: %s\n", path, strerror(failure));
 }

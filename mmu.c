@@ -385,7 +385,7 @@ static size_t run_length(mmu *this, size_t pid, const vm_segmentation *segment,
     addr32 page = PAGE_ROUND_DOWN(address);
     size_t limit = min_size(NUM_ENTRIES - PAGE_TABLE_INDEX(address),
                             (segment->end - page) / PAGE_SIZE);
-    limit = min_size(limit, kernel_frames_total() / 16);
+    limit = min_size(limit, kernel_frames_total() / MMU_READ_AHEAD_SHARE);
     limit = min_size(limit, MAX_RUN);
     size_t wanted = (size_t)((span->end - 1 - page) / PAGE_SIZE) + 1;
     if (!span->write && page > segment->start) {

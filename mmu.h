@@ -32,6 +32,13 @@
 /* Process ids run from 0 to MAX_PROCESS_ID - 1. */
 #define MAX_PROCESS_ID 1024
 
+/*
+ * One fault brings in at most kernel_frames_total() / MMU_READ_AHEAD_SHARE
+ * pages, its own included, so that read-ahead cannot flush a small pool: a
+ * pool of fewer than 2 * MMU_READ_AHEAD_SHARE frames reads nothing ahead.
+ */
+#define MMU_READ_AHEAD_SHARE 16
+
 typedef struct {
     page_directory *page_directories[MAX_PROCESS_ID];
     vm_segmentations *segmentations[MAX_PROCESS_ID];
