@@ -4,9 +4,12 @@
  *
  * An access is checked against the segments once for its whole range,
  * then served page by page: TLB, page walk, and on a page not present a
- * fault served by the segment's pager. The pool reaches the MMU through
- * `owner` to age and evict the pages it faulted in; a page is named to the
- * pool by its process id and virtual page number.
+ * fault served by the segment's pager. The usual access, one page whose
+ * translation needs no fault, takes the same steps in one short function
+ * (access_usual) before the general one (access_memory) is called. The
+ * pool reaches the MMU through `owner` to age and evict the pages it
+ * faulted in; a page is named to the pool by its process id and virtual
+ * page number.
  */
 #include "mmu.h"
 
