@@ -62,14 +62,12 @@ static size_t frames_wanted(void) {
 }
 
 /*
- * Sets the pool up on first use; false with errno if it cannot be. Only
- * address space is reserved: the host backs a frame when it is first
- * handed out and filled, and the frame table and free stack, which are
- * zero-filled by the host in the same way, grow with the frames in use.
+ * Sets the pool up; false with errno if it cannot be. Only address space
+ * is reserved: the host backs a frame when it is first handed out and
+ * filled, and the frame table and free stack, which are zero-filled by the
+ * host in the same way, grow with the frames in use.
  */
-static bool pool_ready(void) {
-    if (pool.ready)
-        return true;
+static bool pool_set_up(void) {
     size_t total = frames_wanted();
     if (total == 0)
         return false;
@@ -90,6 +88,11 @@ static bool pool_ready(void) {
     pool.clock_hand = 1;
     pool.ready = true;
     return true;
+}
+
+/* Whether the pool is set up, setting it up on first use (errno if not). */
+static bool pool_ready(void) {
+    return pool.ready || pool_set_up();
 }
 
 static addr32 address_of_frame(size_t frame) {

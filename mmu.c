@@ -516,39 +516,46 @@ static int zero_fill(size_t pid, const vm_segmentation *segment, addr32 address,
     return 0;
 }
 
-/*
- * Serves a fault on the page of `address`, by its kind. A page read ahead
- * only needs mapping (a minor fault); a page with a pager is brought in
- * with the run after it (a major fault); a page without one is zero-filled.
- * Each page counts one fault, when first touched.
- */
-SLOW_PATH static int page_fault(mmu *this, size_t pid, addr32 address,
-                                page_table_entry *entry,
-                                const access_span *span) {
-    vm_segmentation *segment = find_segment(this->segmentations[pid], address);
-    assert(segment); /* the access was checked against the segments */
-    enum trace_fault kind = entry->cached      ? TRACE_FAULT_MINOR
-                            : segment->backing ? TRACE_FAULT_MAJOR
-                                               : TRACE_FAULT_ZERO;
+static void report_fault(size_t pid, addr32 address, enum trace_fault kind) {
     if (trace_on())
         trace_report(&(trace_record){.event = TRACE_PAGE_FAULT,
                                      .pid = pid,
                                      .virtual_address = address,
                                      .fault = kind});
-    switch (kind) {
-    case TRACE_FAULT_MINOR:
-        entry->cached = 0;
-        entry->present = 1;
-        break;
-    case TRACE_FAULT_MAJOR:
-        if (page_in_run(this, pid, segment, address, entry, span) != 0)
-            return -1;
-        break;
-    case TRACE_FAULT_ZERO:
-        if (zero_fill(pid, segment, address, entry) != 0)
-            return -1;
-        break;
-    }
+}
+
+/*
+ * A major fault (the page is read with the run after it) or a demand-zero
+ * one: the faults that take frames.
+ */
+SLOW_PATH static int page_fault_new_frame(mmu *this, size_t pid,
+                                          addr32 address,
+                                          page_table_entry *entry,
+                                          const access_span *span) {
+    vm_segmentation *segment = find_segment(this->segmentations[pid], address);
+    assert(segment); /* the access was checked against the segments */
+    report_fault(pid, address,
+                 segment->backing ? TRACE_FAULT_MAJOR : TRACE_FAULT_ZERO);
+    if (segment->backing
+            ? page_in_run(this, pid, segment, address, entry, span) != 0
+            : zero_fill(pid, segment, address, entry) != 0)
+        return -1;
+    this->num_page_faults++;
+    return 0;
+}
+
+/*
+ * Serves a fault on the page of `address`, by its kind. A page read ahead
+ * only needs mapping: that minor fault, most of a sequential read's, is
+ * served here. Each page counts one fault, when first touched.
+ */
+static int page_fault(mmu *this, size_t pid, addr32 address,
+                      page_table_entry *entry, const access_span *span) {
+    if (!entry->cached)
+        return page_fault_new_frame(this, pid, address, entry, span);
+    report_fault(pid, address, TRACE_FAULT_MINOR);
+    entry->cached = 0;
+    entry->present = 1;
     this->num_page_faults++;
     return 0;
 }
