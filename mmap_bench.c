@@ -6,17 +6,22 @@
  * Each measurement runs in a forked child, a fresh process whose frame pool
  * is set up by its first library call. The clock runs from before that
  * call to the last byte, as a user waits for both; the first call's share
- * is printed apart, for information, and never subtracted. This virtual
- * machine hands memory that sits idle for about two seconds back to its
- * host, and touching it again then costs about 2 s per GiB, so before its
- * clock starts every run touches and frees as much memory as a read of the
- * file fills (warm_host_memory), whichever method it is. The figure
- * printed is the median of several runs, and every ratio compares figures
- * of the same invocation. Every method's data is checked: sampled words of
- * each read are summed and must agree across methods, after the timed
- * passes the mapping is compared whole with the file, and a written file
- * must hold what was written. Nothing here is a test: the suite never
- * times anything.
+ * is printed apart, for information, and never subtracted. Every run of
+ * every method starts alike:
+ * - the dirty pages earlier runs left are written to disk first (sync), so
+ *   that no run shares the machine with their write-back;
+ * - this virtual machine hands memory that sits idle for about two seconds
+ *   back to its host, and touching it again then costs about 2 s per GiB,
+ *   so just before its clock starts every run touches and frees as much
+ *   memory as a read of the file fills, and a margin (warm_then_start);
+ * - each round of the methods starts one method further on, so that none
+ *   always follows the same one.
+ * The figure printed is the median of several runs, and every ratio
+ * compares figures of the same invocation. Every method's data is checked:
+ * sampled words of each read are summed and must agree across methods,
+ * after the timed passes the mapping is compared whole with the file, and
+ * a written file must hold what was written. Nothing here is a test: the
+ * suite never times anything.
  *
  *   mmap_bench [--json] [--runs N] [--mib N]
  */
@@ -47,6 +52,8 @@
 /* The floor reads the file as our pager does: 256 KiB per call. */
 #define FLOOR_RUN (64 * 4096)
 #define PASSES 4
+/* Warmed beyond the file's size before every run (warm_then_start). */
+#define WARM_MARGIN ((size_t)16 << 20)
 
 /* What one child reports back through its pipe. */
 typedef struct {
@@ -148,9 +155,14 @@ static size_t file_pages_bytes(void) {
     return (bench.size + 4095) / 4096 * 4096;
 }
 
-/* Warms as much memory as a read of the file fills, then reads the clock. */
+/*
+ * Warms as much memory as any method's run touches, then reads the clock:
+ * the file's pages, and a margin for what a run of ours touches besides
+ * them (the pool's frame table, page tables and last huge page, some 6
+ * MiB for 128 MiB), the same for every method.
+ */
 static double warm_then_start(void) {
-    warm_host_memory(file_pages_bytes());
+    warm_host_memory(file_pages_bytes() + WARM_MARGIN);
     return now();
 }
 
@@ -487,6 +499,12 @@ static const int method_passes[NUM_METHODS] = {
 static child_result run_child(enum method method, unsigned seed) {
     child_result result = {0};
     int channel[2];
+    /*
+     * The writes of earlier runs leave dirty pages that the host kernel
+     * writes back in the background, beside whatever runs then: write them
+     * now, before any clock starts.
+     */
+    sync();
     if (pipe(channel) != 0) {
         fail(&result, "pipe");
         return result;
@@ -764,11 +782,14 @@ int main(int argc, char **argv) {
                 bench.dir);
 
     bool ok = true;
-    /* Run by run, every method once, so that a slow spell of the machine
-     * falls on all of them. */
+    /*
+     * Run by run, every method once, so that a slow spell of the machine
+     * falls on all of them; each run starts one method further on, so that
+     * no method always follows the same one.
+     */
     for (int run = 0; ok && run < count; run++) {
-        for (int method = 0; ok && method < NUM_METHODS; method++)
-            ok = collect((enum method)method, run);
+        for (int i = 0; ok && i < NUM_METHODS; i++)
+            ok = collect((enum method)((run + i) % NUM_METHODS), run);
     }
     remove_files();
     if (!ok || !checksums_agree())
