@@ -28,6 +28,26 @@
 /* ------------------------------------------------------------------ */
 
 /* A file of `size` zero bytes that takes no disk space. */
+
+/*
+ * The file at `path`, as the disk has it now, is the `size` bytes at
+ * `want`; a failure names the caller's line.
+ */
+#define expect_file_holds(path, want, size, what)                              \
+    check_file_holds(__FILE__, __LINE__, (path), (want), (size), (what))
+
+static void check_file_holds(const char *file, int line, const char *path,
+                             const void *want, size_t size, const char *what) {
+    size_t got_size;
+    unsigned char *got = load_file(path, &got_size);
+
+    if (got_size != size)
+        fail(file, line, "%s: expected a file of %zu bytes, got %zu", what,
+             size, got_size);
+    check_bytes(file, line, got, want, size, what);
+    free(got);
+}
+
 static void make_sparse_file(const char *name, off_t size, char *path) {
     int fd;
 
@@ -489,8 +509,8 @@ static void test_empty_file_maps_with_length_0_and_reads_0(void) {
 
 static void test_read_only_file_maps_read_only_and_write_is_eacces(void) {
     char path[PATH_MAX];
-    unsigned char *fixture, *after, buffer[64];
-    size_t size, after_size;
+    unsigned char *fixture, buffer[64];
+    size_t size;
     mmap *map;
 
     fixture = load_fixture("hello.txt", &size);
@@ -530,18 +550,15 @@ static void test_read_only_file_maps_read_only_and_write_is_eacces(void) {
     expect_int(mmap_sync(map), 0, "mmap_sync of a read-only mapping");
     munmap(map);
 
-    after = load_file(path, &after_size);
-    expect_size(after_size, size, "file size after munmap");
-    expect_bytes(after, fixture, size, "file after munmap (unchanged)");
-    free(after);
+    expect_file_holds(path, fixture, size, "file after munmap (unchanged)");
     free(fixture);
 }
 
 static void
 test_read_only_mapping_refuses_every_write_even_empty_or_past_the_end(void) {
     char path[PATH_MAX];
-    unsigned char *fixture, *after;
-    size_t size, after_size, i;
+    unsigned char *fixture;
+    size_t size, i;
     mmap *map;
 
     fixture = load_fixture("hello.txt", &size);
@@ -613,10 +630,7 @@ test_read_only_mapping_refuses_every_write_even_empty_or_past_the_end(void) {
                 "segfaults after the write at the last byte");
     munmap(map);
 
-    after = load_file(path, &after_size);
-    expect_size(after_size, size, "file size after munmap");
-    expect_bytes(after, fixture, size, "file after munmap (unchanged)");
-    free(after);
+    expect_file_holds(path, fixture, size, "file after munmap (unchanged)");
     free(fixture);
 }
 
@@ -789,8 +803,8 @@ static void test_mmu_read_at_the_mapping_address_returns_the_file_bytes(void) {
 
 static void test_mmu_write_is_seen_by_mmap_read_and_written_back(void) {
     char path[PATH_MAX];
-    unsigned char *fixture, *after, got[4];
-    size_t size, after_size;
+    unsigned char *fixture, got[4];
+    size_t size;
     mmap *map;
 
     fixture = load_fixture("lorem.txt", &size);
@@ -803,19 +817,16 @@ static void test_mmu_write_is_seen_by_mmap_read_and_written_back(void) {
     expect_bytes(got, "ABCD", 4, "mmap_read after the MMU write");
     munmap(map);
 
-    after = load_file(path, &after_size);
-    expect_size(after_size, size, "file size after munmap");
     memcpy(fixture + 4094, "ABCD", 4);
-    expect_bytes(after, fixture, size, "file after munmap");
-    free(after);
+    expect_file_holds(path, fixture, size, "file after munmap");
     free(fixture);
 }
 
 static void test_mmap_write_reaches_the_file_at_munmap(void) {
     static const char text[] = "Hello, mapping!";
     char path[PATH_MAX];
-    unsigned char *fixture, *after, got[sizeof text];
-    size_t size, after_size;
+    unsigned char *fixture, got[sizeof text];
+    size_t size;
     mmap *map;
 
     fixture = load_fixture("lorem.txt", &size);
@@ -828,11 +839,8 @@ static void test_mmap_write_reaches_the_file_at_munmap(void) {
     expect_bytes(got, text, sizeof text - 1, "bytes read back");
     munmap(map);
 
-    after = load_file(path, &after_size);
-    expect_size(after_size, size, "file size after munmap");
     memcpy(fixture + 5000, text, sizeof text - 1);
-    expect_bytes(after, fixture, size, "file after munmap");
-    free(after);
+    expect_file_holds(path, fixture, size, "file after munmap");
     free(fixture);
 }
 
@@ -849,10 +857,7 @@ test_mmap_write_does_not_reach_the_file_before_munmap_or_sync(void) {
     expect_size(mmap_write(map, "EARLY", 0, 5), 5, "write at offset 0");
     expect_size(mmap_write(map, "LATE", 8000, 4), 4, "write at offset 8000");
 
-    now = load_file(path, &now_size);
-    expect_size(now_size, size, "file size while mapped");
-    expect_bytes(now, fixture, size, "file while mapped, before any sync");
-    free(now);
+    expect_file_holds(path, fixture, size, "file while mapped, before any sync");
 
     munmap(map);
     now = load_file(path, &now_size);
@@ -944,8 +949,8 @@ static void test_munmap_writes_only_dirty_pages_so_clean_changes_survive(void) {
 static void
 test_mmap_write_at_the_end_is_clipped_and_the_file_never_grows(void) {
     char path[PATH_MAX];
-    unsigned char *fixture, *after, got[20];
-    size_t size, after_size;
+    unsigned char *fixture, got[20];
+    size_t size;
     mmap *map;
 
     fixture = load_fixture("hello.txt", &size);
@@ -958,10 +963,8 @@ test_mmap_write_at_the_end_is_clipped_and_the_file_never_grows(void) {
     expect_bytes(got, "012345", 6, "bytes read back");
     munmap(map);
     expect_size(file_size(path), 21, "file size after munmap");
-    after = load_file(path, &after_size);
     memcpy(fixture + 15, "012345", 6);
-    expect_bytes(after, fixture, 21, "file after munmap");
-    free(after);
+    expect_file_holds(path, fixture, 21, "file after munmap");
     free(fixture);
 
     copy_fixture("one_page.txt", path);
@@ -1010,8 +1013,8 @@ test_bytes_past_eof_in_the_last_page_read_as_zero_through_mmu(void) {
 static void
 test_mmu_write_past_eof_in_the_last_page_never_grows_the_file(void) {
     char path[PATH_MAX];
-    unsigned char *fixture, *after;
-    size_t size, after_size;
+    unsigned char *fixture;
+    size_t size;
     mmap *map;
 
     fixture = load_fixture("hello.txt", &size);
@@ -1027,17 +1030,15 @@ test_mmu_write_past_eof_in_the_last_page_never_grows_the_file(void) {
     expect_size(file_size(path), 21, "file size after sync");
     munmap(map);
     expect_size(file_size(path), 21, "file size after munmap");
-    after = load_file(path, &after_size);
     fixture[0] = 'h';
-    expect_bytes(after, fixture, 21, "file after munmap");
-    free(after);
+    expect_file_holds(path, fixture, 21, "file after munmap");
     free(fixture);
 }
 
 static void test_mmap_offset_at_or_past_the_end_gives_0(void) {
     char path[PATH_MAX];
-    unsigned char buffer[8], *fixture, *after;
-    size_t size, after_size;
+    unsigned char buffer[8], *fixture;
+    size_t size;
     mmap *map;
 
     fixture = load_fixture("hello.txt", &size);
@@ -1052,17 +1053,14 @@ static void test_mmap_offset_at_or_past_the_end_gives_0(void) {
     expect_size(mmap_write(map, "abcde", PAGE_SIZE, 5), 0, "write at 4096");
     expect_size(mmap_read(map, buffer, 0, 0), 0, "read of 0 bytes");
     munmap(map);
-    after = load_file(path, &after_size);
-    expect_size(after_size, size, "file size after munmap");
-    expect_bytes(after, fixture, size, "file after munmap");
-    free(after);
+    expect_file_holds(path, fixture, size, "file after munmap");
     free(fixture);
 }
 
 static void test_mmap_offset_plus_count_overflow_is_clipped(void) {
     char path[PATH_MAX];
-    unsigned char buffer[32], *fixture, *after;
-    size_t size, after_size;
+    unsigned char buffer[32], *fixture;
+    size_t size;
     mmap *map;
 
     fixture = load_fixture("hello.txt", &size);
@@ -1083,18 +1081,15 @@ static void test_mmap_offset_plus_count_overflow_is_clipped(void) {
     expect_size(mmap_write(map, "y", SIZE_MAX - 1, 5), 0,
                 "write at offset SIZE_MAX - 1");
     munmap(map);
-    after = load_file(path, &after_size);
-    expect_size(after_size, 21, "file size after munmap");
     fixture[20] = 'x';
-    expect_bytes(after, fixture, 21, "file after munmap");
-    free(after);
+    expect_file_holds(path, fixture, 21, "file after munmap");
     free(fixture);
 }
 
 static void test_mmap_read_and_write_with_null_map_or_buffer_are_einval(void) {
     char path[PATH_MAX];
-    unsigned char buffer[4], *fixture, *after;
-    size_t size, after_size;
+    unsigned char buffer[4], *fixture;
+    size_t size;
     mmap *map;
 
     errno = 0;
@@ -1114,10 +1109,7 @@ static void test_mmap_read_and_write_with_null_map_or_buffer_are_einval(void) {
     expect_size(mmap_write(map, NULL, 0, 4), 0, "mmap_write(NULL buffer)");
     expect_errno(errno, EINVAL, "mmap_write(NULL buffer)");
     munmap(map);
-    after = load_file(path, &after_size);
-    expect_size(after_size, size, "file size");
-    expect_bytes(after, fixture, size, "file after the refused calls");
-    free(after);
+    expect_file_holds(path, fixture, size, "file after the refused calls");
     free(fixture);
 }
 
@@ -1499,10 +1491,7 @@ static void test_two_maps_of_different_files_are_independent(void) {
     after = load_file(hello_path, &after_size);
     expect_bytes(after, hello, hello_size, "hello file");
     free(after);
-    after = load_file(lorem_path, &after_size);
-    expect_size(after_size, lorem_size, "lorem file size");
-    expect_bytes(after, lorem, lorem_size, "lorem file unchanged");
-    free(after);
+    expect_file_holds(lorem_path, lorem, lorem_size, "lorem file unchanged");
     free(hello);
     free(lorem);
 }
@@ -1510,8 +1499,8 @@ static void test_two_maps_of_different_files_are_independent(void) {
 static void
 test_two_maps_of_the_same_file_write_back_only_their_own_pages(void) {
     char path[PATH_MAX];
-    unsigned char *lorem, *after, got[16];
-    size_t size, after_size;
+    unsigned char *lorem, got[16];
+    size_t size;
     mmap *a, *b;
 
     lorem = load_fixture("lorem.txt", &size);
@@ -1529,12 +1518,9 @@ test_two_maps_of_the_same_file_write_back_only_their_own_pages(void) {
     munmap(b);
     expect_all_frames_free("after both munmaps");
 
-    after = load_file(path, &after_size);
-    expect_size(after_size, size, "file size");
     memcpy(lorem, "AAAA", 4);
     memcpy(lorem + 8192, "BBBB", 4);
-    expect_bytes(after, lorem, size, "file with both maps' writes");
-    free(after);
+    expect_file_holds(path, lorem, size, "file with both maps' writes");
     free(lorem);
 }
 
@@ -1593,10 +1579,7 @@ test_eviction_by_one_map_takes_another_maps_page_and_data_lives(void) {
     munmap(a);
     munmap(b);
     expect_all_frames_free("after both munmaps");
-    after = load_file(a_path, &after_size);
-    expect_size(after_size, size, "map a's file size");
-    expect_bytes(after, lorem, size, "map a's file after munmap");
-    free(after);
+    expect_file_holds(a_path, lorem, size, "map a's file after munmap");
     expect_file_pattern(b_path, B_PAGES, 5);
     free(lorem);
 }
