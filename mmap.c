@@ -173,8 +173,9 @@ static int open_regular_file(const char *path, bool *writable, off_t *length) {
     struct stat named, opened;
     if (stat(path, &named) != 0)
         return -1;
-    if (refusal_for(&named)) {
-        errno = refusal_for(&named);
+    int refusal = refusal_for(&named);
+    if (refusal) {
+        errno = refusal;
         return -1;
     }
     *writable = true;
