@@ -755,16 +755,18 @@ OUT_OF_LINE static size_t access_memory(mmu *this, addr32 address, size_t pid,
  */
 ACCESS_PATH bool access_usual(mmu *this, addr32 address, size_t pid,
                               void *memory, size_t num_bytes, bool write) {
-    if (!this || pid != this->curr_pid || !this->page_directories[pid] ||
-        !memory || num_bytes == 0 ||
+    if (!this || pid != this->curr_pid || !memory || num_bytes == 0 ||
         num_bytes > PAGE_SIZE - PAGE_OFFSET(address) || trace_on())
+        return false;
+    page_directory *directory = this->page_directories[pid];
+    if (!directory)
         return false;
     if (!in_last_segment(this->segmentations[pid], address, num_bytes,
                          write ? WRITE : READ))
         return false;
     page_table_entry *entry = tlb_get_pte(this->tlb, address);
     if (!entry) {
-        entry = page_table_walk(this->page_directories[pid], address, false);
+        entry = page_table_walk(directory, address, false);
         if (!entry || !entry->present)
             return false;
         this->num_tlb_misses++;
