@@ -1,0 +1,149 @@
+/*
+ * vm.h: POSIX memory mappings on the simulated MMU: vm_mmap, vm_munmap,
+ * vm_mprotect and vm_msync, with Linux's semantics (man 2 mmap, munmap,
+ * mprotect, msync) unless a call below says otherwise.
+ *
+ * The calls work on process `pid` of an MMU, as the MMU's own calls do;
+ * its memory is then read and written with mmu_read_from_virtual_address
+ * and mmu_write_to_virtual_address, and mmu_remove_process unmaps whatever
+ * the process still maps, as vm_munmap does. Mappings live in the MMAP
+ * region of the address space (segments.h): the MMAP segment grows to
+ * cover the highest mapping, and each mapped area carries its own
+ * protection and backing, which the MMU checks on every access.
+ *
+ * Pages of files live in one page cache per host process, keyed by the
+ * file's device and inode, so every mapping of a file, in any process of
+ * any MMU, reaches the same frame: a write through a shared mapping is
+ * seen at once by every other mapping of that page that has not made its
+ * own copy. A private mapping reads the cache until it writes a page; its
+ * first write to a page copies it (a copy-on-write fault), and the copy is
+ * never written to the file. Anonymous memory is zero-filled on first
+ * touch and stays resident (there is no swap yet). Dirty pages of shared
+ * file mappings go back to the file at vm_msync, at eviction, and when
+ * their range is unmapped; only bytes inside the file are written, so a
+ * mapping never grows its file. A file's pages leave the cache, dirty
+ * ones written first, when its last mapping goes.
+ *
+ * Where this simulation differs from Linux, on purpose:
+ * - An access to a page wholly past the end of the file (as it was when
+ *   mapped) stops there with the bytes before it copied, errno EFAULT and
+ *   a segmentation fault counted, where Linux raises SIGBUS.
+ * - A read needs VM_PROT_READ, whatever else is set: x86 Linux lets
+ *   PROT_WRITE or PROT_EXEC alone read, this MMU does not.
+ * - There is no background writer: VM_MS_ASYNC writes at once, as
+ *   VM_MS_SYNC does.
+ * - A file changed by another program (write(2), truncate) is seen by
+ *   mapped pages only after they leave the cache (eviction, or vm_msync
+ *   with VM_MS_INVALIDATE); Linux's page cache is that program's too.
+ *
+ * Left out: fork, copy-on-write between processes and swap (the next
+ * step), mremap, madvise, mlock, MAP_NORESERVE and the other flags, huge
+ * pages, file locks. Not thread-safe.
+ */
+#ifndef VM_H
+#define VM_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "mmu.h"
+#include "types.h"
+
+/* Protections: the values of Linux's PROT_* (and of enum permissions). */
+#define VM_PROT_NONE 0x0
+#define VM_PROT_READ 0x1
+#define VM_PROT_WRITE 0x2
+#define VM_PROT_EXEC 0x4
+
+/* Flags: the values of Linux's MAP_*. */
+#define VM_MAP_SHARED 0x01
+#define VM_MAP_PRIVATE 0x02
+#define VM_MAP_FIXED 0x10
+#define VM_MAP_ANONYMOUS 0x20
+
+/* vm_msync flags: the values of Linux's MS_*. */
+#define VM_MS_ASYNC 1
+#define VM_MS_INVALIDATE 2
+#define VM_MS_SYNC 4
+
+/* What vm_mmap returns on failure (never a page-aligned address). */
+#define VM_MAP_FAILED ((addr32)-1)
+
+/*
+ * Maps `length` bytes (rounded up to whole pages) of the file open on host
+ * descriptor `fd` from byte `offset`, or, with VM_MAP_ANONYMOUS, zero-filled
+ * memory (`fd` is then ignored and `offset` must be 0), into process `pid`.
+ * `flags` holds exactly one of VM_MAP_SHARED and VM_MAP_PRIVATE, and may
+ * add VM_MAP_FIXED and VM_MAP_ANONYMOUS. Nothing is read now. The mapping
+ * holds the file open itself (a duplicate of `fd`): closing `fd` changes
+ * nothing.
+ *
+ * Placement: without VM_MAP_FIXED, a page-aligned `addr` whose whole range
+ * is free inside the MMAP region is used as given (a hint, as on Linux);
+ * otherwise the mapping goes in the lowest free range of the region that
+ * fits. With VM_MAP_FIXED, `addr` is used exactly, and whatever the
+ * process mapped there is unmapped first, as vm_munmap does.
+ *
+ * Returns the mapping's address, or VM_MAP_FAILED with errno:
+ *   EINVAL  no such process, `this` NULL, `length` 0, `offset` negative or
+ *           not page-aligned (or not 0 with VM_MAP_ANONYMOUS), not exactly
+ *           one of SHARED and PRIVATE, unknown bits in `prot` or `flags`,
+ *           VM_MAP_FIXED with an unaligned `addr`, or an MMAP segment that
+ *           the process grew by hand (segments.h), which mappings cannot
+ *           share;
+ *   EBADF   `fd` is not an open descriptor (without VM_MAP_ANONYMOUS);
+ *   EACCES  `fd` is not open for reading, or VM_MAP_SHARED with
+ *           VM_PROT_WRITE and `fd` not open for writing;
+ *   ENODEV  `fd` is not a regular file;
+ *   ENOMEM  no free range of the MMAP region fits, a VM_MAP_FIXED range
+ *           leaves the region, or no memory for the records;
+ *   EOVERFLOW `offset + length` is past what off_t holds;
+ *   or what fstat(2) or dup(2) says.
+ */
+addr32 vm_mmap(mmu *this, size_t pid, addr32 addr, size_t length, int prot,
+               int flags, int fd, off_t offset);
+
+/*
+ * Unmaps every mapped page of [addr, addr + length rounded up to a page)
+ * in process `pid`, splitting mappings as needed (unmapping the middle of
+ * one leaves two); pages that are not mapped are ignored, and then 0 is
+ * returned, as on Linux. A later access to the range is a segmentation
+ * fault, also for a page whose translation the TLB held. Dirty pages of
+ * shared file mappings in the range are written back; private copies and
+ * anonymous pages are freed. Returns 0, or -1 with errno: EINVAL (unaligned
+ * `addr`, `length` 0, no such process, `this` NULL), or the errno of a
+ * failed write-back, in which case the range is unmapped all the same and
+ * the page stays dirty in the page cache, where a later write-back (the
+ * file's last unmapping, or eviction) tries again.
+ */
+int vm_munmap(mmu *this, size_t pid, addr32 addr, size_t length);
+
+/*
+ * Sets the protection of [addr, addr + length rounded up) in process
+ * `pid` to `prot`, splitting mappings as needed, at once: a translation
+ * the TLB holds is dropped, so an access just made illegal is refused.
+ * Returns 0, or -1 with errno and nothing changed: EINVAL (unaligned
+ * `addr`, unknown bits in `prot`, no such process, `this` NULL), ENOMEM (a
+ * page of the range is not mapped, or no memory for a split), EACCES
+ * (VM_PROT_WRITE on a shared mapping of a file not open for writing when
+ * it was mapped). A `length` of 0 changes nothing and returns 0.
+ */
+int vm_mprotect(mmu *this, size_t pid, addr32 addr, size_t length, int prot);
+
+/*
+ * Writes the dirty pages of shared file mappings in [addr, addr + length
+ * rounded up) of process `pid` back to their files and marks them clean.
+ * VM_MS_SYNC and VM_MS_ASYNC both write at once (there is no background
+ * writer to hand the work to); one of them, or neither, may be given. With
+ * VM_MS_INVALIDATE, the clean pages of file mappings in the range are then
+ * dropped from the page cache and unmapped from every process that maps
+ * them, so the next touch reads the file again and sees what other
+ * programs wrote to it; private copies are kept. Returns 0, or -1 with
+ * errno: EINVAL (unaligned `addr`, both VM_MS_SYNC and VM_MS_ASYNC, unknown
+ * bits, no such process, `this` NULL), ENOMEM (a page of the range is not
+ * mapped), or the errno of a failed write, whose pages stay dirty. A
+ * `length` of 0 does nothing and returns 0.
+ */
+int vm_msync(mmu *this, size_t pid, addr32 addr, size_t length, int flags);
+
+#endif
