@@ -1,209 +1,27 @@
 /*
- * mmap.c: a file mapped into a simulated address space, and the file
- * pager that backs it.
+ * mmap.c: the lab's mapping of a whole file, as a client of vm.h.
  *
- * The mapping owns an MMU with one process whose MMAP segment spans the
- * file; everything else is the MMU's job. The pager is this file's only
- * way in and out of the file: a run of pages comes in with one preadv and
- * goes out with one pwritev of the bytes inside the file's length, on the
- * stream's descriptor. Positioned I/O needs no seek, and going around
- * stdio saves the copy through its buffer; the stream is unbuffered all
- * the same, so nothing it holds could go stale. munmap keeps a list of
- * the mappings it may end, since its name replaces the C library's munmap
- * in the whole program. Left out: mapping part of a file, sharing a page
- * between mappings of one file.
+ * A mapping owns an MMU with one process, DEFAULT_PID, and maps the whole
+ * file shared into its MMAP segment with vm_mmap; everything else is the
+ * page cache's and the MMU's job. Two mappings of one file therefore share
+ * its pages: a write through one is read through the other at once. The
+ * stream is the lab's handle on the file; the page cache keeps a duplicate
+ * of its descriptor and does every read and write with positioned I/O, so
+ * the stream is unbuffered, and nothing it holds could go stale. munmap
+ * keeps a list of the mappings it may end, since its name replaces the C
+ * library's munmap in the whole program. Left out: mapping part of a file
+ * (vm_mmap does that).
  */
 #define _FILE_OFFSET_BITS 64
 
 #include "mmap.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
-#include "trace.h"
-
-/* Pages per preadv or pwritev call; well under IOV_MAX. */
-#define PAGER_BATCH 64
-
-static mmap *mapping_of(pager *backing) {
-    return (mmap *)((char *)backing - offsetof(mmap, pager));
-}
-
-/* How many bytes of page `page` lie inside the file. */
-static size_t file_bytes_in_page(const mmap *this, size_t page) {
-    uint64_t start = (uint64_t)page * PAGE_SIZE;
-    if (start >= this->length)
-        return 0;
-    uint64_t left = this->length - start;
-    return left < PAGE_SIZE ? (size_t)left : PAGE_SIZE;
-}
-
-/*
- * Moves the bytes of `iov` between memory and the file at `offset`, with
- * as many calls as it takes, since one may move less than asked. Returns
- * the bytes moved, fewer only when a read meets the end of the file, or -1
- * with errno.
- */
-static ssize_t transfer(int fd, struct iovec *iov, int count, off_t offset,
-                        bool write) {
-    size_t moved = 0;
-    while (count > 0) {
-        ssize_t n = write ? pwritev(fd, iov, count, offset + (off_t)moved)
-                          : preadv(fd, iov, count, offset + (off_t)moved);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        if (n == 0 && write) {
-            errno = EIO;
-            return -1;
-        }
-        if (n == 0)
-            break;
-        moved += (size_t)n;
-        while (count > 0 && (size_t)n >= iov->iov_len) {
-            n -= (ssize_t)iov->iov_len;
-            iov++;
-            count--;
-        }
-        if (count > 0) {
-            iov->iov_base = (char *)iov->iov_base + n;
-            iov->iov_len -= (size_t)n;
-        }
-    }
-    return (ssize_t)moved;
-}
-
-/*
- * Describes pages `page` .. `page + count - 1` as one vector of the bytes
- * that lie inside the file, and returns how many entries that took.
- */
-static int file_vector(const mmap *this, size_t page, void *const frames[],
-                       size_t count, struct iovec iov[]) {
-    int used = 0;
-    for (size_t i = 0; i < count; i++) {
-        size_t length = file_bytes_in_page(this, page + i);
-        if (length == 0)
-            break;
-        iov[used++] = (struct iovec){frames[i], length};
-    }
-    return used;
-}
-
-static int file_page_in(pager *backing, size_t page, void *const frames[],
-                        size_t count) {
-    mmap *this = mapping_of(backing);
-    for (size_t first = 0; first < count; first += PAGER_BATCH) {
-        size_t batch =
-            count - first < PAGER_BATCH ? count - first : PAGER_BATCH;
-        struct iovec iov[PAGER_BATCH];
-        int used = file_vector(this, page + first, frames + first, batch, iov);
-        ssize_t got = used == 0
-                          ? 0
-                          : transfer(fileno(this->stream), iov, used,
-                                     (off_t)(page + first) * PAGE_SIZE, false);
-        if (got < 0)
-            return -1;
-        if (trace_on())
-            trace_report(&(trace_record){.event = TRACE_PAGER_READ,
-                                         .page = page + first,
-                                         .pages = batch,
-                                         .bytes = (size_t)got});
-        /* Past the end of the file, or short if it shrank under us: zeros. */
-        for (size_t i = 0; i < batch; i++) {
-            size_t filled =
-                (size_t)got > i * PAGE_SIZE ? (size_t)got - i * PAGE_SIZE : 0;
-            if (filled < PAGE_SIZE)
-                memset((char *)frames[first + i] + filled, 0,
-                       PAGE_SIZE - filled);
-        }
-    }
-    return 0;
-}
-
-static int file_page_out(pager *backing, size_t page,
-                         const void *const frames[], size_t count) {
-    mmap *this = mapping_of(backing);
-    for (size_t first = 0; first < count; first += PAGER_BATCH) {
-        size_t batch =
-            count - first < PAGER_BATCH ? count - first : PAGER_BATCH;
-        struct iovec iov[PAGER_BATCH];
-        /* The vector only reads the frames, whatever its type says. */
-        int used = file_vector(this, page + first,
-                               (void *const *)(frames + first), batch, iov);
-        size_t length = 0;
-        for (int i = 0; i < used; i++)
-            length += iov[i].iov_len;
-        if (used > 0 && transfer(fileno(this->stream), iov, used,
-                                 (off_t)(page + first) * PAGE_SIZE,
-                                 true) != (ssize_t)length)
-            return -1;
-        if (trace_on())
-            trace_report(&(trace_record){.event = TRACE_PAGER_WRITE,
-                                         .page = page + first,
-                                         .pages = batch,
-                                         .bytes = length});
-    }
-    return 0;
-}
-
-/* Why a file of this kind cannot be mapped: 0 for a regular file. */
-static int refusal_for(const struct stat *status) {
-    if (S_ISDIR(status->st_mode))
-        return EISDIR;
-    return S_ISREG(status->st_mode) ? 0 : ENODEV;
-}
-
-/*
- * Opens `path` read-write if allowed, else read-only, refusing anything
- * but a regular file. The path is looked at before it is opened, since
- * opening a FIFO or a device can itself do something (it releases a writer
- * waiting on the FIFO, which then dies of SIGPIPE when we close it). The
- * descriptor is checked again after the open, so that a FIFO or device put
- * at the path in between is never mapped, and O_NONBLOCK keeps such an
- * open from waiting. Returns the descriptor, or -1 with errno; EAGAIN when
- * the path named another file by the time it was opened.
- */
-static int open_regular_file(const char *path, bool *writable, off_t *length) {
-    struct stat named, opened;
-    if (stat(path, &named) != 0)
-        return -1;
-    int refusal = refusal_for(&named);
-    if (refusal) {
-        errno = refusal;
-        return -1;
-    }
-    *writable = true;
-    int fd = open(path, O_RDWR | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM ||
-                   errno == ETXTBSY)) {
-        *writable = false;
-        fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    }
-    if (fd < 0)
-        return -1;
-    int failure = 0;
-    if (fstat(fd, &opened) != 0)
-        failure = errno;
-    else if (refusal_for(&opened))
-        failure = refusal_for(&opened);
-    else if (opened.st_dev != named.st_dev || opened.st_ino != named.st_ino)
-        failure = EAGAIN;
-    else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
-        failure = errno;
-    if (failure) {
-        close(fd);
-        errno = failure;
-        return -1;
-    }
-    *length = opened.st_size;
-    return fd;
-}
+#include "file_store.h"
+#include "vm.h"
 
 /* The stream of the mapping over descriptor `fd`, unbuffered; NULL: errno. */
 static FILE *stream_of(int fd, bool writable) {
@@ -222,17 +40,27 @@ static size_t pages_spanned(uint64_t length) {
     return (size_t)((length + PAGE_SIZE - 1) / PAGE_SIZE);
 }
 
-/* Gives the process an MMAP segment of `pages` pages backed by the file. */
-static int map_file_segment(mmap *this, size_t pages) {
+/*
+ * Maps the whole file shared into the process, read-write when it was
+ * opened so. An empty file maps nothing (vm_mmap refuses a length of 0):
+ * its MMAP segment stays empty, where every access is past the end.
+ */
+static int map_file(mmap *this) {
     vm_segmentation *segment =
         &this->mmu->segmentations[DEFAULT_PID]->segments[MMAP];
-    if (pages > UINT32_MAX || grow_segment(segment, (uint32_t)pages) != 0) {
+    this->start_address = segment->start;
+    if (this->length == 0)
+        return 0;
+    if ((uint64_t)this->length > UINT32_MAX) {
         errno = ENOMEM;
         return -1;
     }
-    segment->permissions = READ | (this->writable ? WRITE : 0);
-    segment->backing = &this->pager;
-    this->start_address = segment->start;
+    addr32 start = vm_mmap(this->mmu, DEFAULT_PID, segment->start, this->length,
+                           VM_PROT_READ | (this->writable ? VM_PROT_WRITE : 0),
+                           VM_MAP_SHARED, fileno(this->stream), 0);
+    if (start == VM_MAP_FAILED)
+        return -1;
+    this->start_address = start;
     return 0;
 }
 
@@ -268,7 +96,7 @@ static bool forget_mapping(const mmap *this) {
 
 /* Ends a mapping: write-back, frames, stream, memory. */
 static void end_mapping(mmap *this) {
-    /* The MMU writes dirty pages back through the pager, so it goes first. */
+    /* Ending the process writes dirty pages back, so it goes first. */
     mmu_delete(this->mmu);
     if (this->stream)
         fclose(this->stream);
@@ -282,7 +110,7 @@ mmap *mmap_create(const char *path_to_file) {
     }
     bool writable;
     off_t length;
-    int fd = open_regular_file(path_to_file, &writable, &length);
+    int fd = file_store_open_path(path_to_file, &writable, &length);
     FILE *stream = fd < 0 ? NULL : stream_of(fd, writable);
     if (!stream)
         return NULL;
@@ -296,10 +124,9 @@ mmap *mmap_create(const char *path_to_file) {
     this->stream = stream;
     this->length = (size_t)length;
     this->writable = writable;
-    this->pager = (pager){.page_in = file_page_in, .page_out = file_page_out};
     this->mmu = mmu_create();
     if (!this->mmu || mmu_add_process(this->mmu, DEFAULT_PID) != 0 ||
-        map_file_segment(this, pages_spanned((uint64_t)length)) != 0) {
+        map_file(this) != 0) {
         int failure = errno;
         end_mapping(this);
         errno = failure;
@@ -356,9 +183,10 @@ int mmap_sync(mmap *this) {
         errno = EINVAL;
         return -1;
     }
-    addr32 start = (addr32)this->start_address;
-    addr32 end = start + (addr32)(pages_spanned(this->length) * PAGE_SIZE);
-    return mmu_sync(this->mmu, DEFAULT_PID, start, end);
+    if (this->length == 0)
+        return 0;
+    return vm_msync(this->mmu, DEFAULT_PID, (addr32)this->start_address,
+                    pages_spanned(this->length) * PAGE_SIZE, VM_MS_SYNC);
 }
 
 void munmap(mmap *this) {

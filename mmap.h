@@ -39,7 +39,6 @@ typedef struct {
     FILE *stream;            /* owned: the mapped file, unbuffered */
     size_t length;           /* the file's length when mapped, in bytes */
     uintptr_t start_address; /* virtual address of byte 0, page-aligned */
-    pager pager;             /* the file as the MMAP segment's backing store */
     bool writable;           /* opened for writing */
 } mmap;
 

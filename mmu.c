@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "trace.h"
+#include "vma.h"
 
 /* A frame's key: the process id above the 20 bits of the page number. */
 #define PAGE_NUMBER_BITS (32 - NUM_OFFSET_BITS)
@@ -216,35 +217,21 @@ static void gather(write_back_run *run, size_t pid, addr32 address,
     run->count++;
 }
 
-typedef void (*page_visitor)(mmu *this, size_t pid, addr32 address,
-                             page_table_entry *entry, void *context);
-
 /*
- * Calls `visit` on every resident page of process `pid` in [start, end),
- * in address order, looking only at page tables that exist.
+ * Whether `address` lies in a mapped area of `pid` (vm.h): its pages are
+ * the page cache's and the fault path's, not the segment pager's.
  */
-static void for_each_resident_page(mmu *this, size_t pid, addr32 start,
-                                   addr32 end, page_visitor visit,
-                                   void *context) {
-    page_directory *directory = this->page_directories[pid];
-    for (uint64_t address = PAGE_ROUND_DOWN(start); address < end;) {
-        if (!directory->entries[PAGE_DIRECTORY_INDEX(address)].present) {
-            address = (address / TABLE_SPAN + 1) * TABLE_SPAN;
-            continue;
-        }
-        page_table_entry *entry =
-            page_table_walk(directory, (addr32)address, false);
-        if (resident(entry))
-            visit(this, pid, (addr32)address, entry, context);
-        address += PAGE_SIZE;
-    }
+static bool in_area(mmu *this, size_t pid, addr32 address) {
+    return this->areas[pid] && vma_find(this->areas[pid], address);
 }
 
-static void gather_if_dirty(mmu *this, size_t pid, addr32 address,
-                            page_table_entry *entry, void *context) {
-    (void)this;
-    if (entry->dirty)
-        gather(context, pid, address, entry);
+/* The dirty pages of segments, on their way to their pagers. */
+static void gather_if_dirty(addr32 address, page_table_entry *entry,
+                            void *context) {
+    write_back_run *run = context;
+    if (resident(entry) && entry->dirty &&
+        !in_area(run->mmu, run->pid, address))
+        gather(run, run->pid, address, entry);
 }
 
 int mmu_sync(mmu *this, size_t pid, addr32 start, addr32 end) {
@@ -252,19 +239,26 @@ int mmu_sync(mmu *this, size_t pid, addr32 start, addr32 end) {
         errno = EINVAL;
         return -1;
     }
-    write_back_run run = {.mmu = this};
-    for_each_resident_page(this, pid, start, end, gather_if_dirty, &run);
+    write_back_run run = {.mmu = this, .pid = pid};
+    page_table_for_each(this->page_directories[pid], start, end,
+                        gather_if_dirty, &run);
     flush_run(&run);
-    if (run.failure) {
-        errno = run.failure;
+    int failure = run.failure;
+    if (this->areas[pid] && this->area_ops->sync(this, pid, start, end) != 0 &&
+        !failure)
+        failure = errno;
+    if (failure) {
+        errno = failure;
         return -1;
     }
     return 0;
 }
 
-static void release_page(mmu *this, size_t pid, addr32 address,
-                         page_table_entry *entry, void *context) {
-    (void)this, (void)pid, (void)address, (void)context;
+static void release_page(addr32 address, page_table_entry *entry,
+                         void *context) {
+    (void)address, (void)context;
+    if (!resident(entry))
+        return;
     return_frame_to_kernel(frame_address(entry));
     *entry = (page_table_entry){0};
 }
@@ -272,10 +266,15 @@ static void release_page(mmu *this, size_t pid, addr32 address,
 int mmu_remove_process(mmu *this, size_t pid) {
     if (!this || !process_exists(this, pid))
         return 0;
+    int failure = 0;
+    if (this->areas[pid] && this->area_ops->release(this, pid) != 0)
+        failure = errno;
     /* Up to the last page: 0xFFFFF000 is the start of the top page. */
     int result = mmu_sync(this, pid, 0, UINT32_MAX);
-    int failure = errno;
-    for_each_resident_page(this, pid, 0, UINT32_MAX, release_page, NULL);
+    if (result != 0 && !failure)
+        failure = errno;
+    page_table_for_each(this->page_directories[pid], 0, UINT32_MAX,
+                        release_page, NULL);
     if (this->curr_pid == pid)
         tlb_flush(this->tlb);
     page_directory_delete(this->page_directories[pid]);
@@ -283,7 +282,7 @@ int mmu_remove_process(mmu *this, size_t pid) {
     this->page_directories[pid] = NULL;
     this->segmentations[pid] = NULL;
     errno = failure;
-    return result;
+    return failure ? -1 : 0;
 }
 
 void mmu_delete(mmu *this) {
@@ -295,15 +294,9 @@ void mmu_delete(mmu *this) {
     free(this);
 }
 
-/*
- * The page a frame is being taken for, so that an eviction it causes can
- * say which page it made room for. Only the trace reads it.
- */
-static trace_room_for frame_wanted_for;
-
 /* Takes a frame, pinned, for the page or page table `wanted` describes. */
 static addr32 take_frame(trace_room_for wanted) {
-    frame_wanted_for = wanted;
+    trace_frame_wanted = wanted;
     return ask_kernel_for_frame(NULL, 0);
 }
 
@@ -358,19 +351,13 @@ static int page_evict(frame_owner *owner, uint32_t key) {
                                      .virtual_address = address,
                                      .physical_address = frame_address(entry),
                                      .dirty = was_dirty,
-                                     .room_for = frame_wanted_for});
+                                     .room_for = trace_frame_wanted});
     *entry = (page_table_entry){0};
     return 0;
 }
 
-/* The bytes one access touches: what a fault may bring in with its page. */
-typedef struct {
-    uint64_t start, end;
-    bool write;
-} access_span;
-
 /* A page the access overwrites whole: its old contents need no read. */
-static bool overwritten(const access_span *span, addr32 page_address) {
+static bool overwritten(const mmu_access *span, addr32 page_address) {
     return span->write && span->start <= page_address &&
            page_address + (uint64_t)PAGE_SIZE <= span->end;
 }
@@ -384,7 +371,7 @@ static bool overwritten(const access_span *span, addr32 page_address) {
  */
 static size_t run_length(mmu *this, size_t pid, const vm_segmentation *segment,
                          addr32 address, page_table_entry *entry,
-                         const access_span *span) {
+                         const mmu_access *span) {
     addr32 page = PAGE_ROUND_DOWN(address);
     size_t limit = min_size(NUM_ENTRIES - PAGE_TABLE_INDEX(address),
                             (segment->end - page) / PAGE_SIZE);
@@ -412,7 +399,7 @@ static size_t run_length(mmu *this, size_t pid, const vm_segmentation *segment,
  * the write that follows fills it before anything can look at it.
  */
 static int fill_run(pager *backing, size_t first_page, addr32 first_address,
-                    void *frames[], size_t count, const access_span *span) {
+                    void *frames[], size_t count, const mmu_access *span) {
     for (size_t i = 0; i < count;) {
         if (overwritten(span, first_address + (addr32)(i * PAGE_SIZE))) {
             i++;
@@ -437,7 +424,7 @@ static int fill_run(pager *backing, size_t first_page, addr32 first_address,
  */
 static int page_in_run(mmu *this, size_t pid, vm_segmentation *segment,
                        addr32 address, page_table_entry *entry,
-                       const access_span *span) {
+                       const mmu_access *span) {
     addr32 page = PAGE_ROUND_DOWN(address);
     size_t count = run_length(this, pid, segment, address, entry, span);
     addr32 frames[MAX_RUN];
@@ -531,7 +518,7 @@ static void report_fault(size_t pid, addr32 address, enum trace_fault kind) {
 SLOW_PATH static int page_fault_new_frame(mmu *this, size_t pid,
                                           addr32 address,
                                           page_table_entry *entry,
-                                          const access_span *span) {
+                                          const mmu_access *span) {
     vm_segmentation *segment = find_segment(this->segmentations[pid], address);
     assert(segment); /* the access was checked against the segments */
     report_fault(pid, address,
@@ -541,23 +528,40 @@ SLOW_PATH static int page_fault_new_frame(mmu *this, size_t pid,
             : zero_fill(pid, segment, address, entry) != 0)
         return -1;
     this->num_page_faults++;
+    if (segment->backing)
+        this->num_major_faults++;
+    else
+        this->num_minor_faults++;
     return 0;
 }
 
 /*
- * Serves a fault on the page of `address`, by its kind. A page read ahead
- * only needs mapping: that minor fault, most of a sequential read's, is
- * served here. Each page counts one fault, when first touched.
+ * Serves a fault on the page of `address`, by its kind. A page of a mapped
+ * area goes to the fault path of areas (fault.h). A page of a segment read
+ * ahead only needs mapping: that minor fault is served here. Each page
+ * counts one fault, when first touched.
  */
 static int page_fault(mmu *this, size_t pid, addr32 address,
-                      page_table_entry *entry, const access_span *span) {
+                      page_table_entry *entry, const mmu_access *span) {
+    if (in_area(this, pid, address))
+        return this->area_ops->fault(this, pid, address, entry, span);
     if (!entry->cached)
         return page_fault_new_frame(this, pid, address, entry, span);
     report_fault(pid, address, TRACE_FAULT_MINOR);
     entry->cached = 0;
     entry->present = 1;
     this->num_page_faults++;
+    this->num_minor_faults++;
     return 0;
+}
+
+/*
+ * Whether a present entry allows the access: a read needs user_supervisor,
+ * a write read_write (page_table.h). The one test of an entry's rights on
+ * every access, made on a copy the caller has loaded anyway.
+ */
+ACCESS_PATH bool entry_allows(page_table_entry seen, bool write) {
+    return write ? seen.read_write : seen.user_supervisor;
 }
 
 /*
@@ -567,14 +571,14 @@ static int page_fault(mmu *this, size_t pid, addr32 address,
  * the fault could not be served.
  */
 static page_table_entry *translate_miss(mmu *this, size_t pid, addr32 address,
-                                        const access_span *span) {
+                                        const mmu_access *span) {
     this->num_tlb_misses++;
     if (trace_on())
         trace(TRACE_TLB_MISS, pid, address, 0);
     page_directory *directory = this->page_directories[pid];
     page_table_entry *entry = page_table_walk(directory, address, false);
     if (!entry) {
-        frame_wanted_for = (trace_room_for){
+        trace_frame_wanted = (trace_room_for){
             TRACE_FRAME_TABLE, pid, address & ~(addr32)(TABLE_SPAN - 1)};
         entry = page_table_walk(directory, address, true);
         if (!entry)
@@ -583,9 +587,25 @@ static page_table_entry *translate_miss(mmu *this, size_t pid, addr32 address,
     if (trace_on())
         trace(TRACE_PAGE_WALK, pid, address,
               entry->present ? frame_address(entry) : 0);
-    if (!entry->present && page_fault(this, pid, address, entry, span) != 0)
+    if ((!entry->present || !entry_allows(*entry, span->write)) &&
+        page_fault(this, pid, address, entry, span) != 0)
         return NULL;
     tlb_add_missing_pte(this->tlb, address, entry);
+    return entry;
+}
+
+/*
+ * A translation the TLB had, for a page whose entry does not allow the
+ * access (a write to a private page still shared with the page cache):
+ * the fault path copies the page, and the entry the TLB points to then
+ * allows it. NULL with errno when the fault cannot be served.
+ */
+SLOW_PATH static page_table_entry *protection_fault(mmu *this, size_t pid,
+                                                   addr32 address,
+                                                   page_table_entry *entry,
+                                                   const mmu_access *span) {
+    if (page_fault(this, pid, address, entry, span) != 0)
+        return NULL;
     return entry;
 }
 
@@ -603,9 +623,36 @@ static uint64_t access_end(addr32 address, size_t num_bytes) {
 }
 
 /*
- * Checks [address, address + num_bytes) segment by segment: every byte
- * must lie in a segment allowing `permission`. Counts a segmentation fault
- * and sets errno when one does not.
+ * Why the part of an access from `*at` to `end` that lies in `segment`
+ * must be refused: 0 when it may go on, and `*at` then moves past it; else
+ * EFAULT or EACCES, with `*at` at the first byte refused. The segment of
+ * a process's mapped areas leaves the decision to the areas.
+ */
+static int refusal_in(mmu *this, size_t pid, const vm_segmentation *segment,
+                      uint64_t *at, uint64_t end, uint32_t permission) {
+    if (!segment)
+        return EFAULT;
+    if (segment == &this->segmentations[pid]->segments[MMAP] &&
+        this->areas[pid]) {
+        addr32 stop;
+        uint64_t to = end < segment->end ? end : segment->end;
+        int refusal =
+            vma_check(this->areas[pid], (addr32)*at, to, permission, &stop);
+        if (refusal) {
+            *at = stop;
+            return refusal;
+        }
+    } else if (!(segment->permissions & permission)) {
+        return EACCES;
+    }
+    *at = segment->end;
+    return 0;
+}
+
+/*
+ * Checks [address, address + num_bytes) segment by segment (and area by
+ * area): every byte must lie in a segment allowing `permission`. Counts a
+ * segmentation fault and sets errno when one does not.
  */
 SLOW_PATH static bool access_allowed_by_each(mmu *this, size_t pid,
                                              addr32 address, size_t num_bytes,
@@ -616,13 +663,13 @@ SLOW_PATH static bool access_allowed_by_each(mmu *this, size_t pid,
             at > UINT32_MAX
                 ? NULL
                 : find_segment(this->segmentations[pid], (addr32)at);
-        if (!segment || !(segment->permissions & permission)) {
+        int refusal = refusal_in(this, pid, segment, &at, end, permission);
+        if (refusal) {
             this->num_segmentation_faults++;
             trace(TRACE_SEGFAULT, pid, (addr32)at, 0);
-            errno = segment ? EACCES : EFAULT;
+            errno = refusal;
             return false;
         }
-        at = segment->end;
     }
     return true;
 }
@@ -722,10 +769,14 @@ OUT_OF_LINE static size_t access_memory(mmu *this, addr32 address, size_t pid,
     }
     if (num_bytes == 0)
         return 0;
-    if (!access_allowed(this, pid, address, num_bytes, write ? WRITE : READ))
+    /* With mapped areas, their rights decide: the segment's are their union. */
+    if (this->areas[pid] ? !access_allowed_by_each(this, pid, address, num_bytes,
+                                                   write ? WRITE : READ)
+                         : !access_allowed(this, pid, address, num_bytes,
+                                           write ? WRITE : READ))
         return 0;
     switch_to(this, pid);
-    access_span span = {address, (uint64_t)address + num_bytes, write};
+    mmu_access span = {address, (uint64_t)address + num_bytes, write};
     char *bytes = memory;
     size_t done = 0;
     do {
@@ -735,6 +786,8 @@ OUT_OF_LINE static size_t access_memory(mmu *this, addr32 address, size_t pid,
             entry = translate_miss(this, pid, at, &span);
         else if (trace_on())
             trace(TRACE_TLB_HIT, pid, at, 0);
+        if (entry && !entry_allows(*entry, write))
+            entry = protection_fault(this, pid, at, entry, &span);
         if (!entry)
             break;
         size_t chunk = min_size(PAGE_SIZE - PAGE_OFFSET(at), num_bytes - done);
@@ -767,10 +820,12 @@ ACCESS_PATH bool access_usual(mmu *this, addr32 address, size_t pid,
     page_table_entry *entry = tlb_get_pte(this->tlb, address);
     if (!entry) {
         entry = page_table_walk(directory, address, false);
-        if (!entry || !entry->present)
+        if (!entry || !entry->present || !entry_allows(*entry, write))
             return false;
         this->num_tlb_misses++;
         tlb_add_missing_pte(this->tlb, address, entry);
+    } else if (!entry_allows(*entry, write)) {
+        return false;
     }
     access_page(entry, address, memory, num_bytes, write);
     return true;

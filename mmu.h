@@ -39,7 +39,38 @@
  */
 #define MMU_READ_AHEAD_SHARE 16
 
+typedef struct mmu mmu;
+
+/* The bytes one access touches: what a fault may bring in with its page. */
 typedef struct {
+    uint64_t start, end; /* [start, end) */
+    bool write;
+} mmu_access;
+
+/*
+ * What the MMU asks of the layer that made a process's mapped areas
+ * (vm.h), which registers this table when it maps the first one: the only
+ * calls the MMU makes upward.
+ */
+typedef struct {
+    /*
+     * Serves a fault on the page of `address`, which lies in an area that
+     * allows the access: `entry` is not present, or present without the
+     * permission the access needs (a write to a page shared until
+     * written). Returns 0 with `entry` present and allowing the access,
+     * or -1 with errno (and then the access stops there).
+     */
+    int (*fault)(mmu *this, size_t pid, addr32 address,
+                 page_table_entry *entry, const mmu_access *access);
+    /* mmu_sync for the mapped areas in [start, end). */
+    int (*sync)(mmu *this, size_t pid, addr32 start, addr32 end);
+    /* Unmaps every area of `pid`, as the process ends. 0, or -1: errno. */
+    int (*release)(mmu *this, size_t pid);
+} mmu_area_ops;
+
+struct vm_areas;
+
+struct mmu {
     page_directory *page_directories[MAX_PROCESS_ID];
     vm_segmentations *segmentations[MAX_PROCESS_ID];
     tlb *tlb;
@@ -48,7 +79,18 @@ typedef struct {
     size_t num_tlb_misses;          /* translations not found in the TLB */
     size_t curr_pid;                /* whose translations the TLB holds */
     frame_owner owner;              /* how the pool reaches us */
-} mmu;
+    /*
+     * num_page_faults split by what serving them took: a major fault read
+     * the page from its store; a minor one did not (the page was in the
+     * page cache or read ahead, or demand-zero, or a copy made on write).
+     */
+    size_t num_major_faults;
+    size_t num_minor_faults;
+    size_t num_cow_faults; /* copies made on a write, counted above too */
+    /* Each process's mapped areas (vma.h), NULL before its first vm_mmap. */
+    struct vm_areas *areas[MAX_PROCESS_ID];
+    const mmu_area_ops *area_ops; /* set with the first area */
+};
 
 /*
  * Returns an MMU with no process, setting up the frame pool if this is its

@@ -64,3 +64,21 @@ page_table_entry *page_table_walk_missing(page_directory *this,
     entry->present = 1;
     return page_table_walk(this, virtual_address, false);
 }
+
+void page_table_for_each(page_directory *this, addr32 start, uint64_t end,
+                         page_table_visitor visit, void *context) {
+    const uint64_t table_span = (uint64_t)NUM_ENTRIES * PAGE_SIZE;
+    for (uint64_t address = PAGE_ROUND_DOWN(start); address < end;) {
+        page_directory_entry *entry =
+            &this->entries[PAGE_DIRECTORY_INDEX((addr32)address)];
+        if (!entry->present) {
+            address = (address / table_span + 1) * table_span;
+            continue;
+        }
+        page_table *table =
+            kernel_frame_memory((addr32)entry->base_addr << NUM_OFFSET_BITS);
+        visit((addr32)address,
+              &table->entries[PAGE_TABLE_INDEX((addr32)address)], context);
+        address += PAGE_SIZE;
+    }
+}

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernel.h"
 #include "types.h"
@@ -32,8 +33,15 @@ typedef struct {
 
 typedef struct {
     unsigned int present : 1;
+    /*
+     * An access needs, besides `present`: a read, user_supervisor; a write,
+     * read_write. So a page of VM_PROT_NONE keeps its frame with both
+     * clear, and a private page shared with the page cache until written
+     * is readable but not writable. (IA-32 reads user_supervisor as "user
+     * mode may access at all" and cannot express write-only; this MMU can.)
+     */
     unsigned int read_write : 1;      /* 1: writable */
-    unsigned int user_supervisor : 1; /* 1: user mode may access */
+    unsigned int user_supervisor : 1; /* 1: user mode may read */
     unsigned int write_through : 1;
     unsigned int cache_disabled : 1;
     unsigned int accessed : 1; /* set by every access, cleared by the clock */
@@ -70,6 +78,17 @@ page_directory *page_directory_create(void);
  * Data frames the tables point to are the caller's: release them first.
  */
 void page_directory_delete(page_directory *this);
+
+typedef void (*page_table_visitor)(addr32 address, page_table_entry *entry,
+                                   void *context);
+
+/*
+ * Calls `visit` on the entry of every page of [start, end) whose page
+ * table exists, present or not, in address order; no table is created and
+ * no accessed bit is set. The visitor may change the entry.
+ */
+void page_table_for_each(page_directory *this, addr32 start, uint64_t end,
+                         page_table_visitor visit, void *context);
 
 /*
  * The half of page_table_walk for an address whose page table is missing:

@@ -4,6 +4,7 @@
 #include "trace.h"
 
 trace_hook trace_current_hook;
+trace_room_for trace_frame_wanted;
 static void *current_context;
 
 void trace_set_hook(trace_hook hook, void *context) {

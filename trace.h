@@ -23,12 +23,17 @@ enum trace_event {
                           when the entry is not present */
     TRACE_PAGE_FAULT,  /* pid, virtual address, fault */
     TRACE_FRAME_GIVEN, /* physical address, use; for a page: pid, its
-                          virtual address and its page number in its store;
-                          for a page table: the first address it maps */
+                          virtual address and its page number in its store
+                          (a page of the page cache: its page number only,
+                          since no process maps it yet); for a page table:
+                          the first address it maps */
     TRACE_EVICTION,    /* physical address of the frame, pid and virtual
-                          address of the page taken out, dirty (written
-                          back first), room_for: the page that asked */
-    TRACE_WRITE_BACK,  /* pid, virtual and physical address of a page */
+                          address of the page taken out (for a page of the
+                          page cache: of its first mapper, if any, and its
+                          page number), dirty (written back first),
+                          room_for: the page that asked */
+    TRACE_WRITE_BACK,  /* pid, virtual and physical address of a page (for
+                          the page cache: as for an eviction) */
     TRACE_SEGFAULT,    /* pid, virtual address */
     TRACE_PAGER_READ,  /* page, pages, bytes: one read of the store */
     TRACE_PAGER_WRITE, /* page, pages, bytes: one write to the store */
@@ -48,6 +53,7 @@ enum trace_fault {
     TRACE_FAULT_MAJOR, /* the page is read from its store */
     TRACE_FAULT_MINOR, /* read ahead earlier: the page is only mapped */
     TRACE_FAULT_ZERO,  /* demand-zero: a cleared frame, nothing read */
+    TRACE_FAULT_COPY,  /* a write to a page shared until written: copied */
 };
 
 /* The page an eviction makes room for, when a page asked for the frame. */
@@ -71,6 +77,13 @@ typedef struct {
     size_t pages; /* TRACE_PAGER_*: how many pages, from `page` on */
     size_t bytes; /* TRACE_PAGER_*: bytes moved (only those inside a file) */
 } trace_record;
+
+/*
+ * The page a frame is being taken for, set by whoever asks the pool, so
+ * that an eviction it causes can say which page it made room for. Only
+ * the trace reads it.
+ */
+extern trace_room_for trace_frame_wanted;
 
 /* The record is the hook's only until it returns. */
 typedef void (*trace_hook)(const trace_record *record, void *context);

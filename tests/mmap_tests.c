@@ -1153,7 +1153,7 @@ static void
 test_munmap_closes_the_file_and_failed_creates_leave_none_open(void) {
     char path[PATH_MAX], fifo[PATH_MAX], big[PATH_MAX];
     size_t before;
-    mmap *map;
+    mmap *map, *second;
     int fd;
 
     copy_fixture("hello.txt", path);
@@ -1163,8 +1163,16 @@ test_munmap_closes_the_file_and_failed_creates_leave_none_open(void) {
     make_sparse_file("too_big.bin", (off_t)MMAP_REGION_SIZE + 1, big);
     before = open_descriptors();
 
+    /* The stream, and the page cache's own descriptor for the file. */
     map = map_file(path);
-    expect_size(open_descriptors(), before + 1, "descriptors while mapped");
+    expect_size(open_descriptors(), before + 2, "descriptors while mapped");
+    /* A second mapping of the file adds its stream; the cache has the file. */
+    second = map_file(path);
+    expect_size(open_descriptors(), before + 3,
+                "descriptors while the file is mapped twice");
+    munmap(second);
+    expect_size(open_descriptors(), before + 2,
+                "descriptors after the second mapping ends");
     fd = fileno(map->stream);
     expect_size(mmap_write(map, "J", 0, 1), 1, "write through the map");
     munmap(map);

@@ -1,0 +1,197 @@
+/*
+ * fault.c: serving a fault in a mapped area, one function per kind of
+ * page, with one descriptor (vm_fault) passed down.
+ */
+#include "fault.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+
+#include "anon.h"
+#include "page_cache.h"
+#include "rmap.h"
+#include "trace.h"
+
+/* The most pages one fault reads: the page cache's longest run. */
+#define FAULT_MAX_RUN 64
+
+/* Everything a fault's handlers need to know of it. */
+typedef struct {
+    mmu *mmu;
+    size_t pid;
+    addr32 address; /* the page's first address */
+    page_table_entry *entry;
+    vm_area *area;
+    const mmu_access *access;
+    uint64_t page; /* the page's number in the file (file pages only) */
+} vm_fault;
+
+static uint64_t min_u64(uint64_t a, uint64_t b) {
+    return a < b ? a : b;
+}
+
+/* Counts the fault served, and tells the trace how. */
+static void count_fault(const vm_fault *f, enum trace_fault kind) {
+    mmu *m = f->mmu;
+    m->num_page_faults++;
+    if (kind == TRACE_FAULT_MAJOR)
+        m->num_major_faults++;
+    else
+        m->num_minor_faults++;
+    if (trace_on())
+        trace_report(&(trace_record){.event = TRACE_PAGE_FAULT,
+                                     .pid = f->pid,
+                                     .virtual_address = f->address,
+                                     .fault = kind});
+}
+
+void fault_protect_entry(page_table_entry *entry, const vm_area *area) {
+    addr32 frame = (addr32)entry->base_addr << NUM_OFFSET_BITS;
+    bool own = !area->file || !page_cache_owns(frame);
+    entry->user_supervisor = (area->prot & READ) != 0;
+    entry->read_write = (area->prot & WRITE) && (area->shared || own);
+}
+
+/* Maps the fault's page to `frame`, with the area's protection. */
+static void map_page(const vm_fault *f, addr32 frame) {
+    *f->entry = (page_table_entry){.present = 1,
+                                   .base_addr = frame >> NUM_OFFSET_BITS};
+    fault_protect_entry(f->entry, f->area);
+}
+
+/*
+ * What the page cache may read with the page: the rest of the access and,
+ * for a read that follows a cached page (sequential access), a full run
+ * of read-ahead; never past the area or the file, nor more than a
+ * sixteenth of the pool, so that one fault cannot flush a small pool. On a
+ * write through a shared mapping, pages the access overwrites whole need
+ * no read.
+ */
+static page_cache_request request_for(const vm_fault *f) {
+    const vm_area *area = f->area;
+    uint64_t in_area = f->page - area->first_page;
+    uint64_t limit = (area->end - f->address) / PAGE_SIZE;
+    limit = min_u64(limit, area->file_pages - in_area);
+    limit = min_u64(limit, kernel_frames_total() / MMU_READ_AHEAD_SHARE);
+    limit = min_u64(limit, FAULT_MAX_RUN);
+    uint64_t wanted = (f->access->end - 1 - f->address) / PAGE_SIZE + 1;
+    if (!f->access->write && f->page > 0 &&
+        page_cache_has(area->file, f->page - 1))
+        wanted = FAULT_MAX_RUN;
+    page_cache_request request = {
+        .page = f->page,
+        .run = (size_t)(limit > 0 ? min_u64(wanted, limit) : 1),
+    };
+    if (f->access->write && area->shared) {
+        /* Whole pages of the access inside the area, as page numbers. */
+        uint64_t start = (f->access->start + PAGE_SIZE - 1) / PAGE_SIZE *
+                         PAGE_SIZE;
+        uint64_t end = min_u64(f->access->end, area->end) / PAGE_SIZE *
+                       PAGE_SIZE;
+        if (start < area->start)
+            start = area->start;
+        if (start < end) {
+            request.overwritten_first =
+                area->first_page + (start - area->start) / PAGE_SIZE;
+            request.overwritten_end =
+                area->first_page + (end - area->start) / PAGE_SIZE;
+        }
+    }
+    return request;
+}
+
+/* A page read, or written through a shared mapping: the cache's frame. */
+static int fault_file(const vm_fault *f) {
+    page_cache_request request = request_for(f);
+    bool was_read;
+    addr32 frame = page_cache_get(f->area->file, &request, &was_read);
+    if (frame == 0 || rmap_add(frame, f->mmu, f->pid, f->address) != 0)
+        return -1;
+    map_page(f, frame);
+    count_fault(f, was_read ? TRACE_FAULT_MAJOR : TRACE_FAULT_MINOR);
+    return 0;
+}
+
+/*
+ * A write through a private mapping to a page it has not copied yet:
+ *   1. take a frame of the process's own (first, since taking it may
+ *      evict the very page it copies);
+ *   2. find the page: the cache's frame the entry maps, or the page cache
+ *      (read from the file if it is not cached);
+ *   3. copy it, and let go of the cache's frame;
+ *   4. map the copy, writable if the area is.
+ */
+static int fault_copy_on_write(const vm_fault *f) {
+    assert(f->area->file && !f->area->shared);
+    addr32 copy = anon_page_take();
+    if (copy == 0)
+        return -1;
+    bool was_mapped = f->entry->present, was_read = false;
+    addr32 source;
+    if (was_mapped) {
+        source = (addr32)f->entry->base_addr << NUM_OFFSET_BITS;
+    } else {
+        page_cache_request request = request_for(f);
+        source = page_cache_get(f->area->file, &request, &was_read);
+        if (source == 0) {
+            int failure = errno;
+            anon_page_free(copy);
+            errno = failure;
+            return -1;
+        }
+    }
+    memcpy(kernel_frame_memory(copy), kernel_frame_memory(source), PAGE_SIZE);
+    if (was_mapped) {
+        rmap_remove(source, f->mmu, f->pid, f->address);
+        page_cache_unmapped(source, f->entry->dirty);
+    }
+    map_page(f, copy);
+    f->mmu->num_cow_faults++;
+    count_fault(f, was_read ? TRACE_FAULT_MAJOR : TRACE_FAULT_COPY);
+    return 0;
+}
+
+/* Anonymous memory: a frame of zeros. */
+static int fault_anonymous(const vm_fault *f) {
+    addr32 frame = anon_page_zeroed();
+    if (frame == 0)
+        return -1;
+    map_page(f, frame);
+    count_fault(f, TRACE_FAULT_ZERO);
+    return 0;
+}
+
+/* A page wholly past the end of the file: Linux raises SIGBUS. */
+static int fault_past_end(const vm_fault *f) {
+    f->mmu->num_segmentation_faults++;
+    trace(TRACE_SEGFAULT, f->pid, f->address, 0);
+    errno = EFAULT;
+    return -1;
+}
+
+int fault_handle(mmu *this, size_t pid, addr32 address,
+                 page_table_entry *entry, const mmu_access *access) {
+    vm_fault f = {
+        .mmu = this,
+        .pid = pid,
+        .address = PAGE_ROUND_DOWN(address),
+        .entry = entry,
+        .area = vma_find(this->areas[pid], address),
+        .access = access,
+    };
+    assert(f.area); /* the access was checked against the areas */
+    if (!f.area->file) {
+        assert(!entry->present); /* anonymous entries carry the area's rights */
+        return fault_anonymous(&f);
+    }
+    uint64_t in_area = (f.address - f.area->start) / PAGE_SIZE;
+    f.page = f.area->first_page + in_area;
+    if (entry->present) /* a write to a page shared until written */
+        return fault_copy_on_write(&f);
+    if (in_area >= f.area->file_pages)
+        return fault_past_end(&f);
+    if (access->write && !f.area->shared)
+        return fault_copy_on_write(&f);
+    return fault_file(&f);
+}

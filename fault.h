@@ -1,0 +1,47 @@
+/*
+ * fault.h: the page-fault path of mapped areas, split by the kind of page.
+ *
+ * The MMU calls fault_handle (through the table vm.c registers) for a page
+ * of an area whose entry cannot serve the access. One descriptor of the
+ * fault travels through one function per kind, as in Linux's mm/memory.c:
+ *   - anonymous memory: a zeroed frame (demand-zero);
+ *   - a file page, read, or written through a shared mapping: the page
+ *     cache's frame, read from the file when it is not cached yet (a
+ *     major fault) and mapped as it is otherwise (minor);
+ *   - a write through a private mapping: a copy of the page cache's frame
+ *     in a frame of the process's own (copy-on-write), whether the page
+ *     was mapped already (read-only, shared with the cache) or not;
+ *   - a page wholly past the end of the file: refused (Linux's SIGBUS).
+ * Each first touch counts one page fault in the MMU, major when the page
+ * itself was read from the file, minor otherwise; copies count in
+ * num_cow_faults as well. Left out: fault-around (mapping cached
+ * neighbours at once), huge pages, userfaultfd.
+ */
+#ifndef FAULT_H
+#define FAULT_H
+
+#include <stddef.h>
+
+#include "mmu.h"
+#include "types.h"
+#include "vma.h"
+
+/*
+ * Serves a fault on the page of `address` in process `pid`, which lies in
+ * one of its areas and which the area allows the access (see mmu_area_ops).
+ * Returns 0 with `entry` present and allowing the access, or -1 with
+ * errno: ENOMEM (no frame), the file's errno (a failed read), EFAULT (a
+ * page past the end of the file: a segmentation fault is counted).
+ */
+int fault_handle(mmu *this, size_t pid, addr32 address,
+                 page_table_entry *entry, const mmu_access *access);
+
+/*
+ * Sets the permission bits of a present `entry` of `area` from the area's
+ * protection: user_supervisor allows reading, read_write writing, except
+ * that a private mapping's entry for a page of the page cache is never
+ * writable (its first write must copy the page).
+ */
+void fault_protect_entry(page_table_entry *entry, const vm_area *area);
+
+#endif

@@ -1,0 +1,482 @@
+/*
+ * page_cache.c: cached files, an index from (file, page) to frame, and a
+ * record per frame of the page it holds.
+ *
+ * The index is one open-addressing hash table for every file, twice as
+ * large as the pool, so it never fills and never grows (the cache cannot
+ * hold more pages than the pool has frames). The records are a table
+ * indexed by frame number, as a kernel keeps a struct page per frame;
+ * each file also threads its pages on a list through them, so that ending
+ * or invalidating a file visits only its own pages. Both tables are
+ * reserved on first use and backed as they are touched.
+ */
+#include "page_cache.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "file_store.h"
+#include "host_memory.h"
+#include "kernel.h"
+#include "rmap.h"
+#include "trace.h"
+
+/* The most pages one read brings in, and one write-back sends out. */
+#define PAGE_CACHE_MAX_RUN 64
+
+struct cached_file {
+    file_store store;
+    size_t references; /* mapped areas */
+    uint32_t first;    /* the frame of one of its pages, 0: none */
+    cached_file *next; /* every cached file */
+};
+
+/* What the cache knows of the page in one frame. */
+typedef struct {
+    cached_file *file; /* NULL: not a frame of the cache */
+    uint64_t page;     /* the page's number in the file */
+    uint32_t next, previous; /* the file's other pages (frame numbers) */
+    bool dirty;    /* a dirty entry was unmapped since the last write-back */
+    bool uptodate; /* holds the file's bytes (false: awaiting a write) */
+    bool referenced; /* used since the clock last passed (mapped or not) */
+} cache_page;
+
+/* One slot of the index. */
+typedef struct {
+    const cached_file *file; /* NULL: empty */
+    uint64_t page;
+    uint32_t frame;
+} index_slot;
+
+static struct {
+    cached_file *files;
+    cache_page *pages; /* indexed by frame number */
+    index_slot *index;
+    size_t index_mask; /* slots - 1, a power of two minus one */
+    frame_owner owner;
+} cache;
+
+static bool page_referenced(frame_owner *owner, uint32_t key);
+static int page_evict(frame_owner *owner, uint32_t key);
+
+static const frame_owner_ops cache_frame_ops = {
+    .referenced = page_referenced,
+    .evict = page_evict,
+};
+
+static size_t whole_huge_pages(size_t bytes) {
+    return (bytes + HOST_HUGE_PAGE - 1) / HOST_HUGE_PAGE * HOST_HUGE_PAGE;
+}
+
+/* Reserves the tables for the pool's frames; false with errno if not. */
+static bool cache_ready(void) {
+    if (cache.pages)
+        return true;
+    size_t total = kernel_frames_total();
+    if (total == 0)
+        return false;
+    size_t slots = 64;
+    while (slots < 2 * total)
+        slots *= 2;
+    cache.index = host_memory_reserve(whole_huge_pages(slots * sizeof *cache.index));
+    cache.pages =
+        host_memory_reserve(whole_huge_pages((total + 1) * sizeof *cache.pages));
+    if (!cache.index || !cache.pages) {
+        /* Only reserved, never touched: leaving them is harmless. */
+        cache.pages = NULL;
+        errno = ENOMEM;
+        return false;
+    }
+    cache.index_mask = slots - 1;
+    cache.owner.ops = &cache_frame_ops;
+    return true;
+}
+
+static uint32_t frame_number(addr32 frame) {
+    return frame >> NUM_OFFSET_BITS;
+}
+
+static addr32 frame_address(uint32_t number) {
+    return (addr32)number << NUM_OFFSET_BITS;
+}
+
+static size_t slot_of(const cached_file *file, uint64_t page) {
+    uint64_t key = page * 0x9E3779B97F4A7C15u ^ (uintptr_t)file;
+    key ^= key >> 29;
+    return (size_t)(key * 0xBF58476D1CE4E5B9u >> 17) & cache.index_mask;
+}
+
+/* The frame number holding page `page` of `file`, or 0. */
+static uint32_t index_find(const cached_file *file, uint64_t page) {
+    if (!cache.pages)
+        return 0;
+    for (size_t i = slot_of(file, page);; i = (i + 1) & cache.index_mask) {
+        index_slot *slot = &cache.index[i];
+        if (!slot->file)
+            return 0;
+        if (slot->file == file && slot->page == page)
+            return slot->frame;
+    }
+}
+
+static void index_add(const cached_file *file, uint64_t page, uint32_t frame) {
+    size_t i = slot_of(file, page);
+    while (cache.index[i].file)
+        i = (i + 1) & cache.index_mask;
+    cache.index[i] = (index_slot){file, page, frame};
+}
+
+/*
+ * Empties the slot of `page` and moves later slots of its probe sequence
+ * back (linear probing's deletion), so that no lookup stops short.
+ */
+static void index_remove(const cached_file *file, uint64_t page) {
+    size_t hole = slot_of(file, page);
+    while (cache.index[hole].file != file || cache.index[hole].page != page)
+        hole = (hole + 1) & cache.index_mask;
+    for (size_t i = (hole + 1) & cache.index_mask; cache.index[i].file;
+         i = (i + 1) & cache.index_mask) {
+        size_t home = slot_of(cache.index[i].file, cache.index[i].page);
+        /* The slot may move to the hole if its home is not in (hole, i]. */
+        if (((i - home) & cache.index_mask) >= ((i - hole) & cache.index_mask)) {
+            cache.index[hole] = cache.index[i];
+            hole = i;
+        }
+    }
+    cache.index[hole] = (index_slot){0};
+}
+
+/* Puts the page now in frame `number` into the cache. */
+static void page_insert(cached_file *file, uint64_t page, uint32_t number,
+                        bool uptodate) {
+    cache.pages[number] = (cache_page){
+        .file = file, .page = page, .next = file->first, .uptodate = uptodate};
+    if (file->first)
+        cache.pages[file->first].previous = number;
+    file->first = number;
+    index_add(file, page, number);
+    kernel_set_frame_owner(frame_address(number), &cache.owner, number);
+}
+
+/* Takes the page in frame `number` out of the cache and frees the frame. */
+static void page_drop(uint32_t number) {
+    cache_page *record = &cache.pages[number];
+    cached_file *file = record->file;
+    index_remove(file, record->page);
+    if (record->previous)
+        cache.pages[record->previous].next = record->next;
+    else
+        file->first = record->next;
+    if (record->next)
+        cache.pages[record->next].previous = record->previous;
+    *record = (cache_page){0};
+}
+
+cached_file *page_cache_open(int fd, bool *fd_writable) {
+    if (!cache_ready())
+        return NULL;
+    file_store store;
+    if (file_store_open_descriptor(&store, fd) != 0)
+        return NULL;
+    *fd_writable = store.writable;
+    for (cached_file *file = cache.files; file; file = file->next) {
+        if (file->store.device != store.device ||
+            file->store.inode != store.inode)
+            continue;
+        /* Keep a descriptor that can write, once any mapping brings one. */
+        if (store.writable && !file->store.writable) {
+            file_store_close(&file->store);
+            file->store.fd = store.fd;
+            file->store.writable = true;
+        } else {
+            file_store_close(&store);
+        }
+        file->store.length = store.length;
+        file->references++;
+        return file;
+    }
+    cached_file *file = calloc(1, sizeof *file);
+    if (!file) {
+        file_store_close(&store);
+        errno = ENOMEM;
+        return NULL;
+    }
+    file->store = store;
+    file->references = 1;
+    file->next = cache.files;
+    cache.files = file;
+    return file;
+}
+
+void page_cache_hold(cached_file *file) {
+    file->references++;
+}
+
+uint64_t page_cache_file_pages(const cached_file *file) {
+    return (file->store.length + PAGE_SIZE - 1) / PAGE_SIZE;
+}
+
+bool page_cache_has(const cached_file *file, uint64_t page) {
+    return index_find(file, page) != 0;
+}
+
+bool page_cache_owns(addr32 frame) {
+    return cache.pages && cache.pages[frame_number(frame)].file != NULL;
+}
+
+void page_cache_unmapped(addr32 frame, bool dirty) {
+    cache_page *record = &cache.pages[frame_number(frame)];
+    assert(record->file);
+    if (dirty)
+        record->dirty = true;
+}
+
+/* Whether page `page` of `file` is cached and dirty; its frame if so. */
+static uint32_t dirty_page(const cached_file *file, uint64_t page) {
+    uint32_t number = index_find(file, page);
+    if (number && (cache.pages[number].dirty ||
+                   rmap_dirty(frame_address(number))))
+        return number;
+    return 0;
+}
+
+/* The trace of a page written back, under its first mapper if any. */
+static void report_write_back(uint32_t number) {
+    trace_record record = {.event = TRACE_WRITE_BACK,
+                           .physical_address = frame_address(number),
+                           .page = (size_t)cache.pages[number].page};
+    rmap_first(frame_address(number), &record.pid, &record.virtual_address);
+    trace_report(&record);
+}
+
+/* Writes pages [page, page + count) of `file`, in `numbers`; marks them clean. */
+static int write_pages(cached_file *file, uint64_t page,
+                       const uint32_t numbers[], size_t count) {
+    const void *frames[PAGE_CACHE_MAX_RUN] = {0};
+    for (size_t i = 0; i < count; i++)
+        frames[i] = kernel_frame_memory(frame_address(numbers[i]));
+    if (file_store_write(&file->store, page, frames, count) != 0)
+        return -1;
+    for (size_t i = 0; i < count; i++) {
+        cache.pages[numbers[i]].dirty = false;
+        rmap_clear_dirty(frame_address(numbers[i]));
+        if (trace_on())
+            report_write_back(numbers[i]);
+    }
+    return 0;
+}
+
+/*
+ * Writes back the run of dirty pages around the dirty page in frame
+ * `number`, within pages [first, end), in one write (as a kernel clusters
+ * write-back); if that fails, each page alone, so that only the pages
+ * that really cannot be written stay dirty. Returns 0, or -1 with errno.
+ */
+static int write_back_around(uint32_t number, uint64_t first, uint64_t end) {
+    cached_file *file = cache.pages[number].file;
+    uint64_t page = cache.pages[number].page, start = page;
+    while (start > first && page - start + 1 < PAGE_CACHE_MAX_RUN &&
+           dirty_page(file, start - 1))
+        start--;
+    uint32_t numbers[PAGE_CACHE_MAX_RUN] = {0};
+    size_t count = 0;
+    for (uint64_t at = start; at < end && count < PAGE_CACHE_MAX_RUN; at++) {
+        uint32_t found = at <= page ? index_find(file, at) : dirty_page(file, at);
+        if (!found)
+            break;
+        numbers[count++] = found;
+    }
+    if (write_pages(file, start, numbers, count) == 0)
+        return 0;
+    int failure = 0;
+    for (size_t i = 0; i < count; i++)
+        if (write_pages(file, start + i, &numbers[i], 1) != 0 && !failure)
+            failure = errno;
+    errno = failure;
+    return failure ? -1 : 0;
+}
+
+int page_cache_write_back(cached_file *file, uint64_t first, uint64_t end) {
+    int failure = 0;
+    for (uint32_t number = file->first; number;
+         number = cache.pages[number].next) {
+        cache_page *record = &cache.pages[number];
+        if (record->page < first || record->page >= end ||
+            !dirty_page(file, record->page))
+            continue;
+        if (write_back_around(number, first, end) != 0 && !failure)
+            failure = errno;
+    }
+    errno = failure;
+    return failure ? -1 : 0;
+}
+
+void page_cache_invalidate(cached_file *file, uint64_t first, uint64_t end) {
+    for (uint32_t number = file->first, next; number; number = next) {
+        next = cache.pages[number].next;
+        cache_page *record = &cache.pages[number];
+        if (record->page < first || record->page >= end ||
+            dirty_page(file, record->page))
+            continue;
+        rmap_unmap_all(frame_address(number));
+        page_drop(number);
+        return_frame_to_kernel(frame_address(number));
+    }
+}
+
+int page_cache_release(cached_file *file) {
+    assert(file->references > 0);
+    if (--file->references > 0)
+        return 0;
+    int result = page_cache_write_back(file, 0, UINT64_MAX);
+    int failure = errno;
+    while (file->first) {
+        uint32_t number = file->first;
+        assert(rmap_count(frame_address(number)) == 0);
+        page_drop(number);
+        return_frame_to_kernel(frame_address(number));
+    }
+    file_store_close(&file->store);
+    for (cached_file **link = &cache.files; *link; link = &(*link)->next) {
+        if (*link == file) {
+            *link = file->next;
+            break;
+        }
+    }
+    free(file);
+    errno = failure;
+    return result;
+}
+
+static bool overwritten(const page_cache_request *request, uint64_t page) {
+    return page >= request->overwritten_first &&
+           page < request->overwritten_end;
+}
+
+/*
+ * Reads pages [page, page + count) of `file` into `frames`, one read per
+ * stretch of pages that are not overwritten.
+ */
+static int fill(cached_file *file, const page_cache_request *request,
+                uint64_t page, void *frames[], size_t count) {
+    for (size_t i = 0; i < count;) {
+        if (overwritten(request, page + i)) {
+            i++;
+            continue;
+        }
+        size_t j = i + 1;
+        while (j < count && !overwritten(request, page + j))
+            j++;
+        if (file_store_read(&file->store, page + i, frames + i, j - i) != 0)
+            return -1;
+        i = j;
+    }
+    return 0;
+}
+
+/* A page in the cache, perhaps not filled yet: fills it if the access reads it. */
+static addr32 cached_page(cached_file *file, const page_cache_request *request,
+                          uint32_t number, bool *was_read) {
+    cache_page *record = &cache.pages[number];
+    if (!record->uptodate && !overwritten(request, request->page)) {
+        void *frame = kernel_frame_memory(frame_address(number));
+        if (file_store_read(&file->store, request->page, &frame, 1) != 0)
+            return 0;
+        *was_read = true;
+    }
+    record->uptodate = true;
+    record->referenced = true;
+    return frame_address(number);
+}
+
+addr32 page_cache_get(cached_file *file, const page_cache_request *request,
+                      bool *was_read) {
+    *was_read = false;
+    if (!cache_ready())
+        return 0;
+    uint32_t number = index_find(file, request->page);
+    if (number)
+        return cached_page(file, request, number, was_read);
+    size_t count = 1;
+    while (count < request->run && count < PAGE_CACHE_MAX_RUN &&
+           !index_find(file, request->page + count))
+        count++;
+    /* Frames are taken pinned, so that the clock cannot take them half-read. */
+    addr32 frames[PAGE_CACHE_MAX_RUN];
+    void *memory[PAGE_CACHE_MAX_RUN];
+    size_t taken = 0;
+    for (; taken < count; taken++) {
+        frames[taken] = ask_kernel_for_frame(NULL, 0);
+        if (frames[taken] == 0)
+            break;
+        memory[taken] = kernel_frame_memory(frames[taken]);
+    }
+    int failure = errno;
+    count = taken;
+    int filled = count > 0 ? fill(file, request, request->page, memory, count)
+                           : (errno = failure, -1);
+    if (filled != 0 && count > 1) {
+        count = 1; /* the read-ahead failed: the page itself may not */
+        filled = fill(file, request, request->page, memory, count);
+    }
+    failure = errno;
+    for (size_t i = filled == 0 ? count : 0; i < taken; i++)
+        return_frame_to_kernel(frames[i]);
+    if (filled != 0) {
+        errno = failure;
+        return 0;
+    }
+    for (size_t i = 0; i < count; i++) {
+        uint64_t page = request->page + i;
+        /* The faulting page is written at once; others wait for a read. */
+        page_insert(file, page, frame_number(frames[i]),
+                    i == 0 || !overwritten(request, page));
+        if (trace_on())
+            trace_report(&(trace_record){.event = TRACE_FRAME_GIVEN,
+                                         .physical_address = frames[i],
+                                         .use = TRACE_FRAME_PAGE,
+                                         .page = (size_t)page});
+    }
+    cache.pages[frame_number(frames[0])].referenced = true;
+    *was_read = !overwritten(request, request->page);
+    return frames[0];
+}
+
+/* The pool's second-chance question: used since the clock last passed? */
+static bool page_referenced(frame_owner *owner, uint32_t key) {
+    (void)owner;
+    cache_page *record = &cache.pages[key];
+    bool referenced = rmap_clear_accessed(frame_address(key)) ||
+                      record->referenced;
+    record->referenced = false;
+    return referenced;
+}
+
+/*
+ * The pool takes the frame back: write the page back if it is dirty (its
+ * dirty neighbours along, in the same write; they stay cached, clean and
+ * cheap to evict when the clock reaches them), unmap it everywhere, and
+ * drop it from the cache.
+ */
+static int page_evict(frame_owner *owner, uint32_t key) {
+    (void)owner;
+    cache_page *record = &cache.pages[key];
+    bool dirty = dirty_page(record->file, record->page) != 0;
+    if (dirty && write_back_around(key, 0, UINT64_MAX) != 0 &&
+        dirty_page(record->file, record->page))
+        return -1; /* kept; the pool looks for another victim */
+    if (trace_on()) {
+        trace_record event = {.event = TRACE_EVICTION,
+                              .physical_address = frame_address(key),
+                              .dirty = dirty,
+                              .room_for = trace_frame_wanted,
+                              .page = (size_t)record->page};
+        rmap_first(frame_address(key), &event.pid, &event.virtual_address);
+        trace_report(&event);
+    }
+    rmap_unmap_all(frame_address(key));
+    page_drop(key);
+    return 0;
+}

@@ -1,0 +1,369 @@
+/*
+ * vm.c: vm_mmap, vm_munmap, vm_mprotect and vm_msync: the checks of their
+ * arguments, then the areas (vma.h), the page tables and the page cache.
+ *
+ * The MMAP segment of a process with areas spans from the region's start
+ * to the end of its highest area, with every protection any area has, so
+ * that the MMU's first look at an access (its segment) stays one test;
+ * the areas then decide (mmu.c asks vma_check) and the entries carry each
+ * page's own rights (fault_protect_entry). Changing an area's pages goes
+ * through the page tables of the process: a page of the page cache is
+ * unmapped in the reverse map and keeps its dirty bit in the cache; an
+ * anonymous page goes back to the pool.
+ */
+#include "vm.h"
+
+#include <errno.h>
+#include <stdint.h>
+
+#include "anon.h"
+#include "fault.h"
+#include "page_cache.h"
+#include "rmap.h"
+#include "vma.h"
+
+#define VM_PROT_ALL (VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC)
+#define VM_MAP_ALL                                                             \
+    (VM_MAP_SHARED | VM_MAP_PRIVATE | VM_MAP_FIXED | VM_MAP_ANONYMOUS)
+#define VM_MS_ALL (VM_MS_ASYNC | VM_MS_INVALIDATE | VM_MS_SYNC)
+/* One past the top of the 32-bit address space. */
+#define VM_SPACE_END ((uint64_t)1 << 32)
+
+typedef char vm_prot_is_permissions[VM_PROT_READ == READ &&
+                                            VM_PROT_WRITE == WRITE &&
+                                            VM_PROT_EXEC == EXEC
+                                        ? 1
+                                        : -1];
+
+static int sync_areas(mmu *this, size_t pid, addr32 start, addr32 end);
+static int release_areas(mmu *this, size_t pid);
+
+static const mmu_area_ops vm_area_ops = {
+    .fault = fault_handle,
+    .sync = sync_areas,
+    .release = release_areas,
+};
+
+static bool process_exists(const mmu *this, size_t pid) {
+    return this && pid < MAX_PROCESS_ID && this->page_directories[pid];
+}
+
+static vm_segmentation *mmap_segment(mmu *this, size_t pid) {
+    return &this->segmentations[pid]->segments[MMAP];
+}
+
+static uint64_t page_round_up(uint64_t bytes) {
+    return (bytes + PAGE_SIZE - 1) / PAGE_SIZE * PAGE_SIZE;
+}
+
+/* The end of a range of `length` bytes from `addr`, whole pages, capped. */
+static uint64_t range_end(addr32 addr, size_t length) {
+    uint64_t bytes = length > VM_SPACE_END ? VM_SPACE_END : length;
+    uint64_t end = addr + page_round_up(bytes);
+    return end > VM_SPACE_END ? VM_SPACE_END : end;
+}
+
+/*
+ * The process's areas, made at its first mapping. NULL with errno: EINVAL
+ * when its MMAP segment was grown by hand, ENOMEM.
+ */
+static vm_areas *areas_of(mmu *this, size_t pid) {
+    if (this->areas[pid])
+        return this->areas[pid];
+    vm_segmentation *segment = mmap_segment(this, pid);
+    if (segment->end != segment->start) {
+        errno = EINVAL;
+        return NULL;
+    }
+    this->areas[pid] = vma_create();
+    this->area_ops = &vm_area_ops;
+    return this->areas[pid];
+}
+
+/* Fits the MMAP segment to the areas: their extent and every protection. */
+static void fit_segment(mmu *this, size_t pid) {
+    vm_segmentation *segment = mmap_segment(this, pid);
+    addr32 end = vma_highest_end(this->areas[pid], segment->start);
+    if (end > segment->end)
+        grow_segment(segment, (end - segment->end) / PAGE_SIZE);
+    else
+        shrink_segment(segment, (segment->end - end) / PAGE_SIZE);
+    segment->permissions = vma_all_prot(this->areas[pid]);
+}
+
+/* The TLB must not keep a translation that no longer holds. */
+static void forget_translation(mmu *this, size_t pid, addr32 address) {
+    if (this->curr_pid == pid)
+        tlb_invalidate(this->tlb, address);
+}
+
+typedef struct {
+    mmu *mmu;
+    size_t pid;
+    const vm_area *area;
+} page_visit;
+
+/* Unmaps one page: the cache keeps the page (and its dirty bit). */
+static void unmap_page(addr32 address, page_table_entry *entry,
+                       void *context) {
+    page_visit *visit = context;
+    if (!entry->present)
+        return;
+    addr32 frame = (addr32)entry->base_addr << NUM_OFFSET_BITS;
+    if (page_cache_owns(frame)) {
+        rmap_remove(frame, visit->mmu, visit->pid, address);
+        page_cache_unmapped(frame, entry->dirty);
+    } else {
+        anon_page_free(frame);
+    }
+    *entry = (page_table_entry){0};
+    forget_translation(visit->mmu, visit->pid, address);
+}
+
+/* Sets one page's rights from its area's protection. */
+static void protect_page(addr32 address, page_table_entry *entry,
+                         void *context) {
+    page_visit *visit = context;
+    if (!entry->present)
+        return;
+    fault_protect_entry(entry, visit->area);
+    forget_translation(visit->mmu, visit->pid, address);
+}
+
+static void for_each_page(mmu *this, size_t pid, const vm_area *area,
+                          page_table_visitor visit) {
+    page_visit context = {this, pid, area};
+    page_table_for_each(this->page_directories[pid], area->start, area->end,
+                        visit, &context);
+}
+
+/* The file pages [first, end) that the part [start, end) of `area` maps. */
+static void file_pages_of(const vm_area *area, addr32 start, uint64_t end,
+                          uint64_t *first, uint64_t *last) {
+    addr32 from = start > area->start ? start : area->start;
+    uint64_t to = end < area->end ? end : area->end;
+    *first = area->first_page + (from - area->start) / PAGE_SIZE;
+    *last = area->first_page + (to - area->start) / PAGE_SIZE;
+}
+
+/*
+ * Splits the areas at `start` and `end`, so that every area is wholly
+ * inside [start, end) or wholly outside; the half of a file's area takes
+ * its own reference. Room for two areas must be reserved.
+ */
+static void split_at(vm_areas *areas, addr32 start, uint64_t end) {
+    size_t i = vma_split(areas, start);
+    if (i < areas->count && areas->areas[i].file)
+        page_cache_hold(areas->areas[i].file);
+    if (end < VM_SPACE_END) {
+        i = vma_split(areas, (addr32)end);
+        if (i < areas->count && areas->areas[i].file)
+            page_cache_hold(areas->areas[i].file);
+    }
+}
+
+/*
+ * Unmaps every area of `pid` in [start, end): their pages, then the dirty
+ * pages of shared file mappings written back, then the areas themselves.
+ * Room for two areas must be reserved. Returns 0, or -1 with the errno of
+ * the first failed write-back (the range is unmapped all the same).
+ */
+static int unmap_range(mmu *this, size_t pid, addr32 start, uint64_t end) {
+    vm_areas *areas = this->areas[pid];
+    split_at(areas, start, end);
+    int failure = 0;
+    size_t i = vma_index_after(areas, start);
+    while (i < areas->count && areas->areas[i].start < end) {
+        vm_area area = areas->areas[i];
+        for_each_page(this, pid, &area, unmap_page);
+        vma_remove(areas, i);
+        if (area.file && area.shared) {
+            uint64_t first, last;
+            file_pages_of(&area, area.start, area.end, &first, &last);
+            if (page_cache_write_back(area.file, first, last) != 0 && !failure)
+                failure = errno;
+        }
+        if (area.file && page_cache_release(area.file) != 0 && !failure)
+            failure = errno;
+    }
+    fit_segment(this, pid);
+    errno = failure;
+    return failure ? -1 : 0;
+}
+
+/* Where a mapping of `bytes` goes: see vm_mmap. 0 when nowhere. */
+static addr32 place(mmu *this, size_t pid, addr32 addr, uint64_t bytes,
+                    bool fixed) {
+    vm_segmentation *segment = mmap_segment(this, pid);
+    addr32 low = segment->start;
+    uint64_t high = segment->limit;
+    bool inside = addr >= low && addr + bytes <= high;
+    if (fixed)
+        return inside ? addr : 0;
+    if (inside && PAGE_OFFSET(addr) == 0 &&
+        vma_range_free(this->areas[pid], addr, addr + bytes))
+        return addr;
+    return vma_lowest_gap(this->areas[pid], low, high, bytes);
+}
+
+/* The checks of vm_mmap that need no file: 0, or an errno. */
+static int mmap_refusal(mmu *this, size_t pid, addr32 addr, size_t length,
+                        int prot, int flags, off_t offset) {
+    int type = flags & (VM_MAP_SHARED | VM_MAP_PRIVATE);
+    if (!process_exists(this, pid) || length == 0 || (prot & ~VM_PROT_ALL) ||
+        (flags & ~VM_MAP_ALL) ||
+        (type != VM_MAP_SHARED && type != VM_MAP_PRIVATE) || offset < 0 ||
+        offset % PAGE_SIZE != 0 ||
+        ((flags & VM_MAP_ANONYMOUS) && offset != 0) ||
+        ((flags & VM_MAP_FIXED) && PAGE_OFFSET(addr) != 0))
+        return EINVAL;
+    if (length > VM_SPACE_END)
+        return ENOMEM;
+    if ((uint64_t)offset > (uint64_t)INT64_MAX - page_round_up(length))
+        return EOVERFLOW;
+    return 0;
+}
+
+addr32 vm_mmap(mmu *this, size_t pid, addr32 addr, size_t length, int prot,
+               int flags, int fd, off_t offset) {
+    int refusal = mmap_refusal(this, pid, addr, length, prot, flags, offset);
+    if (refusal) {
+        errno = refusal;
+        return VM_MAP_FAILED;
+    }
+    uint64_t bytes = page_round_up(length);
+    vm_areas *areas = areas_of(this, pid);
+    if (!areas || vma_reserve(areas, 3) != 0)
+        return VM_MAP_FAILED;
+    vm_area area = {.prot = (uint32_t)prot,
+                    .shared = (flags & VM_MAP_SHARED) != 0};
+    if (!(flags & VM_MAP_ANONYMOUS)) {
+        area.file = page_cache_open(fd, &area.file_writable);
+        if (!area.file)
+            return VM_MAP_FAILED;
+        if (area.shared && (prot & VM_PROT_WRITE) && !area.file_writable) {
+            page_cache_release(area.file);
+            errno = EACCES;
+            return VM_MAP_FAILED;
+        }
+        area.first_page = (uint64_t)offset / PAGE_SIZE;
+        uint64_t file_pages = page_cache_file_pages(area.file);
+        area.file_pages =
+            file_pages > area.first_page ? file_pages - area.first_page : 0;
+    }
+    area.start = place(this, pid, addr, bytes, flags & VM_MAP_FIXED);
+    if (area.start == 0) {
+        if (area.file)
+            page_cache_release(area.file);
+        errno = ENOMEM;
+        return VM_MAP_FAILED;
+    }
+    area.end = (addr32)(area.start + bytes);
+    if (flags & VM_MAP_FIXED) /* a failed write-back stays dirty: no error */
+        unmap_range(this, pid, area.start, area.start + bytes);
+    vma_insert(areas, &area);
+    fit_segment(this, pid);
+    return area.start;
+}
+
+int vm_munmap(mmu *this, size_t pid, addr32 addr, size_t length) {
+    if (!process_exists(this, pid) || PAGE_OFFSET(addr) != 0 || length == 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!this->areas[pid])
+        return 0;
+    if (vma_reserve(this->areas[pid], 2) != 0)
+        return -1;
+    return unmap_range(this, pid, addr, range_end(addr, length));
+}
+
+int vm_mprotect(mmu *this, size_t pid, addr32 addr, size_t length, int prot) {
+    if (!process_exists(this, pid) || PAGE_OFFSET(addr) != 0 ||
+        (prot & ~VM_PROT_ALL)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (length == 0)
+        return 0;
+    vm_areas *areas = this->areas[pid];
+    uint64_t end = range_end(addr, length);
+    if (!areas || !vma_range_mapped(areas, addr, end)) {
+        errno = ENOMEM;
+        return -1;
+    }
+    for (size_t i = vma_index_after(areas, addr);
+         i < areas->count && areas->areas[i].start < end; i++) {
+        const vm_area *area = &areas->areas[i];
+        if (area->file && area->shared && !area->file_writable &&
+            (prot & VM_PROT_WRITE)) {
+            errno = EACCES;
+            return -1;
+        }
+    }
+    if (vma_reserve(areas, 2) != 0)
+        return -1;
+    split_at(areas, addr, end);
+    for (size_t i = vma_index_after(areas, addr);
+         i < areas->count && areas->areas[i].start < end; i++) {
+        areas->areas[i].prot = (uint32_t)prot;
+        for_each_page(this, pid, &areas->areas[i], protect_page);
+    }
+    fit_segment(this, pid);
+    return 0;
+}
+
+/*
+ * Writes back the dirty pages of shared file mappings in [start, end) and,
+ * with `invalidate`, drops the clean pages of every file mapping there.
+ */
+static int sync_range(mmu *this, size_t pid, addr32 start, uint64_t end,
+                      bool invalidate) {
+    vm_areas *areas = this->areas[pid];
+    int failure = 0;
+    for (size_t i = vma_index_after(areas, start);
+         i < areas->count && areas->areas[i].start < end; i++) {
+        const vm_area *area = &areas->areas[i];
+        if (!area->file)
+            continue;
+        uint64_t first, last;
+        file_pages_of(area, start, end, &first, &last);
+        if (area->shared &&
+            page_cache_write_back(area->file, first, last) != 0 && !failure)
+            failure = errno;
+        if (invalidate)
+            page_cache_invalidate(area->file, first, last);
+    }
+    errno = failure;
+    return failure ? -1 : 0;
+}
+
+int vm_msync(mmu *this, size_t pid, addr32 addr, size_t length, int flags) {
+    if (!process_exists(this, pid) || PAGE_OFFSET(addr) != 0 ||
+        (flags & ~VM_MS_ALL) ||
+        ((flags & VM_MS_SYNC) && (flags & VM_MS_ASYNC))) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (length == 0)
+        return 0;
+    uint64_t end = range_end(addr, length);
+    if (!this->areas[pid] || !vma_range_mapped(this->areas[pid], addr, end)) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return sync_range(this, pid, addr, end, flags & VM_MS_INVALIDATE);
+}
+
+static int sync_areas(mmu *this, size_t pid, addr32 start, addr32 end) {
+    return sync_range(this, pid, start, end, false);
+}
+
+static int release_areas(mmu *this, size_t pid) {
+    int result = unmap_range(this, pid, 0, VM_SPACE_END);
+    int failure = errno;
+    vma_delete(this->areas[pid]);
+    this->areas[pid] = NULL;
+    errno = failure;
+    return result;
+}
