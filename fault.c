@@ -46,18 +46,23 @@ static void count_fault(const vm_fault *f, enum trace_fault kind) {
                                      .fault = kind});
 }
 
+/* Sets an entry's rights; `cached`: it maps a frame of the page cache. */
+static void protect(page_table_entry *entry, const vm_area *area,
+                    bool cached) {
+    entry->user_supervisor = (area->prot & READ) != 0;
+    entry->read_write = (area->prot & WRITE) && (area->shared || !cached);
+}
+
 void fault_protect_entry(page_table_entry *entry, const vm_area *area) {
     addr32 frame = (addr32)entry->base_addr << NUM_OFFSET_BITS;
-    bool own = !area->file || !page_cache_owns(frame);
-    entry->user_supervisor = (area->prot & READ) != 0;
-    entry->read_write = (area->prot & WRITE) && (area->shared || own);
+    protect(entry, area, area->file && page_cache_owns(frame));
 }
 
 /* Maps the fault's page to `frame`, with the area's protection. */
-static void map_page(const vm_fault *f, addr32 frame) {
+static void map_page(const vm_fault *f, addr32 frame, bool cached) {
     *f->entry = (page_table_entry){.present = 1,
                                    .base_addr = frame >> NUM_OFFSET_BITS};
-    fault_protect_entry(f->entry, f->area);
+    protect(f->entry, f->area, cached);
 }
 
 /*
@@ -103,12 +108,15 @@ static page_cache_request request_for(const vm_fault *f) {
 
 /* A page read, or written through a shared mapping: the cache's frame. */
 static int fault_file(const vm_fault *f) {
-    page_cache_request request = request_for(f);
-    bool was_read;
-    addr32 frame = page_cache_get(f->area->file, &request, &was_read);
+    bool was_read = false;
+    addr32 frame = page_cache_find(f->area->file, f->page);
+    if (frame == 0) {
+        page_cache_request request = request_for(f);
+        frame = page_cache_get(f->area->file, &request, &was_read);
+    }
     if (frame == 0 || rmap_add(frame, f->mmu, f->pid, f->address) != 0)
         return -1;
-    map_page(f, frame);
+    map_page(f, frame, true);
     count_fault(f, was_read ? TRACE_FAULT_MAJOR : TRACE_FAULT_MINOR);
     return 0;
 }
@@ -146,7 +154,7 @@ static int fault_copy_on_write(const vm_fault *f) {
         rmap_remove(source, f->mmu, f->pid, f->address);
         page_cache_unmapped(source, f->entry->dirty);
     }
-    map_page(f, copy);
+    map_page(f, copy, false);
     f->mmu->num_cow_faults++;
     count_fault(f, was_read ? TRACE_FAULT_MAJOR : TRACE_FAULT_COPY);
     return 0;
@@ -157,7 +165,7 @@ static int fault_anonymous(const vm_fault *f) {
     addr32 frame = anon_page_zeroed();
     if (frame == 0)
         return -1;
-    map_page(f, frame);
+    map_page(f, frame, false);
     count_fault(f, TRACE_FAULT_ZERO);
     return 0;
 }

@@ -222,7 +222,10 @@ static void gather(write_back_run *run, size_t pid, addr32 address,
  * the page cache's and the fault path's, not the segment pager's.
  */
 static bool in_area(mmu *this, size_t pid, addr32 address) {
-    return this->areas[pid] && vma_find(this->areas[pid], address);
+    /* With areas, the MMAP segment is theirs alone (vm.h). */
+    const vm_segmentation *segment = &this->segmentations[pid]->segments[MMAP];
+    return this->areas[pid] && address - segment->start <
+                                   segment->end - segment->start;
 }
 
 /* The dirty pages of segments, on their way to their pagers. */

@@ -102,10 +102,18 @@ static addr32 frame_address(uint32_t number) {
     return (addr32)number << NUM_OFFSET_BITS;
 }
 
+/*
+ * A page's home slot. Neighbouring pages of a file share a block of
+ * INDEX_BLOCK neighbouring slots, so that a sequential read finds its
+ * pages in the cache lines it has just used; the blocks are scattered.
+ */
+#define INDEX_BLOCK 8
 static size_t slot_of(const cached_file *file, uint64_t page) {
-    uint64_t key = page * 0x9E3779B97F4A7C15u ^ (uintptr_t)file;
-    key ^= key >> 29;
-    return (size_t)(key * 0xBF58476D1CE4E5B9u >> 17) & cache.index_mask;
+    uint64_t key = (page / INDEX_BLOCK) * 0x9E3779B97F4A7C15u ^
+                   (uintptr_t)file * 0xC2B2AE3D27D4EB4Fu;
+    key ^= key >> 32;
+    key = (key * 0xBF58476D1CE4E5B9u) >> 24;
+    return (size_t)(key * INDEX_BLOCK + page % INDEX_BLOCK) & cache.index_mask;
 }
 
 /* The frame number holding page `page` of `file`, or 0. */
@@ -222,6 +230,14 @@ bool page_cache_has(const cached_file *file, uint64_t page) {
     return index_find(file, page) != 0;
 }
 
+addr32 page_cache_find(cached_file *file, uint64_t page) {
+    uint32_t number = index_find(file, page);
+    if (!number || !cache.pages[number].uptodate)
+        return 0;
+    cache.pages[number].referenced = true;
+    return frame_address(number);
+}
+
 bool page_cache_owns(addr32 frame) {
     return cache.pages && cache.pages[frame_number(frame)].file != NULL;
 }
@@ -233,13 +249,15 @@ void page_cache_unmapped(addr32 frame, bool dirty) {
         record->dirty = true;
 }
 
+/* Whether the page in frame `number` is dirty, here or in an entry. */
+static bool page_dirty(uint32_t number) {
+    return cache.pages[number].dirty || rmap_dirty(frame_address(number));
+}
+
 /* Whether page `page` of `file` is cached and dirty; its frame if so. */
 static uint32_t dirty_page(const cached_file *file, uint64_t page) {
     uint32_t number = index_find(file, page);
-    if (number && (cache.pages[number].dirty ||
-                   rmap_dirty(frame_address(number))))
-        return number;
-    return 0;
+    return number && page_dirty(number) ? number : 0;
 }
 
 /* The trace of a page written back, under its first mapper if any. */
@@ -303,8 +321,7 @@ int page_cache_write_back(cached_file *file, uint64_t first, uint64_t end) {
     for (uint32_t number = file->first; number;
          number = cache.pages[number].next) {
         cache_page *record = &cache.pages[number];
-        if (record->page < first || record->page >= end ||
-            !dirty_page(file, record->page))
+        if (record->page < first || record->page >= end || !page_dirty(number))
             continue;
         if (write_back_around(number, first, end) != 0 && !failure)
             failure = errno;
@@ -317,8 +334,7 @@ void page_cache_invalidate(cached_file *file, uint64_t first, uint64_t end) {
     for (uint32_t number = file->first, next; number; number = next) {
         next = cache.pages[number].next;
         cache_page *record = &cache.pages[number];
-        if (record->page < first || record->page >= end ||
-            dirty_page(file, record->page))
+        if (record->page < first || record->page >= end || page_dirty(number))
             continue;
         rmap_unmap_all(frame_address(number));
         page_drop(number);
@@ -463,9 +479,8 @@ static bool page_referenced(frame_owner *owner, uint32_t key) {
 static int page_evict(frame_owner *owner, uint32_t key) {
     (void)owner;
     cache_page *record = &cache.pages[key];
-    bool dirty = dirty_page(record->file, record->page) != 0;
-    if (dirty && write_back_around(key, 0, UINT64_MAX) != 0 &&
-        dirty_page(record->file, record->page))
+    bool dirty = page_dirty(key);
+    if (dirty && write_back_around(key, 0, UINT64_MAX) != 0 && page_dirty(key))
         return -1; /* kept; the pool looks for another victim */
     if (trace_on()) {
         trace_record event = {.event = TRACE_EVICTION,

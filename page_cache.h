@@ -74,6 +74,12 @@ typedef struct {
 addr32 page_cache_get(cached_file *file, const page_cache_request *request,
                       bool *was_read);
 
+/*
+ * The frame holding page `page` of `file` when the cache has it filled, or
+ * 0: the usual minor fault's lookup, which needs no request.
+ */
+addr32 page_cache_find(cached_file *file, uint64_t page);
+
 /* Whether page `page` of `file` is in the cache. */
 bool page_cache_has(const cached_file *file, uint64_t page);
 
