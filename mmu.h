@@ -2,20 +2,21 @@
  * mmu.h: the simulated memory-management unit.
  *
  * Every access goes one way: check the segments (an address outside them,
- * or against their permissions, is a segmentation fault), then the TLB,
- * then a walk of the process's two-level page table, and on a page that is
- * not present a page fault, which takes a frame from the pool and has the
- * segment's pager fill it. One fault reads a run of pages in one pager
- * call: the rest of the access and, for a read that follows a resident
- * page, read-ahead; pages read ahead wait in their entries, marked cached,
- * and their first touch is a minor fault that only maps them. Writes set
- * the page's dirty bit; dirty pages go back through the pager, neighbours
- * together, on eviction, mmu_sync and process removal.
- *
- * The MMU owns the data frames its processes fault in (it is their
- * frame_owner), so the pool can evict them. Pages of segments without a
- * pager stay pinned: there is no swap yet. Left out: kernel mode, shared
- * pages between processes, copy-on-write.
+ * or against their permissions, is a segmentation fault; in the MMAP
+ * segment of a process with mapped areas, the areas decide), then the TLB,
+ * then a walk of the process's two-level page table; an entry that is not
+ * present, or lacks the right the access needs (user_supervisor to read,
+ * read_write to write), is a page fault. A page of a mapped area (vm.h)
+ * goes to the fault path the area layer registered (mmu_area_ops). A page
+ * of a segment with a pager takes frames the MMU owns (it is their
+ * frame_owner, so the pool can evict them) and has the pager fill a run:
+ * the rest of the access and, for a read that follows a resident page,
+ * read-ahead; pages read ahead wait in their entries, marked cached, and
+ * their first touch is a minor fault that only maps them. Writes set the
+ * page's dirty bit; a segment's dirty pages go back through its pager,
+ * neighbours together, on eviction, mmu_sync and process removal. Pages of
+ * segments without a pager are demand-zero and stay pinned: there is no
+ * swap yet. Left out: kernel mode, fork.
  */
 #ifndef MMU_H
 #define MMU_H
