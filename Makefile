@@ -1,4 +1,5 @@
-# make        the library objects, libmmap.a, mmap_tests and mmap_demo
+# make        the library objects, libmmap.a, mmap_tests, mmap_demo,
+#             mmap_bench and the lectures' examples in examples/
 # make test   build and run the test suite
 # make demo   run the demo on a copy of a bundled file
 # make bench  build and run the benchmark against stdio and the kernel's mmap
@@ -18,11 +19,15 @@ HEADERS = $(wildcard *.h)
 # The test suite: a runner, shared helpers and one file per module.
 TEST_SRCS = $(sort $(wildcard tests/*.c))
 TEST_OBJS = $(TEST_SRCS:.c=.o)
-TEST_HEADERS = tests/helpers.h
+TEST_HEADERS = tests/helpers.h examples/exchange.h
+# The lectures' examples, rewritten for the simulated machine; the suite
+# "examples" of mmap_tests runs them.
+EXAMPLES = examples/private_read examples/grow_and_msync examples/file_read \
+           examples/persistent_variable examples/exchange
 
 .PHONY: all test demo bench asan clean
 
-all: libmmap.a mmap_tests mmap_demo mmap_bench
+all: libmmap.a mmap_tests mmap_demo mmap_bench $(EXAMPLES)
 
 %.o: %.c $(HEADERS)
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -40,7 +45,13 @@ mmap_tests: $(TEST_OBJS) libmmap.a
 mmap_demo: mmap_demo.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
-test: mmap_tests
+examples/%.o: examples/%.c examples/exchange.h $(HEADERS)
+	$(CC) $(CFLAGS) -I. -c $< -o $@
+
+$(EXAMPLES): %: %.o libmmap.a
+	$(CC) $(CFLAGS) -o $@ $^
+
+test: mmap_tests $(EXAMPLES)
 	./mmap_tests
 
 mmap_bench: mmap_bench.o host_mmap.o libmmap.a
@@ -58,9 +69,10 @@ asan/mmap_tests: $(LIB_SRCS) $(TEST_SRCS) $(HEADERS) $(TEST_HEADERS)
 	$(CC) -std=gnu99 -Wall -Wextra -Werror $(ASAN_FLAGS) -I. \
 	    -o $@ $(LIB_SRCS) $(TEST_SRCS)
 
-asan: asan/mmap_tests
+asan: asan/mmap_tests $(EXAMPLES)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    ./asan/mmap_tests
 
 clean:
-	rm -rf *.o tests/*.o libmmap.a mmap_tests mmap_demo mmap_bench asan
+	rm -rf *.o tests/*.o libmmap.a mmap_tests mmap_demo mmap_bench asan \
+	    examples/*.o $(EXAMPLES)
