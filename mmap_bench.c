@@ -19,9 +19,14 @@
  * The figure printed is the median of several runs, and every ratio
  * compares figures of the same invocation. Every method's data is checked:
  * sampled words of each read are summed and must agree across methods,
- * after the timed passes the mapping is compared whole with the file, and
- * a written file must hold what was written. Nothing here is a test: the
- * suite never times anything.
+ * after the timed passes each mapping of ours is compared whole with the
+ * file, and a written file must hold what was written. Nothing here is a
+ * test: the suite never times anything.
+ *
+ * One row shares a file: two processes of one MMU map it (vm.h,
+ * VM_MAP_SHARED, read-only) and read it whole one after the other, the
+ * second from the page cache the first filled; the kernel reads it twice
+ * through two mappings of its own.
  *
  *   mmap_bench [--json] [--runs N] [--mib N]
  */
@@ -44,6 +49,7 @@
 #include "host_mmap.h"
 #include "kernel.h"
 #include "mmap.h"
+#include "vm.h"
 
 #define CHUNK (64 * 1024)
 #define RANDOM_READS 2000000
@@ -52,6 +58,13 @@
 /* The floor reads the file as our pager does: 256 KiB per call. */
 #define FLOOR_RUN (64 * 4096)
 #define PASSES 4
+/* The processes that share one mapping of the file, pids 1 and up. */
+#define SHARED_READERS 2
+/*
+ * The shared reads' passes (method_passes), their checksum pairs and the
+ * report name two readers: all of them, then the first, then the second.
+ */
+typedef char shared_readers_are_two[SHARED_READERS == 2 ? 1 : -1];
 /* Warmed beyond the file's size before every run (warm_then_start). */
 #define WARM_MARGIN ((size_t)16 << 20)
 
@@ -65,6 +78,8 @@ typedef struct {
     long host_faults;          /* the host's page faults in the first pass */
     size_t page_faults;        /* of the first pass */
     size_t tlb_misses;         /* of the first pass */
+    size_t major_faults;       /* of the first pass, shared reads only */
+    size_t minor_faults;       /* of the first pass, shared reads only */
 } child_result;
 
 static struct {
@@ -186,8 +201,17 @@ static uint64_t ours_read_pass(mmap *map, child_result *result) {
     return sum;
 }
 
-/* The whole mapping against the file, untimed. */
-static bool ours_matches_file(mmap *map, const char *path,
+/* Copies `length` bytes from `at` of a mapping of the file, as mmap_read. */
+typedef size_t (*read_at)(void *mapping, void *buffer, size_t at,
+                          size_t length);
+
+static size_t mapping_read_at(void *map, void *buffer, size_t at,
+                              size_t length) {
+    return mmap_read(map, buffer, at, length);
+}
+
+/* A whole mapping of ours against the file, untimed. */
+static bool ours_matches_file(read_at read, void *mapping, const char *path,
                               child_result *result) {
     FILE *file = fopen(path, "rb");
     unsigned char *want = malloc(CHUNK);
@@ -195,7 +219,7 @@ static bool ours_matches_file(mmap *map, const char *path,
     for (size_t at = 0; same && at < bench.size; at += CHUNK) {
         size_t length = chunk_at(at);
         same = fread(want, 1, length, file) == length &&
-               mmap_read(map, bench.chunk, at, length) == length &&
+               read(mapping, bench.chunk, at, length) == length &&
                memcmp(want, bench.chunk, length) == 0;
     }
     if (!same && !result->error[0])
@@ -244,8 +268,98 @@ static void ours_reads(child_result *result, bool all_passes) {
         result->checksum[2] = sum;
         free(offsets);
     }
-    ours_matches_file(map, bench.read_path, result);
+    ours_matches_file(mapping_read_at, map, bench.read_path, result);
     munmap(map);
+    result->ok = !result->error[0];
+}
+
+/* One process's shared mapping of the file, in the MMU they all share. */
+typedef struct {
+    mmu *mmu;
+    size_t pid;
+    addr32 start;
+} shared_mapping;
+
+static size_t shared_read_at(void *mapping, void *buffer, size_t at,
+                             size_t length) {
+    shared_mapping *shared = mapping;
+    return mmu_read_from_virtual_address(
+        shared->mmu, shared->start + (addr32)at, shared->pid, buffer, length);
+}
+
+/* Process `pid` opens the file and maps it whole, shared and read-only. */
+static bool shared_map(shared_mapping *shared, mmu *m, size_t pid,
+                       child_result *result) {
+    *shared = (shared_mapping){.mmu = m, .pid = pid, .start = VM_MAP_FAILED};
+    if (mmu_add_process(m, pid) != 0) {
+        fail(result, "mmu_add_process");
+        return false;
+    }
+    int fd = open(bench.read_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fail(result, "open");
+        return false;
+    }
+    shared->start =
+        vm_mmap(m, pid, 0, bench.size, VM_PROT_READ, VM_MAP_SHARED, fd, 0);
+    if (shared->start == VM_MAP_FAILED)
+        fail(result, "vm_mmap");
+    close(fd); /* the mapping holds the file itself */
+    return shared->start != VM_MAP_FAILED;
+}
+
+static uint64_t shared_read_pass(shared_mapping *shared, child_result *result) {
+    uint64_t sum = 0;
+    for (size_t at = 0; at < bench.size; at += CHUNK) {
+        size_t want = chunk_at(at);
+        if (shared_read_at(shared, bench.chunk, at, want) != want) {
+            fail(result, "mmu_read_from_virtual_address");
+            return 0;
+        }
+        sum += sample(bench.chunk, want);
+    }
+    return sum;
+}
+
+/*
+ * SHARED_READERS processes of one MMU read the file one after the other,
+ * each through its own shared mapping: each maps it, then reads it whole.
+ * Only the first reads the file; the others' faults are minor, served by
+ * the page cache. Pass 0 times them all, from mmu_create (the first
+ * library call, the pool's set-up) to the last byte; pass 1 + r is reader
+ * r's share (the first one's from the same start), with its sampled words.
+ * Every mapping stays until the clock stops: a file's pages leave the
+ * cache with its last mapping.
+ */
+static void ours_shared_reads(child_result *result) {
+    shared_mapping shared[SHARED_READERS];
+    int mapped = 0;
+    double start = warm_then_start(), reader_start = start;
+    mmu *m = mmu_create();
+    if (!m) {
+        fail(result, "mmu_create");
+        return;
+    }
+    for (int r = 0; r < SHARED_READERS && !result->error[0]; r++) {
+        if (!shared_map(&shared[r], m, (size_t)r + 1, result))
+            break;
+        mapped++;
+        result->checksum[1 + r] = shared_read_pass(&shared[r], result);
+        double end = now();
+        result->seconds[1 + r] = end - reader_start;
+        reader_start = end;
+    }
+    result->seconds[0] = reader_start - start;
+    result->page_faults = m->num_page_faults;
+    result->major_faults = m->num_major_faults;
+    result->minor_faults = m->num_minor_faults;
+    result->tlb_misses = m->num_tlb_misses;
+    for (int r = 0; r < mapped && !result->error[0]; r++)
+        ours_matches_file(shared_read_at, &shared[r], bench.read_path, result);
+    for (int r = 0; r < mapped; r++)
+        if (vm_munmap(m, shared[r].pid, shared[r].start, bench.size) != 0)
+            fail(result, "vm_munmap");
+    mmu_delete(m);
     result->ok = !result->error[0];
 }
 
@@ -404,6 +518,35 @@ static void host_reads(child_result *result) {
 }
 
 /*
+ * As ours_shared_reads, through the host kernel: SHARED_READERS mappings
+ * of the file, shared and read-only, each made and then copied out whole
+ * in turn. Each mapping faults its pages in again, from the host's page
+ * cache. Pass 0 is all of it, pass 1 + r mapping r's share.
+ */
+static void host_shared_reads(child_result *result) {
+    const unsigned char *mapping[SHARED_READERS];
+    size_t length[SHARED_READERS];
+    int mapped = 0;
+    double start = warm_then_start(), reader_start = start;
+    for (int r = 0; r < SHARED_READERS; r++) {
+        mapping[r] = host_map_file(bench.read_path, &length[r]);
+        if (!mapping[r]) {
+            fail(result, "mmap");
+            break;
+        }
+        mapped++;
+        result->checksum[1 + r] = host_copy_pass(mapping[r]);
+        double end = now();
+        result->seconds[1 + r] = end - reader_start;
+        reader_start = end;
+    }
+    result->seconds[0] = reader_start - start;
+    for (int r = 0; r < mapped; r++)
+        host_unmap(mapping[r], length[r]);
+    result->ok = !result->error[0];
+}
+
+/*
  * The floor: the cold read's data movement with nothing simulated. The file
  * comes, FLOOR_RUN bytes per pread as the chunks need it (our pager's run),
  * into fresh memory obtained as the pool obtains its frames, and each chunk
@@ -485,14 +628,18 @@ enum method {
     STDIO_READ,
     HOST_READS, /* cold, hot, random, dependent random */
     STDIO_WRITE,
+    OURS_SHARED_READS, /* 40000 frames: two processes, one shared mapping */
+    HOST_SHARED_READS, /* two mappings */
     NUM_METHODS
 };
 
 /* The passes each method times. */
 static const int method_passes[NUM_METHODS] = {
-    [OURS_READS] = 3,          [OURS_PRESSURE_READ] = 1, [OURS_OVERWRITE] = 1,
-    [OURS_PRESSURE_WRITE] = 1, [FLOOR_READ] = 1,         [STDIO_READ] = 1,
-    [HOST_READS] = 4,          [STDIO_WRITE] = 1,
+    [OURS_READS] = 3,        [OURS_PRESSURE_READ] = 1,
+    [OURS_OVERWRITE] = 1,    [OURS_PRESSURE_WRITE] = 1,
+    [FLOOR_READ] = 1,        [STDIO_READ] = 1,
+    [HOST_READS] = 4,        [STDIO_WRITE] = 1,
+    [OURS_SHARED_READS] = 3, [HOST_SHARED_READS] = 3,
 };
 
 /* Runs `method` in a child with the pool size it calls for. */
@@ -530,6 +677,8 @@ static child_result run_child(enum method method, unsigned seed) {
         case STDIO_READ: stdio_read(&result); break;
         case HOST_READS: host_reads(&result); break;
         case STDIO_WRITE: stdio_overwrite(&result, seed); break;
+        case OURS_SHARED_READS: ours_shared_reads(&result); break;
+        case HOST_SHARED_READS: host_shared_reads(&result); break;
         case NUM_METHODS: break;
         }
         ssize_t written = write(channel[1], &result, sizeof result);
@@ -565,7 +714,9 @@ static struct {
     double first_call[NUM_METHODS][MAX_RUNS];
     double host_faults[NUM_METHODS][MAX_RUNS];
     uint64_t checksum[NUM_METHODS][PASSES];
+    /* The counters of each method's first run. */
     size_t page_faults[NUM_METHODS], tlb_misses[NUM_METHODS];
+    size_t major_faults[NUM_METHODS], minor_faults[NUM_METHODS];
 } runs;
 
 static bool collect(enum method method, int run) {
@@ -581,8 +732,12 @@ static bool collect(enum method method, int run) {
     }
     runs.first_call[method][run] = result.first_call_seconds;
     runs.host_faults[method][run] = (double)result.host_faults;
-    runs.page_faults[method] = result.page_faults;
-    runs.tlb_misses[method] = result.tlb_misses;
+    if (run == 0) {
+        runs.page_faults[method] = result.page_faults;
+        runs.tlb_misses[method] = result.tlb_misses;
+        runs.major_faults[method] = result.major_faults;
+        runs.minor_faults[method] = result.minor_faults;
+    }
     return true;
 }
 
@@ -617,6 +772,8 @@ static const comparison comparisons[] = {
      STDIO_WRITE, 0, "fwrite", 1.4, false},
     {"pressure_overwrite_vs_fwrite", "16 MiB pool: overwrite",
      OURS_PRESSURE_WRITE, 0, STDIO_WRITE, 0, "fwrite", 1.25, false},
+    {"shared_read_vs_kernel_mmap", "2 processes, shared map", OURS_SHARED_READS,
+     0, HOST_SHARED_READS, 0, "kernel 2 mappings", 0, false},
 };
 #define NUM_COMPARISONS (sizeof comparisons / sizeof comparisons[0])
 
@@ -634,19 +791,29 @@ static double figure(enum method method, int pass, int count, bool per_op) {
 
 static bool checksums_agree(void) {
     struct {
-        enum method a, b;
-        int pass;
-    } pairs[] = {
-        {OURS_READS, STDIO_READ, 0}, {OURS_READS, FLOOR_READ, 0},
-        {OURS_READS, HOST_READS, 0}, {OURS_READS, HOST_READS, 1},
-        {OURS_READS, HOST_READS, 2}, {OURS_PRESSURE_READ, STDIO_READ, 0}};
+        enum method a;
+        int pass_a;
+        enum method b;
+        int pass_b;
+    } pairs[] = {{OURS_READS, 0, STDIO_READ, 0},
+                 {OURS_READS, 0, FLOOR_READ, 0},
+                 {OURS_READS, 0, HOST_READS, 0},
+                 {OURS_READS, 1, HOST_READS, 1},
+                 {OURS_READS, 2, HOST_READS, 2},
+                 {OURS_PRESSURE_READ, 0, STDIO_READ, 0},
+                 /* every shared reader read the whole file */
+                 {OURS_SHARED_READS, 1, STDIO_READ, 0},
+                 {OURS_SHARED_READS, 2, STDIO_READ, 0},
+                 {HOST_SHARED_READS, 1, STDIO_READ, 0},
+                 {HOST_SHARED_READS, 2, STDIO_READ, 0}};
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
-        if (runs.checksum[pairs[i].a][pairs[i].pass] !=
-            runs.checksum[pairs[i].b][pairs[i].pass]) {
+        if (runs.checksum[pairs[i].a][pairs[i].pass_a] !=
+            runs.checksum[pairs[i].b][pairs[i].pass_b]) {
             fprintf(stderr,
                     "mmap_bench: methods %d and %d read different data "
-                    "(pass %d)\n",
-                    (int)pairs[i].a, (int)pairs[i].b, pairs[i].pass);
+                    "(passes %d and %d)\n",
+                    (int)pairs[i].a, (int)pairs[i].b, pairs[i].pass_a,
+                    pairs[i].pass_b);
             return false;
         }
     }
@@ -681,6 +848,18 @@ static void print_table(int count) {
            "overwrite %zu page faults\n",
            runs.page_faults[OURS_READS], runs.tlb_misses[OURS_READS],
            runs.page_faults[OURS_OVERWRITE]);
+    printf("shared read, %d processes one after the other: first %.1f ms "
+           "(mmu_create included), second %.1f ms; kernel: first %.1f ms, "
+           "second %.1f ms\n",
+           SHARED_READERS, figure(OURS_SHARED_READS, 1, count, false),
+           figure(OURS_SHARED_READS, 2, count, false),
+           figure(HOST_SHARED_READS, 1, count, false),
+           figure(HOST_SHARED_READS, 2, count, false));
+    printf("counters, first run of the shared read (both processes): %zu "
+           "page faults, %zu major, %zu minor\n",
+           runs.page_faults[OURS_SHARED_READS],
+           runs.major_faults[OURS_SHARED_READS],
+           runs.minor_faults[OURS_SHARED_READS]);
 }
 
 static void print_json(int count) {
@@ -691,6 +870,17 @@ static void print_json(int count) {
     printf("  \"first_call_ms\": %.3f,\n  \"host_faults_cold_read\": %.0f,\n",
            median_of(runs.first_call[OURS_READS], count) * 1e3,
            median_of(runs.host_faults[OURS_READS], count));
+    printf("  \"page_faults_shared_read\": %zu,\n  \"major_faults_shared_read\""
+           ": %zu,\n  \"minor_faults_shared_read\": %zu,\n",
+           runs.page_faults[OURS_SHARED_READS],
+           runs.major_faults[OURS_SHARED_READS],
+           runs.minor_faults[OURS_SHARED_READS]);
+    printf("  \"shared_read_readers_ms\": [%.3f, %.3f],\n"
+           "  \"kernel_shared_read_readers_ms\": [%.3f, %.3f],\n",
+           figure(OURS_SHARED_READS, 1, count, false),
+           figure(OURS_SHARED_READS, 2, count, false),
+           figure(HOST_SHARED_READS, 1, count, false),
+           figure(HOST_SHARED_READS, 2, count, false));
     printf("  \"comparisons\": [\n");
     for (size_t i = 0; i < NUM_COMPARISONS; i++) {
         const comparison *c = &comparisons[i];
