@@ -2,13 +2,13 @@
  * page_cache.c: cached files, an index from (file, page) to frame, and a
  * record per frame of the page it holds.
  *
- * The index is one open-addressing hash table for every file, twice as
- * large as the pool, so it never fills and never grows (the cache cannot
- * hold more pages than the pool has frames). The records are a table
- * indexed by frame number, as a kernel keeps a struct page per frame;
- * each file also threads its pages on a list through them, so that ending
- * or invalidating a file visits only its own pages. Both tables are
- * reserved on first use and backed as they are touched.
+ * The records are a table indexed by frame number, as a kernel keeps a
+ * struct page per frame. The index is one hash table for every file, with
+ * as many buckets as the pool has frames (the cache cannot hold more pages
+ * than that), so it never grows; each bucket's pages are chained through
+ * their records. Each file also threads its pages on a list through them,
+ * so that ending or invalidating a file visits only its own pages. Both
+ * tables are reserved on first use and backed as they are touched.
  */
 #include "page_cache.h"
 
@@ -38,23 +38,17 @@ typedef struct {
     cached_file *file; /* NULL: not a frame of the cache */
     uint64_t page;     /* the page's number in the file */
     uint32_t next, previous; /* the file's other pages (frame numbers) */
+    uint32_t chain;          /* the next page in its index bucket */
     bool dirty;    /* a dirty entry was unmapped since the last write-back */
     bool uptodate; /* holds the file's bytes (false: awaiting a write) */
     bool referenced; /* used since the clock last passed (mapped or not) */
 } cache_page;
 
-/* One slot of the index. */
-typedef struct {
-    const cached_file *file; /* NULL: empty */
-    uint64_t page;
-    uint32_t frame;
-} index_slot;
-
 static struct {
     cached_file *files;
     cache_page *pages; /* indexed by frame number */
-    index_slot *index;
-    size_t index_mask; /* slots - 1, a power of two minus one */
+    uint32_t *index;   /* buckets: the frame of their first page, or 0 */
+    size_t index_mask; /* buckets - 1, a power of two minus one */
     frame_owner owner;
 } cache;
 
@@ -77,10 +71,11 @@ static bool cache_ready(void) {
     size_t total = kernel_frames_total();
     if (total == 0)
         return false;
-    size_t slots = 64;
-    while (slots < 2 * total)
-        slots *= 2;
-    cache.index = host_memory_reserve(whole_huge_pages(slots * sizeof *cache.index));
+    size_t buckets = 64;
+    while (buckets < total)
+        buckets *= 2;
+    cache.index =
+        host_memory_reserve(whole_huge_pages(buckets * sizeof *cache.index));
     cache.pages =
         host_memory_reserve(whole_huge_pages((total + 1) * sizeof *cache.pages));
     if (!cache.index || !cache.pages) {
@@ -89,7 +84,7 @@ static bool cache_ready(void) {
         errno = ENOMEM;
         return false;
     }
-    cache.index_mask = slots - 1;
+    cache.index_mask = buckets - 1;
     cache.owner.ops = &cache_frame_ops;
     return true;
 }
@@ -103,12 +98,12 @@ static addr32 frame_address(uint32_t number) {
 }
 
 /*
- * A page's home slot. Neighbouring pages of a file share a block of
- * INDEX_BLOCK neighbouring slots, so that a sequential read finds its
- * pages in the cache lines it has just used; the blocks are scattered.
+ * A page's bucket. Neighbouring pages of a file share a block of
+ * INDEX_BLOCK neighbouring buckets, so that a sequential read finds its
+ * buckets in the cache lines it has just used; the blocks are scattered.
  */
-#define INDEX_BLOCK 8
-static size_t slot_of(const cached_file *file, uint64_t page) {
+#define INDEX_BLOCK 16
+static size_t bucket_of(const cached_file *file, uint64_t page) {
     uint64_t key = (page / INDEX_BLOCK) * 0x9E3779B97F4A7C15u ^
                    (uintptr_t)file * 0xC2B2AE3D27D4EB4Fu;
     key ^= key >> 32;
@@ -120,40 +115,28 @@ static size_t slot_of(const cached_file *file, uint64_t page) {
 static uint32_t index_find(const cached_file *file, uint64_t page) {
     if (!cache.pages)
         return 0;
-    for (size_t i = slot_of(file, page);; i = (i + 1) & cache.index_mask) {
-        index_slot *slot = &cache.index[i];
-        if (!slot->file)
-            return 0;
-        if (slot->file == file && slot->page == page)
-            return slot->frame;
-    }
+    uint32_t number = cache.index[bucket_of(file, page)];
+    while (number &&
+           (cache.pages[number].file != file || cache.pages[number].page != page))
+        number = cache.pages[number].chain;
+    return number;
 }
 
-static void index_add(const cached_file *file, uint64_t page, uint32_t frame) {
-    size_t i = slot_of(file, page);
-    while (cache.index[i].file)
-        i = (i + 1) & cache.index_mask;
-    cache.index[i] = (index_slot){file, page, frame};
+/* Adds the page whose record is in frame `number` to the index. */
+static void index_add(uint32_t number) {
+    uint32_t *bucket =
+        &cache.index[bucket_of(cache.pages[number].file, cache.pages[number].page)];
+    cache.pages[number].chain = *bucket;
+    *bucket = number;
 }
 
-/*
- * Empties the slot of `page` and moves later slots of its probe sequence
- * back (linear probing's deletion), so that no lookup stops short.
- */
-static void index_remove(const cached_file *file, uint64_t page) {
-    size_t hole = slot_of(file, page);
-    while (cache.index[hole].file != file || cache.index[hole].page != page)
-        hole = (hole + 1) & cache.index_mask;
-    for (size_t i = (hole + 1) & cache.index_mask; cache.index[i].file;
-         i = (i + 1) & cache.index_mask) {
-        size_t home = slot_of(cache.index[i].file, cache.index[i].page);
-        /* The slot may move to the hole if its home is not in (hole, i]. */
-        if (((i - home) & cache.index_mask) >= ((i - hole) & cache.index_mask)) {
-            cache.index[hole] = cache.index[i];
-            hole = i;
-        }
-    }
-    cache.index[hole] = (index_slot){0};
+/* Takes the page whose record is in frame `number` out of the index. */
+static void index_remove(uint32_t number) {
+    uint32_t *link =
+        &cache.index[bucket_of(cache.pages[number].file, cache.pages[number].page)];
+    while (*link != number)
+        link = &cache.pages[*link].chain;
+    *link = cache.pages[number].chain;
 }
 
 /* Puts the page now in frame `number` into the cache. */
@@ -164,7 +147,7 @@ static void page_insert(cached_file *file, uint64_t page, uint32_t number,
     if (file->first)
         cache.pages[file->first].previous = number;
     file->first = number;
-    index_add(file, page, number);
+    index_add(number);
     kernel_set_frame_owner(frame_address(number), &cache.owner, number);
 }
 
@@ -172,7 +155,7 @@ static void page_insert(cached_file *file, uint64_t page, uint32_t number,
 static void page_drop(uint32_t number) {
     cache_page *record = &cache.pages[number];
     cached_file *file = record->file;
-    index_remove(file, record->page);
+    index_remove(number);
     if (record->previous)
         cache.pages[record->previous].next = record->next;
     else
