@@ -42,7 +42,8 @@ libmmap.a: $(LIB_OBJS)
 mmap_tests: $(TEST_OBJS) libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
-mmap_demo: mmap_demo.o libmmap.a
+# The demo: its default run, and --sharing in a file of its own.
+mmap_demo: mmap_demo.o mmap_demo_sharing.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
 examples/%.o: examples/%.c examples/exchange.h $(HEADERS)

@@ -4,7 +4,9 @@
  * (major and minor) and TLB hits, resident and dirty pages, evictions, the
  * pager's I/O, and what went back to the file. With --trace, every event in
  * words as it happens. The default run uses a small pool, so that its file
- * is read ahead and evicted, a dirty page included.
+ * is read ahead and evicted, a dirty page included. --sharing runs the
+ * other mode, in mmap_demo_sharing.c; this file also holds the command
+ * line and the trace printer both modes use.
  */
 /* mkdtemp, and fseeko with 64-bit offsets. */
 #define _POSIX_C_SOURCE 200809L
@@ -23,19 +25,16 @@
 
 #include "kernel.h"
 #include "mmap.h"
+#include "mmap_demo.h"
 #include "page_table.h"
 #include "segments.h"
 #include "tlb.h"
 #include "trace.h"
 #include "types.h"
 
-#define USAGE "usage: mmap_demo [FILE] [--write OFFSET TEXT] [--trace]\n"
-
-/*
- * Mapped when no FILE is named: a copy of it, so the tree stays untouched.
- * Its 48 pages say on every line which page they are.
- */
-#define DEFAULT_FILE "test_files/pages.txt"
+#define USAGE                                                                  \
+    "usage: mmap_demo [FILE] [--write OFFSET TEXT] [--trace]\n"                \
+    "       mmap_demo --sharing [FILE] [--trace]\n"
 
 /*
  * The pool the default run asks for when MMAP_FRAMES is not set: 30 pages
@@ -74,46 +73,8 @@ typedef char demo_frames_text_is_demo_frames[DEMO_FRAMES == 32 ? 1 : -1];
 /* Bytes of a --write shown back, at most. */
 #define WRITE_SHOWN 40
 
-/* The kinds of page fault, enum trace_fault. */
-#define NUM_FAULT_KINDS (TRACE_FAULT_ZERO + 1)
-
 /* The bytes one page table maps. */
 #define TABLE_SPAN ((addr32)(NUM_ENTRIES * PAGE_SIZE))
-
-typedef struct {
-    const char *path; /* NULL: a copy of DEFAULT_FILE */
-    bool write;
-    size_t write_offset;
-    const char *write_text;
-    bool trace;
-    bool small_pool; /* MMAP_FRAMES was set here, to DEMO_FRAMES */
-} options;
-
-/* The pager's calls in one direction, and what they moved. */
-typedef struct {
-    size_t calls;
-    size_t pages;
-    size_t bytes;
-} io_count;
-
-/*
- * What the trace hook has seen, and whether it prints each event. The
- * mapping's place turns a virtual address into a page of the file.
- */
-typedef struct {
-    bool print;
-    uintptr_t start_address; /* of the mapping, once it exists */
-    size_t num_pages;        /* of the mapping; 0 before it exists */
-    size_t events[NUM_TRACE_EVENTS];
-    size_t faults[NUM_FAULT_KINDS]; /* by enum trace_fault */
-    size_t dirty_evictions;
-    io_count reads, writes;
-    addr32 fault_page; /* of the last fault: the rest of its run is read
-                          ahead */
-    bool watching;     /* whether the written page's write-backs count */
-    addr32 written_page;
-    size_t written_page_saved; /* write-backs of written_page */
-} event_log;
 
 /* The mapping's pages, one cell per `pages_per_cell` pages. */
 typedef struct {
@@ -147,7 +108,7 @@ typedef struct {
 } unmap_result;
 
 /* The ending of a count's noun: "1 page", "2 pages". */
-static const char *plural(size_t count) {
+const char *demo_plural(size_t count) {
     return count == 1 ? "" : "s";
 }
 
@@ -181,6 +142,8 @@ static void parse_arguments(int argc, char **argv, options *opts) {
             exit(0);
         } else if (strcmp(arg, "--trace") == 0) {
             opts->trace = true;
+        } else if (strcmp(arg, "--sharing") == 0) {
+            opts->sharing = true;
         } else if (strcmp(arg, "--write") == 0) {
             if (opts->write)
                 exit_with_usage("only one --write may be given", arg);
@@ -200,6 +163,8 @@ static void parse_arguments(int argc, char **argv, options *opts) {
             opts->path = arg;
         }
     }
+    if (opts->sharing && opts->write)
+        exit_with_usage("--sharing makes its own writes", "--write");
 }
 
 /*
@@ -248,7 +213,7 @@ static bool copy_file(const char *from, const char *to) {
  * Makes a temporary directory `dir` holding a copy of DEFAULT_FILE at
  * `path` (both PATH_MAX bytes). Prints why and returns false on failure.
  */
-static bool make_default_copy(char *dir, char *path) {
+bool demo_make_default_copy(char *dir, char *path) {
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp)
         tmp = "/tmp";
@@ -277,7 +242,7 @@ static bool make_default_copy(char *dir, char *path) {
 }
 
 /* Removes the copy and its directory; says so if it cannot. */
-static void remove_default_copy(const char *dir, const char *path) {
+void demo_remove_default_copy(const char *dir, const char *path) {
     if (unlink(path) != 0 || rmdir(dir) != 0)
         fprintf(stderr, "mmap_demo: cannot remove %s: %s\n", dir,
                 strerror(errno));
@@ -321,6 +286,29 @@ static void print_page_short(const event_log *log, addr32 address) {
         printf("va 0x%08x", PAGE_ROUND_DOWN(address));
 }
 
+/*
+ * The page an eviction or a write-back is about. The record of a page of
+ * the page cache names it under the first process that maps it; when none
+ * does (it was read ahead, or every mapper has gone), only by its number.
+ */
+static void print_record_page(const event_log *log, const trace_record *r,
+                              bool short_form) {
+    if (r->virtual_address == 0)
+        printf("page %zu%s (mapped by no process)", r->page,
+               short_form ? "" : " of the file");
+    else if (short_form)
+        print_page_short(log, r->virtual_address);
+    else
+        print_page(log, r->virtual_address);
+}
+
+/* Names the process of an event, when the log knows their names: "A: ". */
+static void print_process(const event_log *log, size_t pid) {
+    if (log->process_names && pid < log->num_process_names &&
+        log->process_names[pid])
+        printf("%s: ", log->process_names[pid]);
+}
+
 /* What a frame is given to (the directory, a table, a page) and which. */
 static void print_frame_given(const event_log *log, const trace_record *r) {
     switch (r->use) {
@@ -333,11 +321,15 @@ static void print_frame_given(const event_log *log, const trace_record *r) {
         printf("a demand-zero page (va 0x%08x)", r->virtual_address);
         break;
     case TRACE_FRAME_PAGE:
-        printf("page %zu of the file (va 0x%08x)", r->page, r->virtual_address);
+        printf("page %zu of the file", r->page);
+        if (r->virtual_address) /* else a page of the page cache */
+            printf(" (va 0x%08x)", r->virtual_address);
         break;
     }
     printf(" gets frame 0x%08x", r->physical_address);
-    if (r->use == TRACE_FRAME_PAGE && r->virtual_address != log->fault_page)
+    if (r->use == TRACE_FRAME_PAGE && !r->virtual_address)
+        printf(" in the page cache");
+    if (r->use == TRACE_FRAME_PAGE && log->frame_read_ahead)
         printf(", read ahead");
     printf("\n");
 }
@@ -345,8 +337,9 @@ static void print_frame_given(const event_log *log, const trace_record *r) {
 /* How a fault is served, by its kind (enum trace_fault). */
 static const char *const fault_kind_names[NUM_FAULT_KINDS] = {
     [TRACE_FAULT_MAJOR] = "major, read from the file",
-    [TRACE_FAULT_MINOR] = "minor, read ahead earlier, only mapped now",
+    [TRACE_FAULT_MINOR] = "minor, in the page cache already, only mapped now",
     [TRACE_FAULT_ZERO] = "zero-fill, a cleared frame, nothing read",
+    [TRACE_FAULT_COPY] = "copy-on-write, copied into a frame of its own",
 };
 
 /*
@@ -355,7 +348,7 @@ static const char *const fault_kind_names[NUM_FAULT_KINDS] = {
  */
 static void print_eviction(const event_log *log, const trace_record *r) {
     size_t page;
-    print_page_short(log, r->virtual_address);
+    print_record_page(log, r, true);
     printf(" leaves frame 0x%08x for ", r->physical_address);
     switch (r->room_for.use) {
     case TRACE_FRAME_PAGE:
@@ -379,11 +372,12 @@ static void print_pager_call(const trace_record *r) {
     else
         printf("pages %zu-%zu", r->page, r->page + r->pages - 1);
     printf(" of the file, %zu byte%s, in one I/O call\n", r->bytes,
-           plural(r->bytes));
+           demo_plural(r->bytes));
 }
 
 /* The translation events: TLB, page walk, segmentation fault. */
 static void print_translation(const event_log *log, const trace_record *r) {
+    print_process(log, r->pid);
     print_address(log, r->virtual_address);
     switch (r->event) {
     case TRACE_TLB_HIT: printf(": in the TLB\n"); break;
@@ -403,13 +397,14 @@ static void print_event(const event_log *log, const trace_record *r) {
     printf("  %-13s", trace_event_name(r->event));
     switch (r->event) {
     case TRACE_PAGE_FAULT:
+        print_process(log, r->pid);
         print_page(log, r->virtual_address);
         printf(": %s\n", fault_kind_names[r->fault]);
         break;
     case TRACE_FRAME_GIVEN: print_frame_given(log, r); break;
     case TRACE_EVICTION: print_eviction(log, r); break;
     case TRACE_WRITE_BACK:
-        print_page(log, r->virtual_address);
+        print_record_page(log, r, false);
         printf(" from frame 0x%08x to the file\n", r->physical_address);
         break;
     case TRACE_PAGER_READ:
@@ -432,7 +427,17 @@ static void count_event(event_log *log, const trace_record *r) {
     case TRACE_PAGE_FAULT:
         assert((unsigned)r->fault < NUM_FAULT_KINDS);
         log->faults[r->fault]++;
-        log->fault_page = PAGE_ROUND_DOWN(r->virtual_address);
+        log->fault_frame_pending = false;
+        break;
+    case TRACE_PAGE_WALK:
+        /* A fault follows: its page gets the first frame given. */
+        log->fault_frame_pending = r->physical_address == 0;
+        break;
+    case TRACE_FRAME_GIVEN:
+        if (r->use == TRACE_FRAME_PAGE || r->use == TRACE_FRAME_ZERO_PAGE) {
+            log->frame_read_ahead = !log->fault_frame_pending;
+            log->fault_frame_pending = false;
+        }
         break;
     case TRACE_EVICTION: log->dirty_evictions += r->dirty; break;
     case TRACE_PAGER_READ: count_io(&log->reads, r); break;
@@ -447,7 +452,7 @@ static void count_event(event_log *log, const trace_record *r) {
 }
 
 /* The trace hook: counts every event and, with --trace, prints it. */
-static void log_event(const trace_record *record, void *context) {
+void demo_log_event(const trace_record *record, void *context) {
     event_log *log = context;
     assert((unsigned)record->event < NUM_TRACE_EVENTS);
     count_event(log, record);
@@ -473,7 +478,7 @@ static int print_escaped_byte(unsigned char byte) {
  * Prints the first `shown` of `length` bytes in quotes, escaped, and says
  * how many there are in all when that is more.
  */
-static void print_quoted(const char *bytes, size_t shown, size_t length) {
+void demo_print_quoted(const char *bytes, size_t shown, size_t length) {
     putchar('"');
     for (size_t i = 0; i < shown; i++)
         print_escaped_byte((unsigned char)bytes[i]);
@@ -499,7 +504,8 @@ static void print_excerpt(const char *bytes, size_t length, size_t total) {
         putchar('\n');
     }
     if (i < total)
-        printf("    | ... (%zu more byte%s)\n", total - i, plural(total - i));
+        printf("    | ... (%zu more byte%s)\n", total - i,
+               demo_plural(total - i));
 }
 
 /*
@@ -537,8 +543,8 @@ static bool read_whole_file(mmap *m) {
 }
 
 /* Reads `length` bytes at `offset` of the file at `path` with stdio. */
-static bool read_file_bytes(const char *path, size_t offset, char *bytes,
-                            size_t length) {
+bool demo_read_file_bytes(const char *path, size_t offset, char *bytes,
+                          size_t length) {
     FILE *file = fopen(path, "rb");
     if (!file)
         return false;
@@ -559,11 +565,11 @@ static bool print_file_bytes(const char *path, size_t offset, size_t length,
     char bytes[WRITE_SHOWN];
     size_t shown = length < WRITE_SHOWN ? length : WRITE_SHOWN;
     errno = 0;
-    if (!read_file_bytes(path, offset, bytes, shown)) {
+    if (!demo_read_file_bytes(path, offset, bytes, shown)) {
         printf("(cannot read them: %s)", strerror(errno));
         return false;
     }
-    print_quoted(bytes, shown, length);
+    demo_print_quoted(bytes, shown, length);
     return expected && memcmp(bytes, expected, shown) == 0;
 }
 
@@ -578,7 +584,7 @@ static void print_both_copies(mmap *m, const char *path, size_t offset,
     size_t shown = wrote < WRITE_SHOWN ? wrote : WRITE_SHOWN;
     size_t got = mmap_read(m, back, offset, shown);
     printf("  through the mapping: ");
-    print_quoted(back, got, wrote);
+    demo_print_quoted(back, got, wrote);
     printf("\n  in the file on disk: ");
     if (!print_file_bytes(path, offset, wrote, text))
         printf("  (not yet: the page is dirty in its frame)");
@@ -599,7 +605,8 @@ static size_t write_text(mmap *m, const options *opts, const char *path,
     log->watching = offset < m->length;
     log->written_page = PAGE_ROUND_DOWN(m->start_address + offset);
     printf("Writing ");
-    print_quoted(text, length < WRITE_SHOWN ? length : WRITE_SHOWN, length);
+    demo_print_quoted(text, length < WRITE_SHOWN ? length : WRITE_SHOWN,
+                      length);
     printf(" at offset %zu with mmap_write%s:\n", offset,
            !opts->path   ? " (only the copy changes)"
            : m->writable ? " (this changes the file itself)"
@@ -614,7 +621,7 @@ static size_t write_text(mmap *m, const options *opts, const char *path,
                "file (%zu bytes),\n  and a mapping never grows its file\n",
                offset, m->length);
     } else {
-        printf("  wrote %zu byte%s", wrote, plural(wrote));
+        printf("  wrote %zu byte%s", wrote, demo_plural(wrote));
         if (wrote < length)
             printf(" of %zu: clipped at the end of the file (%zu bytes)",
                    length, m->length);
@@ -729,7 +736,7 @@ static void print_segment_box(const vm_segmentation *segment, int index,
                               const char *file) {
     uint32_t pages = (segment->end - segment->start) / PAGE_SIZE;
     char address[16], size[24], perm[4], row[64];
-    snprintf(size, sizeof size, "%u page%s", pages, plural(pages));
+    snprintf(size, sizeof size, "%u page%s", pages, demo_plural(pages));
     permission_string(segment->permissions, perm);
     snprintf(row, sizeof row, " %-8s %-12s %s  grows %s", segment_name(index),
              size, perm, segment->grows_down ? "down" : "up");
@@ -813,6 +820,10 @@ static void print_faults(const snapshot *shot, const event_log *log) {
         print_count("  zero-fill faults", log->faults[TRACE_FAULT_ZERO]);
         printf("(demand-zero: a cleared frame)\n");
     }
+    if (log->faults[TRACE_FAULT_COPY] > 0) {
+        print_count("  copy-on-write faults", log->faults[TRACE_FAULT_COPY]);
+        printf("(a private page copied at its first write)\n");
+    }
 }
 
 /* Section 2: the MMU's counters, and the faults and TLB hits the log saw. */
@@ -827,7 +838,7 @@ static void print_counters(const snapshot *shot, const event_log *log) {
     if (translations > 0)
         printf("(%.1f%% of %zu translation%s)\n",
                100.0 * (double)hits / (double)translations, translations,
-               plural(translations));
+               demo_plural(translations));
     else
         printf("(nothing was translated)\n");
     print_count("segmentation faults", shot->segmentation_faults);
@@ -860,15 +871,15 @@ static void print_page_map(const page_map *map) {
                map->pages_per_cell);
     printf("  %zu page%s: %zu resident (%zu dirty, %zu read ahead), %zu not "
            "resident\n",
-           map->num_pages, plural(map->num_pages), map->resident, map->dirty,
-           map->cached, map->num_pages - map->resident);
+           map->num_pages, demo_plural(map->num_pages), map->resident,
+           map->dirty, map->cached, map->num_pages - map->resident);
 }
 
 /* The pager's calls one way: each is one I/O call of the file. */
 static void print_io(const char *label, const io_count *io) {
     print_count(label, io->calls);
-    printf("(%zu page%s, %zu byte%s)\n", io->pages, plural(io->pages),
-           io->bytes, plural(io->bytes));
+    printf("(%zu page%s, %zu byte%s)\n", io->pages, demo_plural(io->pages),
+           io->bytes, demo_plural(io->bytes));
 }
 
 /*
@@ -894,7 +905,7 @@ static void print_write_back(const snapshot *shot, const event_log *log,
     print_io("pager writes (I/O calls)", &log->writes);
     print_count("frames in use before munmap", in_use);
     printf("(%zu file page%s, %zu page-table page%s)\n", shot->map.resident,
-           plural(shot->map.resident), tables, plural(tables));
+           demo_plural(shot->map.resident), tables, demo_plural(tables));
     print_count("frames free before munmap", shot->frames_free);
     printf("(of %zu; %zu after munmap)\n", shot->frames_total,
            result->frames_free);
@@ -959,7 +970,7 @@ static void print_pool(const options *opts) {
  * Says why mmap_create failed with errno `failure`, in terms a student can
  * act on: a pool that cannot be set up is MMAP_FRAMES's doing.
  */
-static void explain_create_failure(const char *path, int failure) {
+void demo_explain_create_failure(const char *path, int failure) {
     const char *setting = getenv("MMAP_FRAMES");
     bool no_pool =
         (failure == EINVAL || failure == ENOMEM) && kernel_frames_total() == 0;
@@ -984,7 +995,7 @@ static void describe_mapping(mmap *m, const options *opts, event_log *log) {
     log->num_pages = pages;
     printf("  %zu byte%s (%zu page%s) at virtual address 0x%08lx, %s;\n"
            "  no page of the file is read yet\n",
-           m->length, plural(m->length), pages, plural(pages),
+           m->length, demo_plural(m->length), pages, demo_plural(pages),
            (unsigned long)m->start_address,
            m->writable ? "read-write" : "read-only");
     print_pool(opts);
@@ -997,7 +1008,7 @@ static void describe_mapping(mmap *m, const options *opts, event_log *log) {
  */
 static int run_demo(const char *path, const options *opts) {
     event_log log = {.print = opts->trace};
-    trace_set_hook(log_event, &log);
+    trace_set_hook(demo_log_event, &log);
     printf("Mapping %s with mmap_create:\n", path);
     if (!opts->path)
         printf("  (a copy of %s, removed at the end)\n", DEFAULT_FILE);
@@ -1005,7 +1016,7 @@ static int run_demo(const char *path, const options *opts) {
     if (!m) {
         int failure = errno;
         trace_set_hook(NULL, NULL);
-        explain_create_failure(path, failure);
+        demo_explain_create_failure(path, failure);
         return 1;
     }
     describe_mapping(m, opts, &log);
@@ -1021,22 +1032,29 @@ static int run_demo(const char *path, const options *opts) {
     return read_ok ? 0 : 1;
 }
 
+/* The mode the options chose, on the file at `path`. */
+static int run_mode(const char *path, const options *opts) {
+    return opts->sharing ? demo_run_sharing(path, opts) : run_demo(path, opts);
+}
+
 /*
- * Runs the demo on FILE, or on a copy of DEFAULT_FILE with the default
- * run's small pool and write. The status is 0 when every step worked.
+ * Runs the demo on FILE, or on a copy of DEFAULT_FILE (with, for the
+ * default run, its small pool and write). The status is 0 when every step
+ * worked.
  */
 int main(int argc, char **argv) {
     options opts;
     parse_arguments(argc, argv, &opts);
     if (opts.path)
-        return run_demo(opts.path, &opts);
-    choose_default_run(&opts);
+        return run_mode(opts.path, &opts);
+    if (!opts.sharing)
+        choose_default_run(&opts);
     /* A reader that goes away early (| head) must not stop the cleanup. */
     signal(SIGPIPE, SIG_IGN);
     char dir[PATH_MAX], copy[PATH_MAX];
-    if (!make_default_copy(dir, copy))
+    if (!demo_make_default_copy(dir, copy))
         return 1;
-    int status = run_demo(copy, &opts);
-    remove_default_copy(dir, copy);
+    int status = run_mode(copy, &opts);
+    demo_remove_default_copy(dir, copy);
     return status;
 }
