@@ -52,7 +52,8 @@ examples/%.o: examples/%.c examples/exchange.h $(HEADERS)
 $(EXAMPLES): %: %.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
-test: mmap_tests $(EXAMPLES)
+# The suites demo and examples run ./mmap_demo and examples/: built first.
+test: mmap_tests mmap_demo $(EXAMPLES)
 	./mmap_tests
 
 mmap_bench: mmap_bench.o host_mmap.o libmmap.a
@@ -70,7 +71,7 @@ asan/mmap_tests: $(LIB_SRCS) $(TEST_SRCS) $(HEADERS) $(TEST_HEADERS)
 	$(CC) -std=gnu99 -Wall -Wextra -Werror $(ASAN_FLAGS) -I. \
 	    -o $@ $(LIB_SRCS) $(TEST_SRCS)
 
-asan: asan/mmap_tests $(EXAMPLES)
+asan: asan/mmap_tests mmap_demo $(EXAMPLES)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    ./asan/mmap_tests
 

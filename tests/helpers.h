@@ -60,6 +60,7 @@ extern const test_suite mmu_suite;
 extern const test_suite trace_suite;
 extern const test_suite mmap_suite;
 extern const test_suite examples_suite;
+extern const test_suite demo_suite;
 
 /* ------------------------------------------------------------------ */
 /* The harness: failing a check                                        */

@@ -1,0 +1,297 @@
+/*
+ * tests/demo_tests.c: what mmap_demo shows, run as the program a student
+ * runs: the report of --sharing, where processes A and B map one file
+ * shared and C maps it private. The demo is ./mmap_demo in the repository
+ * root, the directory above test_files/; build it first (make builds it
+ * with the tests).
+ */
+#include "helpers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Room for the whole report; the --sharing report is about 3 KB. */
+#define REPORT_SIZE 32768
+
+/* The longest line of the report a check looks at. */
+#define LINE_SIZE 256
+
+/* The repository root, `root` (PATH_MAX bytes): the parent of test_files/. */
+static void repository_root(char *root) {
+    char *slash;
+
+    snprintf(root, PATH_MAX, "%s", fixture_dir);
+    slash = strrchr(root, '/');
+    if (!slash || slash == root)
+        fail(__FILE__, __LINE__, "setup: test_files/ has no parent: %s",
+             fixture_dir);
+    *slash = '\0';
+}
+
+/* Seconds the demo may take (it takes well under one). */
+#define DEMO_TIMEOUT_SECONDS 10
+
+/* In the forked child: runs the demo from the root, stdout to `out`. */
+static void exec_demo(const char *root, const char *demo, int out,
+                      const char *file) {
+    close(message_fd); /* the runner hears from the test, not the demo */
+    if (chdir(root) != 0 || dup2(out, STDOUT_FILENO) < 0)
+        _exit(126);
+    close(out);
+    alarm(DEMO_TIMEOUT_SECONDS); /* kept across execl */
+    execl(demo, "mmap_demo", "--sharing", file, (char *)NULL);
+    _exit(127);
+}
+
+/*
+ * Reads `fd` to its end into `report` (REPORT_SIZE bytes, cut to fit and
+ * ended with a NUL); what does not fit is read and dropped, so that the
+ * writer never blocks on a full pipe.
+ */
+static void read_to_end(int fd, char *report) {
+    char spill[4096];
+    size_t length = 0;
+    ssize_t got;
+
+    for (;;) {
+        if (length < REPORT_SIZE - 1)
+            got = read(fd, report + length, REPORT_SIZE - 1 - length);
+        else
+            got = read(fd, spill, sizeof spill);
+        if (got == 0 || (got < 0 && errno != EINTR))
+            break;
+        if (got > 0 && length < REPORT_SIZE - 1)
+            length += (size_t)got;
+    }
+    report[length] = '\0';
+}
+
+/*
+ * Runs ./mmap_demo --sharing [FILE] from the repository root (FILE NULL:
+ * the demo's own copy of its bundled file) and puts what it printed in
+ * `report` (REPORT_SIZE bytes); fails unless it exits with status 0.
+ */
+static void run_sharing_demo(const char *file, char *report) {
+    char root[PATH_MAX], demo[PATH_MAX];
+    int fds[2], status;
+    pid_t child;
+
+    repository_root(root);
+    join_path(demo, root, "mmap_demo");
+    if (access(demo, X_OK) != 0)
+        fail(__FILE__, __LINE__, "%s: %s (build it with make)", demo,
+             strerror(errno));
+    if (pipe(fds) != 0)
+        setup_failed("pipe");
+    fflush(stdout);
+    child = fork();
+    if (child < 0)
+        setup_failed("fork the demo");
+    if (child == 0) {
+        close(fds[0]);
+        exec_demo(root, demo, fds[1], file);
+    }
+    close(fds[1]);
+    read_to_end(fds[0], report);
+    close(fds[0]);
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail(__FILE__, __LINE__,
+             "mmap_demo --sharing: expected exit status 0, but it %s; it "
+             "printed:\n%s",
+             describe_wait_status(status), report);
+}
+
+/*
+ * Copies the line of step `step` of `report` that starts with `start`
+ * (after the two spaces of indentation) into `line` (LINE_SIZE bytes).
+ * A step runs from its heading "N. " to the next blank line.
+ */
+static void step_line(const char *report, int step, const char *start,
+                      char *line) {
+    char heading[16], prefix[LINE_SIZE];
+    const char *begin, *end, *at;
+
+    snprintf(heading, sizeof heading, "\n%d. ", step);
+    begin = strstr(report, heading);
+    if (!begin)
+        fail(__FILE__, __LINE__, "the report has no step %d:\n%s", step,
+             report);
+    end = strstr(begin + 1, "\n\n");
+    if (!end)
+        end = begin + strlen(begin);
+    snprintf(prefix, sizeof prefix, "\n  %s", start);
+    at = strstr(begin, prefix);
+    if (!at || at >= end)
+        fail(__FILE__, __LINE__,
+             "step %d of the report: expected a line starting \"%s\":%.*s",
+             step, start, (int)(end - begin), begin);
+    at += 3; /* past "\n  " */
+    snprintf(line, LINE_SIZE, "%.*s", (int)strcspn(at, "\n"), at);
+}
+
+/*
+ * The frame of page 0 that process `name` ("A", "B", "C") shows in the
+ * table of step `step`, and (if `reads` is not NULL, LINE_SIZE bytes)
+ * what it read there, without the quotes.
+ */
+static unsigned step_frame(const char *report, int step, const char *name,
+                           char *reads) {
+    char line[LINE_SIZE], start[8];
+    unsigned frame = 0;
+    const char *quote;
+
+    snprintf(start, sizeof start, "%s (pid", name);
+    step_line(report, step, start, line);
+    /* "A (pid 1)  shared   rw   0x00005000  page cache     \"...\"" */
+    if (sscanf(line, "%*s (pid %*u) %*s %*s %x", &frame) != 1 || frame == 0)
+        fail(__FILE__, __LINE__, "step %d: expected a frame for %s in: %s",
+             step, name, line);
+    if (reads) {
+        quote = strchr(line, '"');
+        if (!quote || !strrchr(line, '"') || strrchr(line, '"') == quote)
+            fail(__FILE__, __LINE__,
+                 "step %d: expected what %s read, in "
+                 "quotes: %s",
+                 step, name, line);
+        snprintf(reads, LINE_SIZE, "%.*s",
+                 (int)(strrchr(line, '"') - quote - 1), quote + 1);
+    }
+    return frame;
+}
+
+/* Whether `text` begins with `prefix`. */
+static bool starts_with(const char *text, const char *prefix) {
+    return strncmp(text, prefix, strlen(prefix)) == 0;
+}
+
+static void
+test_demo_sharing_shows_one_frame_for_a_b_and_c_until_c_writes(void) {
+    char *report = malloc(REPORT_SIZE), line[LINE_SIZE];
+    unsigned a, b, c;
+    int step;
+
+    if (!report)
+        setup_failed("malloc");
+    run_sharing_demo(NULL, report);
+    for (step = 2; step <= 3; step++) {
+        a = step_frame(report, step, "A", NULL);
+        b = step_frame(report, step, "B", NULL);
+        c = step_frame(report, step, "C", NULL);
+        expect_hex(b, a, describe("step %d: B's frame of page 0 (A's)", step));
+        expect_hex(c, a, describe("step %d: C's frame of page 0 (A's)", step));
+        step_line(report, step, "one frame for", line);
+        expect_true(strcmp(line, "one frame for A, B and C") == 0,
+                    describe("step %d says so: %s", step, line));
+    }
+    step_line(report, 2, "faults:", line);
+    expect_true(starts_with(line, "faults: major 1, minor 2 (copy-on-write 0"),
+                describe("step 2: one major fault, two minor: %s", line));
+    expect_true(strstr(line, "file reads 1,") != NULL,
+                describe("step 2: the file read once: %s", line));
+    free(report);
+}
+
+static void
+test_demo_sharing_shows_c_on_a_frame_of_its_own_after_it_writes(void) {
+    char *report = malloc(REPORT_SIZE), line[LINE_SIZE];
+    unsigned a, b, c;
+
+    if (!report)
+        setup_failed("malloc");
+    run_sharing_demo(NULL, report);
+    a = step_frame(report, 4, "A", NULL);
+    b = step_frame(report, 4, "B", NULL);
+    c = step_frame(report, 4, "C", NULL);
+    expect_hex(b, a, "step 4: B's frame of page 0 (still A's)");
+    expect_true(c != a, describe("step 4: C's frame 0x%x differs from A's "
+                                 "0x%x",
+                                 c, a));
+    expect_hex(a, step_frame(report, 3, "A", NULL),
+               "step 4: A's frame, the one all three shared in step 3");
+    step_line(report, 4, "one frame for", line);
+    expect_true(strcmp(line, "one frame for A and B, another for C") == 0,
+                describe("step 4 says so: %s", line));
+    step_line(report, 4, "faults:", line);
+    expect_true(strstr(line, "(copy-on-write 1 of them)") != NULL,
+                describe("step 4: one copy-on-write fault: %s", line));
+    free(report);
+}
+
+static void
+test_demo_sharing_shows_b_seeing_a_s_writes_and_c_only_the_first(void) {
+    char *report = malloc(REPORT_SIZE), reads[LINE_SIZE];
+
+    if (!report)
+        setup_failed("malloc");
+    run_sharing_demo(NULL, report);
+    step_frame(report, 3, "B", reads);
+    expect_true(starts_with(reads, "A1A1"),
+                describe("step 3: B reads A's first write: \"%s\"", reads));
+    step_frame(report, 3, "C", reads);
+    expect_true(starts_with(reads, "A1A1"),
+                describe("step 3: C, not written yet, reads A's first write: "
+                         "\"%s\"",
+                         reads));
+    step_frame(report, 4, "B", reads);
+    expect_true(starts_with(reads, "A2A2"),
+                describe("step 4: B reads A's second write: \"%s\"", reads));
+    step_frame(report, 4, "C", reads);
+    expect_true(strstr(reads, "A2A2") == NULL && starts_with(reads, "A1A1") &&
+                    strstr(reads, "C1C1") != NULL,
+                describe("step 4: C reads its copy (A's first write and its "
+                         "own), not A's second: \"%s\"",
+                         reads));
+    free(report);
+}
+
+static void
+test_demo_sharing_shows_the_file_holding_a_s_bytes_after_msync(void) {
+    char *report = malloc(REPORT_SIZE), line[LINE_SIZE];
+
+    if (!report)
+        setup_failed("malloc");
+    run_sharing_demo(NULL, report);
+    step_line(report, 5, "before:", line);
+    expect_true(strstr(line, "\"page 00, line 00\"") != NULL,
+                describe("step 5: the file before msync: %s", line));
+    step_line(report, 5, "after:", line);
+    expect_true(strstr(line, "\"A2A2 00, line 00\"") != NULL,
+                describe("step 5: A's bytes, not C's, after msync: %s", line));
+    free(report);
+}
+
+static void test_demo_sharing_of_a_named_file_leaves_a_s_bytes_in_it(void) {
+    char *report = malloc(REPORT_SIZE), path[PATH_MAX];
+    unsigned char *bytes, *original;
+    size_t size, original_size;
+
+    if (!report)
+        setup_failed("malloc");
+    copy_fixture("pages.txt", path);
+    run_sharing_demo(path, report);
+    bytes = load_file(path, &size);
+    original = load_fixture("pages.txt", &original_size);
+    expect_size(size, original_size, "the file's size, unchanged");
+    expect_bytes(bytes, "A2A2", 4, "bytes 0-3: A's last write");
+    expect_bytes(bytes + 4, original + 4, size - 4,
+                 "every other byte, as it was (none of C's \"C1C1\")");
+    free(original);
+    free(bytes);
+    free(report);
+}
+
+static const test_case demo_tests[] = {
+    TEST(demo_sharing_shows_one_frame_for_a_b_and_c_until_c_writes),
+    TEST(demo_sharing_shows_c_on_a_frame_of_its_own_after_it_writes),
+    TEST(demo_sharing_shows_b_seeing_a_s_writes_and_c_only_the_first),
+    TEST(demo_sharing_shows_the_file_holding_a_s_bytes_after_msync),
+    TEST(demo_sharing_of_a_named_file_leaves_a_s_bytes_in_it),
+};
+
+const test_suite demo_suite = {"demo", demo_tests,
+                               sizeof demo_tests / sizeof demo_tests[0]};
