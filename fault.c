@@ -58,6 +58,26 @@ void fault_protect_entry(page_table_entry *entry, const vm_area *area) {
     protect(entry, area, area->file && page_cache_owns(frame));
 }
 
+/*
+ * Names the page the fault takes frames for, so that an eviction it
+ * causes can say which page it made room for.
+ */
+static void wanting(const vm_fault *f, enum trace_frame_use use) {
+    trace_frame_wanted = (trace_room_for){use, f->pid, f->address};
+}
+
+/* Tells the trace that an anonymous frame went to the fault's page. */
+static void report_anonymous(const vm_fault *f, addr32 frame,
+                             enum trace_frame_use use) {
+    if (trace_on())
+        trace_report(&(trace_record){.event = TRACE_FRAME_GIVEN,
+                                     .pid = f->pid,
+                                     .virtual_address = f->address,
+                                     .physical_address = frame,
+                                     .use = use,
+                                     .page = (size_t)f->page});
+}
+
 /* Maps the fault's page to `frame`, with the area's protection. */
 static void map_page(const vm_fault *f, addr32 frame, bool cached) {
     *f->entry = (page_table_entry){.present = 1,
@@ -112,6 +132,7 @@ static int fault_file(const vm_fault *f) {
     addr32 frame = page_cache_find(f->area->file, f->page);
     if (frame == 0) {
         page_cache_request request = request_for(f);
+        wanting(f, TRACE_FRAME_PAGE);
         frame = page_cache_get(f->area->file, &request, &was_read);
     }
     if (frame == 0 || rmap_add(frame, f->mmu, f->pid, f->address) != 0)
@@ -132,6 +153,7 @@ static int fault_file(const vm_fault *f) {
  */
 static int fault_copy_on_write(const vm_fault *f) {
     assert(f->area->file && !f->area->shared);
+    wanting(f, TRACE_FRAME_COPY);
     addr32 copy = anon_page_take();
     if (copy == 0)
         return -1;
@@ -141,6 +163,7 @@ static int fault_copy_on_write(const vm_fault *f) {
         source = (addr32)f->entry->base_addr << NUM_OFFSET_BITS;
     } else {
         page_cache_request request = request_for(f);
+        wanting(f, TRACE_FRAME_PAGE);
         source = page_cache_get(f->area->file, &request, &was_read);
         if (source == 0) {
             int failure = errno;
@@ -154,6 +177,7 @@ static int fault_copy_on_write(const vm_fault *f) {
         rmap_remove(source, f->mmu, f->pid, f->address);
         page_cache_unmapped(source, f->entry->dirty);
     }
+    report_anonymous(f, copy, TRACE_FRAME_COPY);
     map_page(f, copy, false);
     f->mmu->num_cow_faults++;
     count_fault(f, was_read ? TRACE_FAULT_MAJOR : TRACE_FAULT_COPY);
@@ -162,9 +186,11 @@ static int fault_copy_on_write(const vm_fault *f) {
 
 /* Anonymous memory: a frame of zeros. */
 static int fault_anonymous(const vm_fault *f) {
+    wanting(f, TRACE_FRAME_ZERO_PAGE);
     addr32 frame = anon_page_zeroed();
     if (frame == 0)
         return -1;
+    report_anonymous(f, frame, TRACE_FRAME_ZERO_PAGE);
     map_page(f, frame, false);
     count_fault(f, TRACE_FAULT_ZERO);
     return 0;

@@ -320,6 +320,9 @@ static void print_frame_given(const event_log *log, const trace_record *r) {
     case TRACE_FRAME_ZERO_PAGE:
         printf("a demand-zero page (va 0x%08x)", r->virtual_address);
         break;
+    case TRACE_FRAME_COPY:
+        printf("a private copy of a page (va 0x%08x)", r->virtual_address);
+        break;
     case TRACE_FRAME_PAGE:
         printf("page %zu of the file", r->page);
         if (r->virtual_address) /* else a page of the page cache */
@@ -358,6 +361,7 @@ static void print_eviction(const event_log *log, const trace_record *r) {
             printf("va 0x%08x", r->room_for.virtual_address);
         break;
     case TRACE_FRAME_ZERO_PAGE: printf("a demand-zero page"); break;
+    case TRACE_FRAME_COPY: printf("a private copy of a page"); break;
     case TRACE_FRAME_TABLE: printf("a page table"); break;
     case TRACE_FRAME_DIRECTORY: printf("a page directory"); break;
     }

@@ -46,6 +46,7 @@ enum trace_frame_use {
     TRACE_FRAME_ZERO_PAGE, /* a page of demand-zero memory */
     TRACE_FRAME_TABLE,     /* a page table */
     TRACE_FRAME_DIRECTORY, /* a page directory */
+    TRACE_FRAME_COPY,      /* a private copy of a page, made by a write */
 };
 
 /* How a page fault is served. */
