@@ -3,6 +3,7 @@
  */
 #include "helpers.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -159,6 +160,93 @@ void copy_fixture(const char *name, char *path) {
 
     write_new_file(name, bytes, size, path);
     free(bytes);
+}
+
+void check_file_contents(const char *file, int line, const char *path,
+                             const void *want, size_t size, const char *what) {
+    size_t got_size;
+    unsigned char *got = load_file(path, &got_size);
+
+    if (got_size != size)
+        fail(file, line, "%s: expected a file of %zu bytes, got %zu", what,
+             size, got_size);
+    check_bytes(file, line, got, want, size, what);
+    free(got);
+}
+
+void make_sparse_file(const char *name, off_t size, char *path) {
+    int fd;
+
+    path_in_work_dir(name, path);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        setup_failed(describe("open %s", path));
+    if (ftruncate(fd, size) != 0)
+        setup_failed(describe("ftruncate %s", path));
+    close(fd);
+}
+
+void make_pattern_file(const char *name, size_t num_pages, unsigned salt,
+                              char *path) {
+    unsigned char page_bytes[PAGE_SIZE];
+    FILE *file;
+    size_t page;
+
+    path_in_work_dir(name, path);
+    file = fopen(path, "wb");
+    if (!file)
+        setup_failed(describe("fopen %s", path));
+    for (page = 0; page < num_pages; page++) {
+        fill_pattern(page_bytes, page, salt);
+        if (fwrite(page_bytes, 1, PAGE_SIZE, file) != PAGE_SIZE)
+            setup_failed(describe("fwrite %s", path));
+    }
+    if (fclose(file) != 0)
+        setup_failed(describe("fclose %s", path));
+}
+
+void write_file_at(const char *path, off_t offset, const void *bytes,
+                          size_t n) {
+    int fd = open(path, O_WRONLY);
+
+    if (fd < 0)
+        setup_failed(describe("open %s", path));
+    if (pwrite(fd, bytes, n, offset) != (ssize_t)n)
+        setup_failed(describe("pwrite %s", path));
+    close(fd);
+}
+
+void read_file_at(const char *path, off_t offset, void *bytes,
+                         size_t n) {
+    int fd = open(path, O_RDONLY);
+
+    if (fd < 0)
+        setup_failed(describe("open %s", path));
+    if (pread(fd, bytes, n, offset) != (ssize_t)n)
+        setup_failed(describe("pread %s", path));
+    close(fd);
+}
+
+size_t file_size(const char *path) {
+    struct stat info;
+
+    if (stat(path, &info) != 0)
+        setup_failed(describe("stat %s", path));
+    return (size_t)info.st_size;
+}
+
+void expect_file_pattern(const char *path, size_t num_pages,
+                                unsigned salt) {
+    unsigned char want[PAGE_SIZE], got[PAGE_SIZE];
+    size_t page;
+
+    expect_size(file_size(path), num_pages * PAGE_SIZE, "file size");
+    for (page = 0; page < num_pages; page++) {
+        read_file_at(path, (off_t)(page * PAGE_SIZE), got, PAGE_SIZE);
+        fill_pattern(want, page, salt);
+        expect_bytes(got, want, PAGE_SIZE,
+                     describe("page %zu of the file on disk", page));
+    }
 }
 
 /* ------------------------------------------------------------------ */

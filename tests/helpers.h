@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 /* mmap.h shadows the POSIX mmap/munmap: <sys/mman.h> must stay out. */
 #include "kernel.h"
@@ -200,6 +201,34 @@ void write_new_file(const char *name, const void *bytes, size_t size,
 
 /* Copies test_files/NAME into the work directory; `path` gets the copy. */
 void copy_fixture(const char *name, char *path);
+
+/* A file of `size` zero bytes that takes no disk space. */
+void make_sparse_file(const char *name, off_t size, char *path);
+
+/* work_dir/NAME: `num_pages` pages of pattern `salt` (fill_pattern). */
+void make_pattern_file(const char *name, size_t num_pages, unsigned salt,
+                       char *path);
+
+/* Someone else writes to the file, behind the mappings' back. */
+void write_file_at(const char *path, off_t offset, const void *bytes, size_t n);
+
+/* Reads bytes of the file as the disk has them now. */
+void read_file_at(const char *path, off_t offset, void *bytes, size_t n);
+
+size_t file_size(const char *path);
+
+void check_file_contents(const char *file, int line, const char *path,
+                      const void *want, size_t size, const char *what);
+
+/*
+ * The file at `path`, as the disk has it now, is the `size` bytes at
+ * `want`; a failure names the caller's line.
+ */
+#define expect_file_contents(path, want, size, what)                              \
+    check_file_contents(__FILE__, __LINE__, (path), (want), (size), (what))
+
+/* The file holds `num_pages` pages of pattern `salt`, and nothing more. */
+void expect_file_pattern(const char *path, size_t num_pages, unsigned salt);
 
 /* ------------------------------------------------------------------ */
 /* Grandchildren: processes a test forks for itself                    */

@@ -27,104 +27,6 @@
 /* Files in the test's temporary directory                             */
 /* ------------------------------------------------------------------ */
 
-/* A file of `size` zero bytes that takes no disk space. */
-
-/*
- * The file at `path`, as the disk has it now, is the `size` bytes at
- * `want`; a failure names the caller's line.
- */
-#define expect_file_holds(path, want, size, what)                              \
-    check_file_holds(__FILE__, __LINE__, (path), (want), (size), (what))
-
-static void check_file_holds(const char *file, int line, const char *path,
-                             const void *want, size_t size, const char *what) {
-    size_t got_size;
-    unsigned char *got = load_file(path, &got_size);
-
-    if (got_size != size)
-        fail(file, line, "%s: expected a file of %zu bytes, got %zu", what,
-             size, got_size);
-    check_bytes(file, line, got, want, size, what);
-    free(got);
-}
-
-static void make_sparse_file(const char *name, off_t size, char *path) {
-    int fd;
-
-    path_in_work_dir(name, path);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        setup_failed(describe("open %s", path));
-    if (ftruncate(fd, size) != 0)
-        setup_failed(describe("ftruncate %s", path));
-    close(fd);
-}
-
-static void make_pattern_file(const char *name, size_t num_pages, unsigned salt,
-                              char *path) {
-    unsigned char page_bytes[PAGE_SIZE];
-    FILE *file;
-    size_t page;
-
-    path_in_work_dir(name, path);
-    file = fopen(path, "wb");
-    if (!file)
-        setup_failed(describe("fopen %s", path));
-    for (page = 0; page < num_pages; page++) {
-        fill_pattern(page_bytes, page, salt);
-        if (fwrite(page_bytes, 1, PAGE_SIZE, file) != PAGE_SIZE)
-            setup_failed(describe("fwrite %s", path));
-    }
-    if (fclose(file) != 0)
-        setup_failed(describe("fclose %s", path));
-}
-
-/* Someone else writes to the file, behind the mapping's back. */
-static void write_file_at(const char *path, off_t offset, const void *bytes,
-                          size_t n) {
-    int fd = open(path, O_WRONLY);
-
-    if (fd < 0)
-        setup_failed(describe("open %s", path));
-    if (pwrite(fd, bytes, n, offset) != (ssize_t)n)
-        setup_failed(describe("pwrite %s", path));
-    close(fd);
-}
-
-/* Reads bytes of the file as the disk has them now. */
-static void read_file_at(const char *path, off_t offset, void *bytes,
-                         size_t n) {
-    int fd = open(path, O_RDONLY);
-
-    if (fd < 0)
-        setup_failed(describe("open %s", path));
-    if (pread(fd, bytes, n, offset) != (ssize_t)n)
-        setup_failed(describe("pread %s", path));
-    close(fd);
-}
-
-static size_t file_size(const char *path) {
-    struct stat info;
-
-    if (stat(path, &info) != 0)
-        setup_failed(describe("stat %s", path));
-    return (size_t)info.st_size;
-}
-
-static void expect_file_pattern(const char *path, size_t num_pages,
-                                unsigned salt) {
-    unsigned char want[PAGE_SIZE], got[PAGE_SIZE];
-    size_t page;
-
-    expect_size(file_size(path), num_pages * PAGE_SIZE, "file size");
-    for (page = 0; page < num_pages; page++) {
-        read_file_at(path, (off_t)(page * PAGE_SIZE), got, PAGE_SIZE);
-        fill_pattern(want, page, salt);
-        expect_bytes(got, want, PAGE_SIZE,
-                     describe("page %zu of the file on disk", page));
-    }
-}
-
 /*
  * As root, file permissions stop nothing; the read-only and unreadable
  * cases need an unprivileged user. The child is its own process, so it
@@ -550,7 +452,7 @@ static void test_read_only_file_maps_read_only_and_write_is_eacces(void) {
     expect_int(mmap_sync(map), 0, "mmap_sync of a read-only mapping");
     munmap(map);
 
-    expect_file_holds(path, fixture, size, "file after munmap (unchanged)");
+    expect_file_contents(path, fixture, size, "file after munmap (unchanged)");
     free(fixture);
 }
 
@@ -630,7 +532,7 @@ test_read_only_mapping_refuses_every_write_even_empty_or_past_the_end(void) {
                 "segfaults after the write at the last byte");
     munmap(map);
 
-    expect_file_holds(path, fixture, size, "file after munmap (unchanged)");
+    expect_file_contents(path, fixture, size, "file after munmap (unchanged)");
     free(fixture);
 }
 
@@ -818,7 +720,7 @@ static void test_mmu_write_is_seen_by_mmap_read_and_written_back(void) {
     munmap(map);
 
     memcpy(fixture + 4094, "ABCD", 4);
-    expect_file_holds(path, fixture, size, "file after munmap");
+    expect_file_contents(path, fixture, size, "file after munmap");
     free(fixture);
 }
 
@@ -840,7 +742,7 @@ static void test_mmap_write_reaches_the_file_at_munmap(void) {
     munmap(map);
 
     memcpy(fixture + 5000, text, sizeof text - 1);
-    expect_file_holds(path, fixture, size, "file after munmap");
+    expect_file_contents(path, fixture, size, "file after munmap");
     free(fixture);
 }
 
@@ -857,7 +759,7 @@ test_mmap_write_does_not_reach_the_file_before_munmap_or_sync(void) {
     expect_size(mmap_write(map, "EARLY", 0, 5), 5, "write at offset 0");
     expect_size(mmap_write(map, "LATE", 8000, 4), 4, "write at offset 8000");
 
-    expect_file_holds(path, fixture, size, "file while mapped, before any sync");
+    expect_file_contents(path, fixture, size, "file while mapped, before any sync");
 
     munmap(map);
     now = load_file(path, &now_size);
@@ -964,7 +866,7 @@ test_mmap_write_at_the_end_is_clipped_and_the_file_never_grows(void) {
     munmap(map);
     expect_size(file_size(path), 21, "file size after munmap");
     memcpy(fixture + 15, "012345", 6);
-    expect_file_holds(path, fixture, 21, "file after munmap");
+    expect_file_contents(path, fixture, 21, "file after munmap");
     free(fixture);
 
     copy_fixture("one_page.txt", path);
@@ -1031,7 +933,7 @@ test_mmu_write_past_eof_in_the_last_page_never_grows_the_file(void) {
     munmap(map);
     expect_size(file_size(path), 21, "file size after munmap");
     fixture[0] = 'h';
-    expect_file_holds(path, fixture, 21, "file after munmap");
+    expect_file_contents(path, fixture, 21, "file after munmap");
     free(fixture);
 }
 
@@ -1053,7 +955,7 @@ static void test_mmap_offset_at_or_past_the_end_gives_0(void) {
     expect_size(mmap_write(map, "abcde", PAGE_SIZE, 5), 0, "write at 4096");
     expect_size(mmap_read(map, buffer, 0, 0), 0, "read of 0 bytes");
     munmap(map);
-    expect_file_holds(path, fixture, size, "file after munmap");
+    expect_file_contents(path, fixture, size, "file after munmap");
     free(fixture);
 }
 
@@ -1082,7 +984,7 @@ static void test_mmap_offset_plus_count_overflow_is_clipped(void) {
                 "write at offset SIZE_MAX - 1");
     munmap(map);
     fixture[20] = 'x';
-    expect_file_holds(path, fixture, 21, "file after munmap");
+    expect_file_contents(path, fixture, 21, "file after munmap");
     free(fixture);
 }
 
@@ -1109,7 +1011,7 @@ static void test_mmap_read_and_write_with_null_map_or_buffer_are_einval(void) {
     expect_size(mmap_write(map, NULL, 0, 4), 0, "mmap_write(NULL buffer)");
     expect_errno(errno, EINVAL, "mmap_write(NULL buffer)");
     munmap(map);
-    expect_file_holds(path, fixture, size, "file after the refused calls");
+    expect_file_contents(path, fixture, size, "file after the refused calls");
     free(fixture);
 }
 
@@ -1499,7 +1401,7 @@ static void test_two_maps_of_different_files_are_independent(void) {
     after = load_file(hello_path, &after_size);
     expect_bytes(after, hello, hello_size, "hello file");
     free(after);
-    expect_file_holds(lorem_path, lorem, lorem_size, "lorem file unchanged");
+    expect_file_contents(lorem_path, lorem, lorem_size, "lorem file unchanged");
     free(hello);
     free(lorem);
 }
@@ -1528,7 +1430,7 @@ test_two_maps_of_the_same_file_write_back_only_their_own_pages(void) {
 
     memcpy(lorem, "AAAA", 4);
     memcpy(lorem + 8192, "BBBB", 4);
-    expect_file_holds(path, lorem, size, "file with both maps' writes");
+    expect_file_contents(path, lorem, size, "file with both maps' writes");
     free(lorem);
 }
 
@@ -1587,7 +1489,7 @@ test_eviction_by_one_map_takes_another_maps_page_and_data_lives(void) {
     munmap(a);
     munmap(b);
     expect_all_frames_free("after both munmaps");
-    expect_file_holds(a_path, lorem, size, "map a's file after munmap");
+    expect_file_contents(a_path, lorem, size, "map a's file after munmap");
     expect_file_pattern(b_path, B_PAGES, 5);
     free(lorem);
 }
