@@ -437,6 +437,48 @@ bool page_dirty(mmu *m, size_t pid, addr32 address) {
 }
 
 /* ------------------------------------------------------------------ */
+/* Mappings of vm.h                                                    */
+/* ------------------------------------------------------------------ */
+
+int open_file(const char *path, int flags) {
+    int fd = open(path, flags);
+
+    if (fd < 0)
+        setup_failed(describe("open %s", path));
+    return fd;
+}
+
+addr32 check_mapped(const char *file, int line, mmu *m, size_t pid,
+                    addr32 addr, size_t length, int prot, int flags, int fd,
+                    off_t offset) {
+    addr32 got;
+
+    errno = 0;
+    got = vm_mmap(m, pid, addr, length, prot, flags, fd, offset);
+    if (got == VM_MAP_FAILED)
+        fail(file, line,
+             "vm_mmap(pid %zu, addr 0x%x, length %zu, prot 0x%x, flags 0x%x, "
+             "fd %d, offset %lld): expected an address, got VM_MAP_FAILED "
+             "(errno %s)",
+             pid, (unsigned)addr, length, (unsigned)prot, (unsigned)flags, fd,
+             (long long)offset, errno_name(errno));
+    return got;
+}
+
+size_t write_virtual(mmu *m, size_t pid, addr32 address, const void *buffer,
+                     size_t n) {
+    return mmu_write_to_virtual_address(m, address, pid, buffer, n);
+}
+
+addr32 frame_mapped_at(mmu *m, size_t pid, addr32 address) {
+    page_table_entry *entry = entry_of(m, pid, address);
+
+    return entry && entry->present ? (addr32)entry->base_addr
+                                         << NUM_OFFSET_BITS
+                                   : 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* The trace log                                                       */
 /* ------------------------------------------------------------------ */
 
@@ -454,6 +496,21 @@ void record_event(const trace_record *record, void *context) {
 
 void trace_log_clear(void) {
     memset(&trace_log, 0, sizeof trace_log);
+}
+
+size_t times_page_was_read(size_t page) {
+    size_t count = 0, i;
+
+    if (trace_log.count > TRACE_LOG_SIZE)
+        fail(__FILE__, __LINE__, "setup: %zu events overflowed the trace log",
+             trace_log.count);
+    for (i = 0; i < trace_log.count; i++) {
+        const trace_record *record = &trace_log.records[i].record;
+        if (record->event == TRACE_PAGER_READ && record->page <= page &&
+            page < record->page + record->pages)
+            count++;
+    }
+    return count;
 }
 
 /* ------------------------------------------------------------------ */

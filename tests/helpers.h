@@ -26,6 +26,7 @@
 #include "tlb.h"
 #include "trace.h"
 #include "types.h"
+#include "vm.h"
 
 /* The longest failure message a test sends to the runner. */
 #define MESSAGE_SIZE 2048
@@ -60,6 +61,9 @@ extern const test_suite segments_suite;
 extern const test_suite mmu_suite;
 extern const test_suite trace_suite;
 extern const test_suite mmap_suite;
+extern const test_suite vm_suite;
+extern const test_suite page_cache_suite;
+extern const test_suite fault_suite;
 extern const test_suite examples_suite;
 extern const test_suite demo_suite;
 
@@ -299,6 +303,68 @@ bool page_present(mmu *m, size_t pid, addr32 address);
 bool page_dirty(mmu *m, size_t pid, addr32 address);
 
 /* ------------------------------------------------------------------ */
+/* Mappings of vm.h                                                    */
+/* ------------------------------------------------------------------ */
+
+/* Opens `path` with open(2) `flags`; a failure is the setup's. */
+int open_file(const char *path, int flags);
+
+addr32 check_mapped(const char *file, int line, mmu *m, size_t pid,
+                    addr32 addr, size_t length, int prot, int flags, int fd,
+                    off_t offset);
+
+/* vm_mmap, which must succeed: returns the mapping's address. */
+#define map_or_fail(m, pid, addr, length, prot, flags, fd, offset)             \
+    check_mapped(__FILE__, __LINE__, (m), (pid), (addr), (length), (prot),     \
+                 (flags), (fd), (offset))
+
+size_t write_virtual(mmu *m, size_t pid, addr32 address, const void *buffer,
+                     size_t n);
+
+/* The frame the entry of `address` maps, or 0 when it is not present. */
+addr32 frame_mapped_at(mmu *m, size_t pid, addr32 address);
+
+/* Reads `n` bytes at `address` (at most a page): all come, and are `want`. */
+#define expect_reads(m, pid, address, want, n, what)                           \
+    do {                                                                       \
+        unsigned char got_bytes_[PAGE_SIZE];                                   \
+        size_t n_ = (n);                                                       \
+        errno = 0;                                                             \
+        expect_size(read_virtual((m), (pid), (address), got_bytes_, n_), n_,   \
+                    describe("%s: bytes read (errno %s)", (what),              \
+                             errno_name(errno)));                              \
+        expect_bytes(got_bytes_, (want), n_, (what));                          \
+    } while (0)
+
+/* Writes `n` bytes at `address`: all of them go. */
+#define expect_writes(m, pid, address, bytes, n, what)                         \
+    do {                                                                       \
+        size_t n_ = (n);                                                       \
+        errno = 0;                                                             \
+        expect_size(write_virtual((m), (pid), (address), (bytes), n_), n_,     \
+                    describe("%s: bytes written (errno %s)", (what),           \
+                             errno_name(errno)));                              \
+    } while (0)
+
+/*
+ * `call` fails: it returns `failed` (VM_MAP_FAILED, -1, a short count...)
+ * with errno `want_errno`.
+ */
+#define expect_failure(call, failed, want_errno, what)                         \
+    do {                                                                       \
+        long long got_, failed_ = (long long)(failed);                         \
+        int errno_, want_errno_ = (want_errno);                                \
+        errno = 0;                                                             \
+        got_ = (long long)(call);                                              \
+        errno_ = errno;                                                        \
+        if (got_ != failed_ || errno_ != want_errno_)                          \
+            fail(__FILE__, __LINE__,                                           \
+                 "%s: expected %lld with errno %s, got %lld with errno %s",    \
+                 (what), failed_, errno_name(want_errno_), got_,               \
+                 errno_name(errno_));                                          \
+    } while (0)
+
+/* ------------------------------------------------------------------ */
 /* The trace log: a trace hook that records every event                */
 /* ------------------------------------------------------------------ */
 
@@ -321,6 +387,9 @@ extern struct trace_log trace_log;
 /* The hook: trace_set_hook(record_event, context). */
 void record_event(const trace_record *record, void *context);
 void trace_log_clear(void);
+
+/* How many logged pager reads brought in page `page` of a file. */
+size_t times_page_was_read(size_t page);
 
 /* ------------------------------------------------------------------ */
 /* The frame pool                                                      */

@@ -14,11 +14,6 @@ static unsigned char want_pattern_byte(size_t page, unsigned salt, size_t i) {
     return bytes[i];
 }
 
-static size_t write_virtual(mmu *m, size_t pid, addr32 address,
-                            const void *buffer, size_t n) {
-    return mmu_write_to_virtual_address(m, address, pid, buffer, n);
-}
-
 /* A backing store the tests control, to watch the MMU's pager calls. */
 #define FAKE_PAGER_PAGES 32
 
