@@ -1434,6 +1434,40 @@ test_two_maps_of_the_same_file_write_back_only_their_own_pages(void) {
     free(lorem);
 }
 
+static void test_two_maps_of_the_same_file_share_their_pages(void) {
+    char path[PATH_MAX];
+    unsigned char *lorem, got[16];
+    size_t size;
+    mmap *a, *b;
+
+    lorem = load_fixture("lorem.txt", &size);
+    copy_fixture("lorem.txt", path);
+    a = map_file(path);
+    b = map_file(path);
+    expect_true(a->mmu != b->mmu, "each map has its own MMU");
+    expect_size(mmap_read(b, got, 4096, 16), 16, "map b reads page 1");
+    expect_bytes(got, lorem + 4096, 16, "page 1 through map b");
+
+    expect_size(mmap_write(a, "SHARED", 4096, 6), 6, "map a writes page 1");
+    expect_size(mmap_read(b, got, 4096, 6), 6, "map b reads page 1 again");
+    expect_bytes(got, "SHARED", 6, "map b sees map a's write at once");
+    expect_size(mmap_write(b, "BACK", 8192, 4), 4, "map b writes page 2");
+    expect_size(mmap_read(a, got, 8192, 4), 4, "map a reads page 2");
+    expect_bytes(got, "BACK", 4, "map a sees map b's write at once");
+    expect_hex(frame_mapped_at(b->mmu, DEFAULT_PID, map_address(b, 4096)),
+               frame_mapped_at(a->mmu, DEFAULT_PID, map_address(a, 4096)),
+               "both maps map page 1 to one frame");
+    munmap(a);
+    expect_size(mmap_read(b, got, 4096, 6), 6, "map b after munmap(a)");
+    expect_bytes(got, "SHARED", 6, "map b after munmap(a)");
+    munmap(b);
+    expect_all_frames_free("after both munmaps");
+    memcpy(lorem + 4096, "SHARED", 6);
+    memcpy(lorem + 8192, "BACK", 4);
+    expect_file_contents(path, lorem, size, "the file holds both writes");
+    free(lorem);
+}
+
 static void
 test_eviction_by_one_map_takes_another_maps_page_and_data_lives(void) {
     enum { B_PAGES = 64 };
@@ -1544,6 +1578,7 @@ static const test_case mmap_tests[] = {
     TEST(random_reads_and_writes_under_pressure_match_a_model),
     TEST(two_maps_of_different_files_are_independent),
     TEST(two_maps_of_the_same_file_write_back_only_their_own_pages),
+    TEST(two_maps_of_the_same_file_share_their_pages),
     TEST(eviction_by_one_map_takes_another_maps_page_and_data_lives),
 };
 
