@@ -511,6 +511,142 @@ static void test_page_cache_whole_page_write_through_a_shared_map_reads_nothing(
     close(fd);
 }
 
+/*
+ * Random reads and writes through two shared and two private mappings of
+ * one file, in two MMUs, through a pool far smaller than the file, with
+ * now and then a vm_msync: checked against a model of the page cache
+ * (what every shared mapping sees) and of each private mapping's copies.
+ */
+static void
+test_page_cache_random_shared_and_private_accesses_under_pressure_match_a_model(
+    void) {
+    enum {
+        PAGES = 96,
+        PRIVATE_PAGES = 8, /* private writes stay here: copies are pinned */
+        STEPS = 4000,
+        MAX_ACCESS = 2 * PAGE_SIZE + 100,
+        MAPS = 4
+    };
+    static unsigned char cache_model[PAGES * PAGE_SIZE],
+        copies[MAPS][PRIVATE_PAGES * PAGE_SIZE], got[MAX_ACCESS],
+        bytes[MAX_ACCESS], disk[PAGE_SIZE];
+    static bool copied[MAPS][PRIVATE_PAGES];
+    char path[PATH_MAX];
+    uint64_t state = 0x9E3779B97F4A7C15u;
+    size_t step, page, i;
+    struct {
+        mmu *m;
+        size_t pid;
+        bool shared;
+        addr32 at;
+    } maps[MAPS];
+    mmu *first, *second;
+    int fd;
+
+    setenv("MMAP_FRAMES", "64", 1);
+    make_pattern_file("model.bin", PAGES, 11, path);
+    for (page = 0; page < PAGES; page++)
+        fill_pattern(cache_model + page * PAGE_SIZE, page, 11);
+    fd = open_file(path, O_RDWR);
+    first = new_mmu_with_process(1);
+    second = new_mmu_with_process(1);
+    expect_int(mmu_add_process(first, 2), 0, "mmu_add_process(first, 2)");
+    expect_int(mmu_add_process(second, 3), 0, "mmu_add_process(second, 3)");
+    maps[0].m = first, maps[0].pid = 1, maps[0].shared = true;
+    maps[1].m = first, maps[1].pid = 2, maps[1].shared = false;
+    maps[2].m = second, maps[2].pid = 1, maps[2].shared = true;
+    maps[3].m = second, maps[3].pid = 3, maps[3].shared = false;
+    for (i = 0; i < MAPS; i++)
+        maps[i].at = map_or_fail(maps[i].m, maps[i].pid, 0, PAGES * PAGE_SIZE,
+                                 RW,
+                                 maps[i].shared ? VM_MAP_SHARED
+                                                : VM_MAP_PRIVATE,
+                                 fd, 0);
+
+    /* The first half traced (to count evictions), the second not (the
+     * MMU's fast path, which a trace hook turns off). */
+    trace_log_clear();
+    trace_set_hook(record_event, NULL);
+    for (step = 0; step < STEPS; step++) {
+        if (step == STEPS / 2) {
+            trace_set_hook(NULL, NULL);
+            expect_at_least(trace_log.per_event[TRACE_EVICTION], PAGES,
+                            "evictions in the first half (the pool is "
+                            "smaller than the file)");
+        }
+        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+        size_t which = (size_t)(state % MAPS);
+        bool write = (state >> 8) % 3 == 0;
+        size_t length = 1 + (size_t)(state >> 16) % MAX_ACCESS;
+        size_t limit = write && !maps[which].shared
+                           ? PRIVATE_PAGES * PAGE_SIZE
+                           : PAGES * PAGE_SIZE;
+        size_t offset = (size_t)(state >> 32) % limit;
+        if (length > limit - offset)
+            length = limit - offset;
+        addr32 at = maps[which].at + (addr32)offset;
+
+        if ((state >> 12) % 64 == 0) {
+            expect_int(vm_msync(maps[0].m, maps[0].pid, maps[0].at,
+                                PAGES * PAGE_SIZE, VM_MS_SYNC),
+                       0, describe("step %zu: vm_msync", step));
+            page = (size_t)(state >> 40) % PAGES;
+            read_file_at(path, (off_t)(page * PAGE_SIZE), disk, PAGE_SIZE);
+            expect_bytes(disk, cache_model + page * PAGE_SIZE, PAGE_SIZE,
+                         describe("step %zu: page %zu on disk after msync",
+                                  step, page));
+        }
+        if (write) {
+            for (i = 0; i < length; i++)
+                bytes[i] = (unsigned char)(step * 3 + i * 5);
+            expect_writes(maps[which].m, maps[which].pid, at, bytes, length,
+                          describe("step %zu: map %zu writes %zu at %zu",
+                                   step, which, length, offset));
+        } else {
+            errno = 0;
+            expect_size(read_virtual(maps[which].m, maps[which].pid, at, got,
+                                     length),
+                        length,
+                        describe("step %zu: map %zu reads %zu at %zu (errno "
+                                 "%s)",
+                                 step, which, length, offset,
+                                 errno_name(errno)));
+        }
+        for (i = 0; i < length; i++) {
+            size_t byte = offset + i, p = byte / PAGE_SIZE;
+            unsigned char *model = &cache_model[byte];
+            if (!maps[which].shared && p < PRIVATE_PAGES) {
+                if (write && !copied[which][p]) {
+                    memcpy(copies[which] + p * PAGE_SIZE,
+                           cache_model + p * PAGE_SIZE, PAGE_SIZE);
+                    copied[which][p] = true;
+                }
+                if (copied[which][p])
+                    model = &copies[which][byte];
+            }
+            if (write)
+                *model = bytes[i];
+            else if (got[i] != *model)
+                fail(__FILE__, __LINE__,
+                     "step %zu: map %zu (%s) read byte %zu: expected 0x%02x, "
+                     "got 0x%02x",
+                     step, which, maps[which].shared ? "shared" : "private",
+                     byte, *model, got[i]);
+        }
+    }
+    expect_at_least(first->num_cow_faults + second->num_cow_faults,
+                    PRIVATE_PAGES, "copy-on-write faults");
+    mmu_delete(first);
+    mmu_delete(second);
+    expect_all_frames_free("after both MMUs are deleted");
+    for (page = 0; page < PAGES; page++) {
+        read_file_at(path, (off_t)(page * PAGE_SIZE), disk, PAGE_SIZE);
+        expect_bytes(disk, cache_model + page * PAGE_SIZE, PAGE_SIZE,
+                     describe("page %zu of the file at the end", page));
+    }
+    close(fd);
+}
+
 static const test_case page_cache_tests[] = {
     /* one frame per page, whoever maps it */
     TEST(page_cache_two_processes_of_one_mmu_share_a_frame),
@@ -527,6 +663,7 @@ static const test_case page_cache_tests[] = {
     TEST(page_cache_msync_invalidate_rereads_a_file_changed_behind),
     TEST(page_cache_msync_invalidate_unmaps_the_page_everywhere),
     TEST(page_cache_msync_invalidate_keeps_private_copies),
+    TEST(page_cache_random_shared_and_private_accesses_under_pressure_match_a_model),
     /* what reaches the file */
     TEST(page_cache_bytes_past_eof_in_the_last_page_read_as_zeros),
     TEST(page_cache_writes_past_eof_in_the_last_page_never_reach_the_file),

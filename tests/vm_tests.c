@@ -361,6 +361,17 @@ static void test_vm_mmap_with_no_such_process_is_einval(void) {
     mmu_delete(m);
 }
 
+static void test_vm_mmap_where_the_mmap_segment_was_grown_by_hand_is_einval(
+    void) {
+    mmu *m = new_mmu_with_process(PID);
+    vm_segmentation *segment = &m->segmentations[PID]->segments[MMAP];
+
+    expect_int(grow_segment(segment, 2), 0, "grow the MMAP segment by hand");
+    expect_failure(vm_mmap(m, PID, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0),
+                   VM_MAP_FAILED, EINVAL, "vm_mmap beside a hand-grown MMAP");
+    mmu_delete(m);
+}
+
 static void test_vm_mmap_with_length_0_is_einval(void) {
     char path[PATH_MAX];
     int fd = open_fixture_copy("lorem.txt", O_RDWR, path);
@@ -1022,6 +1033,28 @@ static void test_vm_msync_writes_dirty_pages_back_and_leaves_them_clean(void) {
     free(lorem);
 }
 
+static void test_vm_msync_a_page_written_again_after_a_sync_is_written_again(
+    void) {
+    char path[PATH_MAX];
+    unsigned char *lorem = fixture_bytes("lorem.txt");
+    int fd = open_fixture_copy("lorem.txt", O_RDWR, path);
+    mmu *m = new_mmu_with_process(PID);
+    addr32 at = map_or_fail(m, PID, 0, 10000, RW, SHARED, fd, 0);
+
+    expect_writes(m, PID, at + 1, "ONCE", 4, "first write to page 0");
+    expect_int(vm_msync(m, PID, at, PAGE_SIZE, VM_MS_SYNC), 0, "vm_msync");
+    expect_writes(m, PID, at + 1, "TWICE", 5,
+                  "second write to page 0 (the TLB holds it)");
+    expect_int(vm_msync(m, PID, at, PAGE_SIZE, VM_MS_SYNC), 0,
+               "vm_msync again");
+    memcpy(lorem + 1, "TWICE", 5);
+    expect_file_contents(path, lorem, 10000,
+                      "the file right after the second vm_msync");
+    mmu_delete(m);
+    close(fd);
+    free(lorem);
+}
+
 static void test_vm_msync_async_or_no_flag_writes_at_once_too(void) {
     char path[PATH_MAX];
     unsigned char *lorem = fixture_bytes("lorem.txt");
@@ -1267,6 +1300,7 @@ static const test_case vm_tests[] = {
     TEST(vm_private_mapping_may_be_writable_when_fd_is_read_only),
     /* vm_mmap: errors */
     TEST(vm_mmap_with_no_such_process_is_einval),
+    TEST(vm_mmap_where_the_mmap_segment_was_grown_by_hand_is_einval),
     TEST(vm_mmap_with_length_0_is_einval),
     TEST(vm_mmap_with_an_offset_unaligned_or_negative_is_einval),
     TEST(vm_mmap_anonymous_with_an_offset_is_einval),
@@ -1301,6 +1335,7 @@ static const test_case vm_tests[] = {
     TEST(vm_mprotect_read_write_on_an_unwritten_private_page_copies_on_write),
     /* vm_msync */
     TEST(vm_msync_writes_dirty_pages_back_and_leaves_them_clean),
+    TEST(vm_msync_a_page_written_again_after_a_sync_is_written_again),
     TEST(vm_msync_async_or_no_flag_writes_at_once_too),
     TEST(vm_msync_writes_only_the_pages_of_its_range),
     TEST(vm_msync_never_writes_a_private_copy),
