@@ -290,7 +290,7 @@ static void evict_a_shared_page_between(mmu *mmu_w, size_t pid_w, mmu *mmu_r,
     addr32 r = map_or_fail(mmu_r, pid_r, 0x60000000, 10000, VM_PROT_READ,
                            VM_MAP_SHARED, fd, 0);
     addr32 other;
-    size_t page, reader_faults;
+    size_t page, reader_faults, reader_misses;
     int other_fd;
 
     expect_reads(mmu_r, pid_r, r, "0000:", 5, "the reader maps page 0 first");
@@ -319,9 +319,12 @@ static void evict_a_shared_page_between(mmu *mmu_w, size_t pid_w, mmu *mmu_r,
     expect_bytes(want, "EVICTED", 7,
                  "the file while still mapped (written back at eviction)");
     reader_faults = mmu_r->num_page_faults;
+    reader_misses = mmu_r->num_tlb_misses;
 
     expect_reads(mmu_r, pid_r, r + 6, "EVICTED", 7,
                  "the reader reads page 0 again");
+    expect_size(mmu_r->num_tlb_misses, reader_misses + 1,
+                "the reader's TLB misses (eviction dropped its translation)");
     expect_size(mmu_r->num_page_faults, reader_faults + 1,
                 "the reader's page faults (page 0 came back: its TLB entry "
                 "was dropped)");

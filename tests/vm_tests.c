@@ -722,6 +722,7 @@ test_vm_munmap_makes_an_access_a_segfault_even_for_a_page_the_tlb_held(void) {
     mmu *m = new_mmu_with_process(PID);
     addr32 file = map_or_fail(m, PID, 0, 10000, RW, SHARED, fd, 0);
     addr32 anon = map_or_fail(m, PID, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    size_t misses;
 
     expect_reads(m, PID, file, lorem, 8, "file page 0 (the TLB holds it)");
     expect_writes(m, PID, anon, "ANON", 4, "anonymous page (the TLB holds it)");
@@ -731,6 +732,13 @@ test_vm_munmap_makes_an_access_a_segfault_even_for_a_page_the_tlb_held(void) {
     expect_access_refused(m, file, 8, false, EFAULT, "read of file page 0");
     expect_access_refused(m, file, 8, true, EFAULT, "write of file page 0");
     expect_access_refused(m, anon, 4, false, EFAULT, "read of the anon page");
+    map_or_fail(m, PID, file, PAGE_SIZE, RW, ANON_PRIVATE | VM_MAP_FIXED, -1,
+                0);
+    misses = m->num_tlb_misses;
+    expect_reads(m, PID, file, "\0\0\0\0", 4,
+                 "a new mapping at the address: zeros, not the old page");
+    expect_size(m->num_tlb_misses, misses + 1,
+                "TLB misses: vm_munmap dropped the translation");
     mmu_delete(m);
     close(fd);
     free(lorem);
@@ -838,13 +846,21 @@ static void test_vm_mprotect_read_only_refuses_a_write_the_tlb_allowed(void) {
     mmu *m = new_mmu_with_process(PID);
     addr32 anon = map_or_fail(m, PID, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
     addr32 file = map_or_fail(m, PID, 0, 10000, RW, SHARED, fd, 0);
+    size_t misses;
 
+    /* A mapping that stays writable, so the process can still write. */
+    map_or_fail(m, PID, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
     expect_writes(m, PID, anon, "FIRST", 5, "write to the anonymous page");
     expect_writes(m, PID, file, "FIRST", 5, "write to the file page");
+    expect_reads(m, PID, file, "FIRST", 5, "read the file page (a TLB hit)");
     expect_int(vm_mprotect(m, PID, anon, PAGE_SIZE, VM_PROT_READ), 0,
                "vm_mprotect anon READ");
     expect_int(vm_mprotect(m, PID, file, 10000, VM_PROT_READ), 0,
                "vm_mprotect file READ");
+    misses = m->num_tlb_misses;
+    expect_reads(m, PID, file, "FIRST", 5, "read the file page");
+    expect_size(m->num_tlb_misses, misses + 1,
+                "TLB misses: vm_mprotect dropped the page's translation");
     expect_access_refused(m, anon, 5, true, EACCES,
                           "write to the anonymous page made read-only");
     expect_access_refused(m, file, 5, true, EACCES,
