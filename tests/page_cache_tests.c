@@ -145,6 +145,60 @@ static void test_page_cache_a_hard_link_shares_the_pages_of_its_file(void) {
     free(lorem);
 }
 
+static void
+test_page_cache_a_writable_mapping_after_a_read_only_one_writes_back(void) {
+    char path[PATH_MAX];
+    unsigned char *lorem = fixture_bytes("lorem.txt");
+    int read_only = open_fixture_copy("lorem.txt", O_RDONLY, path);
+    int writable = open_file(path, O_RDWR);
+    mmu *m = new_mmu_with_process(1);
+    addr32 a, b;
+
+    expect_int(mmu_add_process(m, 2), 0, "mmu_add_process(2)");
+    a = map_lorem(m, 1, VM_PROT_READ, VM_MAP_SHARED, read_only);
+    expect_reads(m, 1, a, lorem, 16, "the read-only mapping reads page 0");
+    b = map_lorem(m, 2, RW, VM_MAP_SHARED, writable);
+    close(writable);
+    expect_writes(m, 2, b + 100, "WRITABLE", 8, "the writable mapping writes");
+    expect_reads(m, 1, a + 100, "WRITABLE", 8, "the read-only one sees it");
+    expect_int(vm_msync(m, 2, b, 10000, VM_MS_SYNC), 0, "vm_msync");
+    memcpy(lorem + 100, "WRITABLE", 8);
+    expect_file_contents(path, lorem, 10000, "the file after vm_msync");
+    mmu_delete(m);
+    close(read_only);
+    free(lorem);
+}
+
+static void test_page_cache_a_file_grown_between_two_mappings_shows_new_pages(
+    void) {
+    char path[PATH_MAX];
+    unsigned char *lorem = fixture_bytes("lorem.txt"), page[PAGE_SIZE], byte;
+    int fd = open_fixture_copy("lorem.txt", O_RDWR, path);
+    mmu *m = new_mmu_with_process(1);
+    addr32 old_map = map_or_fail(m, 1, 0, 5 * PAGE_SIZE, RW, VM_MAP_SHARED, fd,
+                                 0);
+    addr32 new_map;
+
+    expect_reads(m, 1, old_map, lorem, 16, "the first mapping reads page 0");
+    memset(page, 'G', sizeof page);
+    write_file_at(path, 3 * PAGE_SIZE, page, PAGE_SIZE); /* 4 pages now */
+    new_map = map_or_fail(m, 1, 0, 5 * PAGE_SIZE, RW, VM_MAP_SHARED, fd, 0);
+    expect_reads(m, 1, new_map + 3 * PAGE_SIZE, page, PAGE_SIZE,
+                 "the second mapping reads page 3, which the file grew");
+    expect_failure(read_virtual(m, 1, old_map + 3 * PAGE_SIZE, &byte, 1), 0,
+                   EFAULT,
+                   "the first mapping: page 3 was past the end when mapped");
+    expect_writes(m, 1, new_map + 3 * PAGE_SIZE + 10, "NEWPAGE", 7,
+                  "the second mapping writes page 3");
+    mmu_delete(m);
+    memcpy(page + 10, "NEWPAGE", 7);
+    read_file_at(path, 3 * PAGE_SIZE, page, PAGE_SIZE);
+    expect_bytes(page + 10, "NEWPAGE", 7, "page 3 of the file");
+    expect_size(file_size(path), 4 * PAGE_SIZE, "the file's size");
+    close(fd);
+    free(lorem);
+}
+
 static void test_page_cache_reads_a_page_once_for_every_mapping_of_it(void) {
     char path[PATH_MAX];
     unsigned char *lorem = fixture_bytes("lorem.txt");
@@ -656,6 +710,8 @@ static const test_case page_cache_tests[] = {
     TEST(page_cache_two_mmus_share_a_frame),
     TEST(page_cache_two_descriptors_of_one_file_share_its_pages),
     TEST(page_cache_a_hard_link_shares_the_pages_of_its_file),
+    TEST(page_cache_a_writable_mapping_after_a_read_only_one_writes_back),
+    TEST(page_cache_a_file_grown_between_two_mappings_shows_new_pages),
     TEST(page_cache_reads_a_page_once_for_every_mapping_of_it),
     /* private mappings */
     TEST(page_cache_private_mapping_sees_shared_writes_until_it_writes_the_page),
