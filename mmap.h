@@ -6,15 +6,12 @@
  * mmap_write goes through that MMU: a page is read from the file the first
  * time it is touched, writes mark pages dirty, and dirty pages go back to
  * the file at mmap_sync, at munmap, or when the frame pool evicts them.
- * The mapping is a shared vm_mmap of the whole file (vm.h), so two
- * mappings of one file share its pages through the page cache: a write
- * through one is read through the other at once. Only bytes inside the
- * length the file had when it was last mapped are ever written, so a
- * mapping never shrinks its file and never grows it past that length. If
- * another program shrinks the file meanwhile, pages not yet read past its
- * new end read as zeros, and writing back a dirty page there extends the
- * file again, up to the end of that page's bytes inside that length (as a
- * write(2) past the end of a file would).
+ * Only bytes inside the length the file had when it was mapped are ever
+ * written, so a mapping never shrinks its file and never grows it past
+ * that length. If another program shrinks the file meanwhile, pages past
+ * its new end read as zeros, and writing back a dirty page there extends
+ * the file again, up to the end of that page's bytes inside the mapped
+ * length (as a write(2) past the end of a file would).
  *
  * The typedef `mmap` and the function `munmap` shadow the POSIX names:
  * never include <sys/mman.h> in a file that includes this header. Since the
