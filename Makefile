@@ -19,7 +19,7 @@ HEADERS = $(wildcard *.h)
 # The test suite: a runner, shared helpers and one file per module.
 TEST_SRCS = $(sort $(wildcard tests/*.c))
 TEST_OBJS = $(TEST_SRCS:.c=.o)
-TEST_HEADERS = tests/helpers.h examples/exchange.h
+TEST_HEADERS = $(wildcard tests/*.h) examples/exchange.h
 # The lectures' examples, rewritten for the simulated machine; the suite
 # "examples" of mmap_tests runs them.
 EXAMPLES = examples/private_read examples/grow_and_msync examples/file_read \

@@ -66,6 +66,7 @@ extern const test_suite page_cache_suite;
 extern const test_suite fault_suite;
 extern const test_suite examples_suite;
 extern const test_suite demo_suite;
+extern const test_suite vm_kernel_suite;
 
 /* ------------------------------------------------------------------ */
 /* The harness: failing a check                                        */
