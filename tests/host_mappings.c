@@ -9,9 +9,12 @@
 #include "host_mappings.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -59,37 +62,72 @@ bool host_page_is_mapped(const void *page) {
     return mincore((void *)page, PAGE_SIZE, &resident) == 0 || errno != ENOMEM;
 }
 
+/* What the host lets the process do with a page, as far as valgrind cares. */
+enum page_access { PAGE_NOT_MAPPED, PAGE_NO_ACCESS, PAGE_ACCESSIBLE };
+
 /*
- * valgrind reports a range given to msync that holds unmapped bytes, so
- * such a range goes to the kernel in pieces: first with length 0, which
- * checks the flags and the address and does nothing else, then each run of
- * mapped pages, and the answer is then ENOMEM, as msync(2) says for a
- * range that is not all mapped (mm/msync.c: every flag ends so).
+ * The page's entry in /proc/self/maps ("start-end rwxp ..."): not mapped,
+ * mapped with PROT_NONE, or mapped with some access. If the file cannot be
+ * read, the page counts as accessible, and the access itself tells.
+ */
+static enum page_access page_access_of(uintptr_t page) {
+    enum page_access found = PAGE_NOT_MAPPED;
+    FILE *maps = fopen("/proc/self/maps", "re");
+    char line[PATH_MAX + 128], perms[5];
+    unsigned long start, end;
+
+    if (!maps)
+        return PAGE_ACCESSIBLE;
+    while (fgets(line, sizeof line, maps)) {
+        if (sscanf(line, "%lx-%lx %4s", &start, &end, perms) != 3 ||
+            page < start || page >= end)
+            continue;
+        found =
+            strncmp(perms, "---", 3) == 0 ? PAGE_NO_ACCESS : PAGE_ACCESSIBLE;
+        break;
+    }
+    fclose(maps);
+    return found;
+}
+
+static uintptr_t page_of(const void *address) {
+    return (uintptr_t)address & ~(uintptr_t)(PAGE_SIZE - 1);
+}
+
+/*
+ * valgrind reports a range given to msync that holds pages it cannot
+ * touch (not mapped, or PROT_NONE), so such a range goes to the kernel in
+ * pieces: first with length 0, which checks the flags and the address
+ * and does nothing else, then each run of the other pages; the answer is
+ * then ENOMEM if a page is not mapped, as mm/msync.c answers for every
+ * flag, else 0 (msync does not look at protections).
  */
 int host_mapping_sync(void *addr, size_t length, int flags) {
-    uintptr_t first = (uintptr_t)addr & ~(uintptr_t)(PAGE_SIZE - 1);
     uintptr_t end = (uintptr_t)addr + length, page, run = 0;
-    bool hole = false;
+    bool whole = true, hole = false;
 
-    for (page = first; page < end; page += PAGE_SIZE)
-        hole = hole || !host_page_is_mapped((const void *)page);
-    if (!hole)
+    for (page = page_of(addr); page < end; page += PAGE_SIZE)
+        whole = whole && page_access_of(page) == PAGE_ACCESSIBLE;
+    if (whole)
         return msync(addr, length, flags);
     if (msync(addr, 0, flags) != 0)
         return -1;
-    for (page = first; page < end + PAGE_SIZE; page += PAGE_SIZE) {
-        bool mapped = page < end && host_page_is_mapped((const void *)page);
+    for (page = page_of(addr); page < end + PAGE_SIZE; page += PAGE_SIZE) {
+        enum page_access access =
+            page < end ? page_access_of(page) : PAGE_NOT_MAPPED;
 
-        if (mapped && !run)
+        hole = hole || (page < end && access == PAGE_NOT_MAPPED);
+        if (access == PAGE_ACCESSIBLE && !run)
             run = page;
-        if (!mapped && run) {
+        if (access != PAGE_ACCESSIBLE && run) {
             if (msync((void *)run, page - run, flags) != 0)
                 return -1;
             run = 0;
         }
     }
-    errno = ENOMEM;
-    return -1;
+    if (hole)
+        errno = ENOMEM;
+    return hole ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -104,13 +142,17 @@ static void on_fault(int signal) {
     siglongjmp(fault_jump, 1);
 }
 
-/* The bytes from `address` up to the first page the host does not map. */
-static size_t mapped_extent(uintptr_t address, size_t n) {
-    uintptr_t page = address & ~(uintptr_t)(PAGE_SIZE - 1);
+/*
+ * The bytes from `address` up to the first page the host does not map or
+ * maps with PROT_NONE: any access to it faults, and valgrind would report
+ * the access besides.
+ */
+static size_t touchable_extent(uintptr_t address, size_t n) {
+    uintptr_t page = page_of((const void *)address);
     size_t reach = 0;
 
     while (reach < n) {
-        if (!host_page_is_mapped((const void *)page))
+        if (page_access_of(page) != PAGE_ACCESSIBLE)
             return reach;
         reach = page + PAGE_SIZE - address;
         page += PAGE_SIZE;
@@ -120,8 +162,8 @@ static size_t mapped_extent(uintptr_t address, size_t n) {
 
 /*
  * Copies byte by byte with SIGSEGV and SIGBUS caught, the first `reach`
- * bytes at most (those before a page that is not mapped). The handlers are
- * the caller's again on return.
+ * bytes at most (those before a page no access can touch). The handlers
+ * are the caller's again on return.
  */
 static size_t copy_catching_faults(volatile unsigned char *to,
                                    const volatile unsigned char *from, size_t n,
@@ -145,11 +187,11 @@ static size_t copy_catching_faults(volatile unsigned char *to,
 }
 
 size_t host_mapping_read(const void *from, void *to, size_t n, int *signal) {
-    return copy_catching_faults(to, from, n, mapped_extent((uintptr_t)from, n),
-                                signal);
+    return copy_catching_faults(to, from, n,
+                                touchable_extent((uintptr_t)from, n), signal);
 }
 
 size_t host_mapping_write(void *to, const void *from, size_t n, int *signal) {
-    return copy_catching_faults(to, from, n, mapped_extent((uintptr_t)to, n),
+    return copy_catching_faults(to, from, n, touchable_extent((uintptr_t)to, n),
                                 signal);
 }

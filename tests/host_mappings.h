@@ -29,8 +29,10 @@ unsigned char *host_mapping_map(void *addr, size_t length, int prot, int flags,
 
 /*
  * munmap(2), mprotect(2), msync(2): 0, or -1 with errno. A range given to
- * msync that holds unmapped pages goes to the kernel in pieces (valgrind
- * reports such a range), and then fails with ENOMEM, as msync(2) does.
+ * msync that holds pages not mapped or mapped PROT_NONE goes to the kernel
+ * in pieces, since valgrind reports such a range: the flags and address
+ * checked first, then the other pages; then it fails with ENOMEM if a page
+ * is not mapped, as msync(2) does, and returns 0 otherwise.
  */
 int host_mapping_unmap(void *addr, size_t length);
 int host_mapping_protect(void *addr, size_t length, int prot);
@@ -43,9 +45,10 @@ bool host_page_is_mapped(const void *page);
  * Copies `n` bytes from host memory `from` into `to`, one byte at a time
  * and in order, as far as the host lets the process: a SIGSEGV or SIGBUS
  * stops the copy. Returns the bytes copied; `*signal` gets 0 when all were,
- * else the signal that stopped it. A page that is not mapped at all is
- * never touched (the copy stops before it with SIGSEGV, as the access
- * would), so that valgrind sees no access to unmapped memory.
+ * else the signal that stopped it. A page that is not mapped, or mapped
+ * PROT_NONE (/proc/self/maps says), is never touched: the copy stops
+ * before it with SIGSEGV, as the access would, so that valgrind sees no
+ * access to memory it knows to be inaccessible.
  */
 size_t host_mapping_read(const void *from, void *to, size_t n, int *signal);
 
