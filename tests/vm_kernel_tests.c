@@ -13,32 +13,36 @@
  * file share a page cache on each side (the host's for its copies, ours
  * for ours), so a write through a shared mapping reaches the other shared
  * mappings and the private ones that have not written that page; there
- * are anonymous mappings, private and shared, as well.
+ * are anonymous mappings, private and shared, as well. Each process lays
+ * its mappings out in order from the MMAP region's start (placed by the
+ * address hint), some back to back, some a page or two apart; its twins
+ * lie the same way from a host address, so that one range means the same
+ * on both sides, across mappings and the gaps between them.
  *
- * The generator, from a fixed seed (splitmix64), picks one mapping and one
- * operation at a time, by weight out of 100:
+ * The generator, from a fixed seed (splitmix64), picks one operation at a
+ * time, by weight out of 100, and its range: mostly inside one mapping
+ * (pages it no longer maps included), else in one process's layout, from
+ * a mapping's end on into what follows it, or anywhere:
  *   34 read: 1-16, up to 600 or up to 8192 bytes, anywhere, just before a
- *      page's end, at the file's end or at a page's start, clipped to the
- *      mapping: it may cross pages, read the zeros past the file's end in
- *      its last page, or reach a page wholly past the end;
- *   28 write: the same, of random bytes; through a shared file mapping it
- *      stops at the file's end (a shared page's bytes past the end are not
- *      the file's, and the host zeroes them whenever it writes the page
- *      back), but may start in a page wholly past the end;
- *   10 msync: 1-3 pages, VM_MS_SYNC, VM_MS_ASYNC or neither, a third of
- *      the time with VM_MS_INVALIDATE, the length sometimes not a whole
- *      number of pages;
- *   12 mprotect: 1-3 pages to NONE, READ or READ|WRITE (never WRITE or EXEC
- *      alone, which x86 Linux lets read and this MMU does not);
- *    4 munmap: 1-2 pages;
- *    6 remap: VM_MAP_FIXED over 1-3 pages of the mapping, the same file
+ *      page's end, at the file's end or at a page's start: it may cross
+ *      pages and mappings, read the zeros past the file's end in its last
+ *      page, or reach a page wholly past the end;
+ *   28 write: the same, of random bytes, kept off the bytes past a file's
+ *      end in its last page of a shared mapping (they are not the file's,
+ *      and the host zeroes them whenever it writes the page back);
+ *   10 msync: 1-3 pages (up to 4 in a layout), VM_MS_SYNC, VM_MS_ASYNC or
+ *      neither, a third of the time with VM_MS_INVALIDATE, the length
+ *      sometimes not a whole number of pages;
+ *   12 mprotect: the same ranges, to NONE, READ or READ|WRITE (never WRITE
+ *      or EXEC alone, which x86 Linux lets read and this MMU does not);
+ *    4 munmap: 1-2 pages (up to 3 in a layout);
+ *    6 remap: VM_MAP_FIXED over 1-3 pages of a mapping, the same file
  *      pages (or fresh anonymous memory) with a random protection;
  *    6 a call the arguments make fail (an address not page-aligned, a
  *      length of 0, both sync flags, unknown bits).
- * Ranges stay inside the mapping they were picked for, pages it no longer
- * maps included. Every 25 operations, and at the end, every page of every
- * mapping is read on both sides, and half the time so are the pages that
- * munmap or a remap is about to take away.
+ * Every 25 operations, and at the end, every page of every layout is read
+ * on both sides, and half the time so are the pages that munmap or a
+ * remap is about to take away.
  *
  * What may differ, as vm.h says: an access that breaks a protection
  * anywhere is refused whole here (nothing copied) where the host copies up
@@ -54,7 +58,7 @@
  *
  * A failure names the scenario, the seed, the operation's index and what
  * it was. VM_KERNEL_TRACE=1 in the environment prints every operation and
- * both sides' results to stderr.
+ * both sides' results to stderr, and what the generator reached.
  */
 #include "helpers.h"
 #include "host_mappings.h"
@@ -72,10 +76,11 @@
 #define MAX_PROCESSES 3
 #define MAX_MAPPINGS 12
 #define MAX_SPAN_PAGES 8
+#define MAX_LAYOUT_PAGES 24
 #define MAX_ACCESS (2 * PAGE_SIZE)
 #define SWEEP_EVERY 25
 
-/* A page's protection in the model once it is unmapped. */
+/* A page's protection in the model when nothing maps it. */
 #define UNMAPPED (-1)
 
 /* Our processes: distinct pids of one MMU, a high one among them. */
@@ -94,6 +99,7 @@ typedef struct {
     size_t first_page; /* of the file */
     size_t pages;
     size_t short_by; /* the length asked for is this much under whole pages */
+    size_t gap;      /* pages left unmapped before it in its process */
 } mapping_plan;
 
 typedef struct {
@@ -112,19 +118,21 @@ typedef struct {
 
 /* A: 4 pages; B: 2 pages and 1234 bytes. Three processes. */
 static const mapping_plan default_plans[] = {
-    /* file, process, flags, prot, first page, pages, short by */
-    {0, 0, SHARED, RW, 0, 4, 0},
-    {0, 1, SHARED, RW, 1, 3, 100},
-    {0, 2, PRIVATE, RW, 0, 4, 0},
-    {0, 1, PRIVATE, VM_PROT_READ, 2, 2, 0},
+    /* file, process, flags, prot, first page, pages, short by, gap */
+    {0, 0, SHARED, RW, 0, 4, 0, 0},
+    {0, 1, SHARED, RW, 1, 3, 100, 0},
+    {0, 2, PRIVATE, RW, 0, 4, 0, 0},
+    /* right after mapping 1; its page 3 wholly past B's end */
+    {1, 1, PRIVATE, RW, 0, 4, 4095, 0},
+    /* right after mapping 2 */
+    {NO_FILE, 2, SHARED, RW, 0, 2, 1, 0},
+    /* right after mapping 0 */
+    {NO_FILE, 0, PRIVATE, RW, 0, 3, 0, 0},
     /* its pages 3 and 4 wholly past B's end */
-    {1, 0, SHARED, RW, 0, 5, 0},
-    {1, 2, SHARED, VM_PROT_READ, 1, 2, 0},
-    /* its page 3 wholly past B's end */
-    {1, 1, PRIVATE, RW, 0, 4, 4095},
-    {NO_FILE, 0, PRIVATE, RW, 0, 3, 0},
-    {NO_FILE, 2, SHARED, RW, 0, 2, 1},
-    {0, 0, SHARED, VM_PROT_READ, 3, 1, 0},
+    {1, 0, SHARED, RW, 0, 5, 0, 1},
+    {0, 1, PRIVATE, VM_PROT_READ, 2, 2, 0, 1},
+    {1, 2, SHARED, VM_PROT_READ, 1, 2, 0, 1},
+    {0, 0, SHARED, VM_PROT_READ, 3, 1, 0, 2},
 };
 
 static const scenario default_scenario = {
@@ -144,18 +152,18 @@ static const scenario default_scenario = {
  * and never fewer than the two a copy-on-write fault needs at once.
  */
 static const mapping_plan small_plans[] = {
-    /* file, process, flags, prot, first page, pages, short by */
-    {0, 0, SHARED, RW, 0, 3, 0},
-    {0, 1, PRIVATE, RW, 1, 3, 0},
+    /* file, process, flags, prot, first page, pages, short by, gap */
+    {0, 0, SHARED, RW, 0, 3, 0, 0},
+    {0, 1, PRIVATE, RW, 1, 3, 0, 0},
     /* its page 2 wholly past B's end */
-    {1, 1, SHARED, RW, 2, 3, 0},
-    {1, 0, PRIVATE, RW, 0, 3, 17},
-    {0, 1, SHARED, VM_PROT_READ, 4, 2, 0},
-    {NO_FILE, 0, PRIVATE, RW, 0, 1, 0},
-    {NO_FILE, 1, SHARED, RW, 0, 2, 0},
+    {1, 1, SHARED, RW, 2, 3, 0, 1},
+    {1, 0, PRIVATE, RW, 0, 3, 17, 0},
+    {0, 1, SHARED, VM_PROT_READ, 4, 2, 0, 0},
+    {NO_FILE, 0, PRIVATE, RW, 0, 1, 0, 1},
+    {NO_FILE, 1, SHARED, RW, 0, 2, 0, 1},
     /* B's last page, the file ending inside it */
-    {1, 0, SHARED, RW, 3, 1, 0},
-    {0, 0, SHARED, RW, 3, 3, 0},
+    {1, 0, SHARED, RW, 3, 1, 0, 0},
+    {0, 0, SHARED, RW, 3, 3, 0, 2},
 };
 
 static const scenario small_scenario = {
@@ -175,19 +183,34 @@ static const scenario small_scenario = {
 /* A mapping on both sides, and what the test knows of its pages. */
 typedef struct {
     mapping_plan plan;
-    addr32 ours;
-    unsigned char *host;
+    size_t index;                /* in the scenario */
+    size_t start;                /* its first page in its process's layout */
     int prot[MAX_SPAN_PAGES];    /* UNMAPPED once unmapped */
     bool pinned[MAX_SPAN_PAGES]; /* our frame cannot be evicted */
 } mapping;
+
+/*
+ * One process's mappings, in order, gaps between some: page `p` of the
+ * layout is at ours + p * PAGE_SIZE in our process and at host + p *
+ * PAGE_SIZE on the host.
+ */
+typedef struct {
+    size_t pid;
+    addr32 ours;
+    unsigned char *host;
+    size_t pages;
+    mapping *at[MAX_LAYOUT_PAGES]; /* NULL in a gap */
+} layout;
 
 /* What the generator has made happen, over all the runs of a test. */
 enum outcome {
     READ_WHOLE,
     READ_ZEROS_PAST_END,
+    READ_ACROSS_MAPPINGS,
     READ_REFUSED,
     READ_STOPPED_AT_END,
     WRITE_WHOLE,
+    WRITE_ACROSS_MAPPINGS,
     WRITE_REFUSED,
     WRITE_STOPPED_AT_END,
     WRITE_PRIVATE_COPY,
@@ -195,6 +218,7 @@ enum outcome {
     MSYNC_INVALIDATE,
     MSYNC_OF_A_HOLE,
     MPROTECT_DONE,
+    MPROTECT_ACROSS_MAPPINGS,
     MPROTECT_OF_A_HOLE,
     MUNMAP_DONE,
     REMAP_DONE,
@@ -207,9 +231,11 @@ enum outcome {
 static const char *const outcome_names[NUM_OUTCOMES] = {
     "a whole read",
     "a read of the bytes past a file's end in its last page",
+    "a whole read across two mappings",
     "a refused read",
     "a read stopped at the end of a file",
     "a whole write",
+    "a whole write across two mappings",
     "a refused write",
     "a write stopped at the end of a file",
     "a write to a private file page",
@@ -217,6 +243,7 @@ static const char *const outcome_names[NUM_OUTCOMES] = {
     "an msync with VM_MS_INVALIDATE",
     "an msync of a range with a hole",
     "an mprotect",
+    "an mprotect across two mappings",
     "an mprotect of a range with a hole",
     "a partial munmap",
     "a VM_MAP_FIXED remap",
@@ -238,10 +265,11 @@ typedef struct {
     bool trace;      /* VM_KERNEL_TRACE */
     coverage *coverage;
     mmu *mmu;
-    int our_fds[NUM_FILES], host_fds[NUM_FILES];
+    int our_fds[NUM_FILES], host_fds[NUM_FILES]; /* read-only, for checks */
     char our_paths[NUM_FILES][PATH_MAX], host_paths[NUM_FILES][PATH_MAX];
     mapping maps[MAX_MAPPINGS];
     size_t num_maps;
+    layout layouts[MAX_PROCESSES];
     size_t pinned; /* pages of the model marked pinned */
 } run;
 
@@ -300,75 +328,107 @@ static void note(run *r, enum outcome outcome) {
     r->coverage->count[outcome]++;
 }
 
-/* "mapping 4 (B shared, file pages 0-4, pid 5)" */
-static const char *name_of(const run *r, const mapping *m) {
+static layout *layout_of(run *r, const mapping *m) {
+    return &r->layouts[m->plan.process];
+}
+
+/* "mapping 4 (B shared, file pages 0-4)" */
+static const char *name_of(const mapping *m) {
     const mapping_plan *p = &m->plan;
 
-    return describe("mapping %zu (%s %s, %s pages %zu-%zu, pid %zu)",
-                    (size_t)(m - r->maps),
+    return describe("mapping %zu (%s %s, %s pages %zu-%zu)", m->index,
                     p->file == NO_FILE ? "anonymous"
                     : p->file          ? "B"
                                        : "A",
                     p->flags == VM_MAP_SHARED ? "shared" : "private",
                     p->file == NO_FILE ? "its" : "file", p->first_page,
-                    p->first_page + p->pages - 1, process_pids[p->process]);
+                    p->first_page + p->pages - 1);
 }
 
-static size_t pid_of(const mapping *m) {
-    return process_pids[m->plan.process];
+/* "pid 5, offset 0x2010 (page 1 of mapping 0 (A shared, ...))" */
+static const char *where(const layout *l, size_t offset) {
+    const mapping *m = l->at[offset / PAGE_SIZE];
+
+    return describe("pid %zu, offset 0x%zx (%s%s%s)", l->pid, offset,
+                    m ? describe("page %zu of ", offset / PAGE_SIZE - m->start)
+                      : "a gap",
+                    m ? name_of(m) : "", "");
 }
 
-/* The length of the mapping's span, in bytes: whole pages. */
-static size_t span_of(const mapping *m) {
-    return m->plan.pages * PAGE_SIZE;
+/* The protection of layout page `page`: UNMAPPED in a gap. */
+static int prot_at(const layout *l, size_t page) {
+    const mapping *m = l->at[page];
+
+    return m ? m->prot[page - m->start] : UNMAPPED;
 }
 
-/* Where the file ends, from the mapping's start (SIZE_MAX: anonymous). */
-static size_t file_end_in(const run *r, const mapping *m) {
-    size_t size, skip = m->plan.first_page * PAGE_SIZE;
+/*
+ * Where the file ends, in bytes from the start of layout page `page`:
+ * SIZE_MAX for a gap or anonymous memory, 0 when the page lies wholly
+ * past the end.
+ */
+static size_t file_end_from(const run *r, const layout *l, size_t page) {
+    const mapping *m = l->at[page];
+    size_t size, skip;
 
-    if (m->plan.file == NO_FILE)
+    if (!m || m->plan.file == NO_FILE)
         return SIZE_MAX;
     size = r->scenario->file_sizes[m->plan.file];
+    skip = (m->plan.first_page + page - m->start) * PAGE_SIZE;
     return size > skip ? size - skip : 0;
 }
 
-/* Whether the mapping's page `page` lies wholly past the file's end. */
-static bool page_past_end(const run *r, const mapping *m, size_t page) {
-    return page * PAGE_SIZE >= file_end_in(r, m);
+static bool private_file_page(const layout *l, size_t page) {
+    const mapping *m = l->at[page];
+
+    return m && m->plan.file != NO_FILE && m->plan.flags == VM_MAP_PRIVATE;
 }
 
-static bool private_file_mapping(const mapping *m) {
-    return m->plan.file != NO_FILE && m->plan.flags == VM_MAP_PRIVATE;
+static bool shared_file_page(const layout *l, size_t page) {
+    const mapping *m = l->at[page];
+
+    return m && m->plan.file != NO_FILE && m->plan.flags == VM_MAP_SHARED;
 }
 
-static bool shared_file_mapping(const mapping *m) {
-    return m->plan.file != NO_FILE && m->plan.flags == VM_MAP_SHARED;
+/* Whether pages first..first+count-1 lie in more than one mapping. */
+static bool across_mappings(const layout *l, size_t first, size_t count) {
+    size_t page;
+
+    for (page = first + 1; page < first + count; page++)
+        if (l->at[page] != l->at[first])
+            return true;
+    return false;
 }
 
-/* Fails unless the host still maps nothing where the test unmapped. */
-static void expect_host_holes(const run *r, const mapping *m, size_t first,
+/* Fails unless the host maps nothing where the model maps nothing. */
+static void expect_host_holes(const run *r, const layout *l, size_t first,
                               size_t count) {
     size_t page;
 
-    for (page = first; page < first + count && page < m->plan.pages; page++)
-        if (m->prot[page] == UNMAPPED &&
-            host_page_is_mapped(m->host + page * PAGE_SIZE))
+    for (page = first; page < first + count && page < l->pages; page++)
+        if (prot_at(l, page) == UNMAPPED &&
+            host_page_is_mapped(l->host + page * PAGE_SIZE))
             disagree(r, __FILE__, __LINE__,
-                     "setup: the host has mapped something else into page "
-                     "%zu of %s, which the test unmapped; the comparison "
-                     "cannot go on",
-                     page, name_of(r, m));
+                     "setup: the host has mapped something else at %s, where "
+                     "the test maps nothing; the comparison cannot go on",
+                     where(l, page * PAGE_SIZE));
 }
 
-/* Forgets the pins of pages first..first+count-1, as they are unmapped. */
-static void unpin(run *r, mapping *m, size_t first, size_t count) {
+/* Sets layout pages first..first+count-1 to `prot`, unpinned (a new mapping
+ * or none). */
+static void replace_pages(run *r, layout *l, size_t first, size_t count,
+                          int prot) {
     size_t page;
 
     for (page = first; page < first + count; page++) {
-        if (m->pinned[page])
+        mapping *m = l->at[page];
+
+        if (!m)
+            continue;
+        if (m->pinned[page - m->start])
             r->pinned--;
-        m->pinned[page] = false;
+        m->pinned[page - m->start] = false;
+        m->prot[page - m->start] = prot;
     }
 }
 
@@ -383,16 +443,16 @@ typedef struct {
     bool by_protection; /* some page of it is unmapped or protected */
 } outlook;
 
-static outlook foresee(const run *r, const mapping *m, size_t offset, size_t n,
+static outlook foresee(const run *r, const layout *l, size_t offset, size_t n,
                        bool write) {
     int need = write ? RW : VM_PROT_READ;
     outlook o = {n, false, false};
     size_t page;
 
     for (page = offset / PAGE_SIZE; page * PAGE_SIZE < offset + n; page++) {
-        bool refused =
-            m->prot[page] == UNMAPPED || (m->prot[page] & need) != need;
-        bool past = !refused && page_past_end(r, m, page);
+        int prot = prot_at(l, page);
+        bool refused = prot == UNMAPPED || (prot & need) != need;
+        bool past = !refused && file_end_from(r, l, page) == 0;
 
         if ((refused || past) && o.stop == n) {
             o.stop = page * PAGE_SIZE > offset ? page * PAGE_SIZE - offset : 0;
@@ -403,79 +463,123 @@ static outlook foresee(const run *r, const mapping *m, size_t offset, size_t n,
     return o;
 }
 
-/* Pages the access would pin that are not pinned yet. */
-static size_t new_pins(const mapping *m, size_t offset, size_t n, bool write) {
+/*
+ * Pages the access would pin that are not pinned yet: anonymous pages
+ * touched, private file pages written.
+ */
+static size_t new_pins(const layout *l, size_t offset, size_t n, bool write) {
     size_t page, count = 0;
 
-    if (m->plan.file != NO_FILE && (m->plan.flags == VM_MAP_SHARED || !write))
-        return 0;
-    for (page = offset / PAGE_SIZE; page * PAGE_SIZE < offset + n; page++)
-        if (m->prot[page] != UNMAPPED && !m->pinned[page])
+    for (page = offset / PAGE_SIZE; page * PAGE_SIZE < offset + n; page++) {
+        const mapping *m = l->at[page];
+
+        if (m && m->prot[page - m->start] != UNMAPPED &&
+            !m->pinned[page - m->start] &&
+            (m->plan.file == NO_FILE || (write && private_file_page(l, page))))
             count++;
+    }
     return count;
 }
 
-static void pin(run *r, mapping *m, size_t offset, size_t n, bool write) {
+static void pin(run *r, layout *l, size_t offset, size_t n, bool write) {
     size_t page;
 
-    if (n == 0 || new_pins(m, offset, n, write) == 0)
-        return;
-    for (page = offset / PAGE_SIZE; page * PAGE_SIZE < offset + n; page++) {
-        if (m->prot[page] != UNMAPPED && !m->pinned[page]) {
-            m->pinned[page] = true;
-            r->pinned++;
-        }
+    for (page = offset / PAGE_SIZE; n > 0 && page * PAGE_SIZE < offset + n;
+         page++) {
+        mapping *m = l->at[page];
+
+        if (new_pins(l, page * PAGE_SIZE, PAGE_SIZE, write) == 0)
+            continue;
+        m->pinned[page - m->start] = true;
+        r->pinned++;
     }
 }
 
-/* Picks where an access goes: [*offset, *offset + *n) inside the span. */
-static void pick_access(run *r, const mapping *m, size_t *offset, size_t *n) {
-    size_t span = span_of(m), end = file_end_in(r, m), start;
+/* Whether the access would pin more pages than the budget allows. */
+static bool over_budget(const run *r, const layout *l, size_t offset, size_t n,
+                        bool write) {
+    return r->pinned + new_pins(l, offset, n, write) >
+           r->scenario->pinned_budget;
+}
 
-    switch (pick(r, 4)) {
-    case 0: start = pick(r, span); break;
+/*
+ * Picks where an access goes, in `*l`: two times in three inside one
+ * mapping, else in its process's layout, mostly from just before that
+ * mapping's end, on into whatever follows it.
+ */
+static void pick_access(run *r, layout **l, size_t *offset, size_t *n) {
+    mapping *m = &r->maps[pick(r, r->num_maps)];
+    size_t first = m->start, pages = m->plan.pages, start, end;
+    size_t way = pick(r, 4);
+
+    *l = layout_of(r, m);
+    end = file_end_from(r, *l, m->start);
+    if (pick(r, 3) == 0) {
+        first = 0;
+        pages = (*l)->pages;
+        way = pick(r, 3) ? 4 : 0;
+    }
+    switch (way) {
+    case 0: start = pick(r, pages * PAGE_SIZE); break;
     case 1:
-        start =
-            pick(r, m->plan.pages) * PAGE_SIZE + PAGE_SIZE - 1 - pick(r, 64);
+        start = pick(r, pages) * PAGE_SIZE + PAGE_SIZE - 1 - pick(r, 64);
         break;
     case 2:
-        start = end < span ? end + pick(r, 200) : pick(r, span);
+        start = (m->start - first) * PAGE_SIZE +
+                (end < m->plan.pages * PAGE_SIZE ? end : 0) + pick(r, 200);
         start = start >= 100 ? start - 100 : 0;
         break;
-    default: start = pick(r, m->plan.pages) * PAGE_SIZE; break;
+    case 3: start = pick(r, pages) * PAGE_SIZE; break;
+    default:
+        start = (m->start + m->plan.pages) * PAGE_SIZE - 1 - pick(r, 64);
+        break;
     }
     switch (pick(r, 3)) {
     case 0: *n = 1 + pick(r, 16); break;
     case 1: *n = 1 + pick(r, 600); break;
     default: *n = 1 + pick(r, MAX_ACCESS); break;
     }
-    *offset = start < span ? start : span - 1;
-    if (*n > span - *offset)
-        *n = span - *offset;
+    start = start < pages * PAGE_SIZE ? start : pages * PAGE_SIZE - 1;
+    *offset = first * PAGE_SIZE + start;
+    if (*n > (first + pages) * PAGE_SIZE - *offset)
+        *n = (first + pages) * PAGE_SIZE - *offset;
 }
 
 /*
- * A write through a shared file mapping stays off the bytes past the
- * file's end in its last page: ends before them, or starts at the next
- * page. Returns false when nothing is left to write.
+ * Where the bytes past a shared file mapping's end begin in layout page
+ * `page`, as an offset in the layout; SIZE_MAX if the page has none.
  */
-static bool keep_off_the_tail(const run *r, const mapping *m, size_t *offset,
-                              size_t *n) {
-    size_t end = file_end_in(r, m);
-    size_t tail_end = (end + PAGE_SIZE - 1) / PAGE_SIZE * PAGE_SIZE;
-    size_t last = *offset + *n;
+static size_t tail_of(const run *r, const layout *l, size_t page) {
+    size_t end = file_end_from(r, l, page);
 
-    if (!shared_file_mapping(m) || end % PAGE_SIZE == 0 || last <= end ||
-        *offset >= tail_end)
-        return true;
-    if (*offset < end) {
-        *n = end - *offset;
-        return true;
+    if (!shared_file_page(l, page) || end == 0 || end >= PAGE_SIZE)
+        return SIZE_MAX;
+    return page * PAGE_SIZE + end;
+}
+
+/*
+ * A write keeps off the bytes past a file's end in the last page of a
+ * shared mapping: it ends before them, or starts after them. Returns false
+ * when nothing is left to write.
+ */
+static bool keep_off_the_tails(const run *r, const layout *l, size_t *offset,
+                               size_t *n) {
+    size_t page;
+
+    for (page = *offset / PAGE_SIZE; page * PAGE_SIZE < *offset + *n; page++) {
+        size_t tail = tail_of(r, l, page), tail_end = (page + 1) * PAGE_SIZE;
+
+        if (tail == SIZE_MAX || *offset + *n <= tail)
+            continue;
+        if (*offset < tail) {
+            *n = tail - *offset;
+            return true;
+        }
+        if (*offset + *n <= tail_end)
+            return false;
+        *n -= tail_end - *offset;
+        *offset = tail_end;
     }
-    if (last <= tail_end)
-        return false;
-    *n = last - tail_end;
-    *offset = tail_end;
     return true;
 }
 
@@ -485,10 +589,10 @@ static bool keep_off_the_tail(const run *r, const mapping *m, size_t *offset,
  * host is finished here. Returns the bytes both sides now agree were
  * copied.
  */
-static size_t settle_access(run *r, mapping *m, size_t offset, size_t n,
+static size_t settle_access(run *r, layout *l, size_t offset, size_t n,
                             bool write, size_t ours, int our_errno, size_t host,
                             int host_signal, const unsigned char *bytes) {
-    outlook o = foresee(r, m, offset, n, write);
+    outlook o = foresee(r, l, offset, n, write);
     int want_signal = o.stop == n ? 0 : o.at_the_end ? SIGBUS : SIGSEGV;
     const char *kind = write ? "write" : "read";
 
@@ -506,9 +610,6 @@ static size_t settle_access(run *r, mapping *m, size_t offset, size_t n,
         expect_agree(r, ours == n,
                      "the host's %s copied all %zu bytes, ours %zu (errno %s)",
                      kind, n, ours, errno_name(our_errno));
-        note(r, write ? WRITE_WHOLE : READ_WHOLE);
-        if (!write && offset + n > file_end_in(r, m))
-            note(r, READ_ZEROS_PAST_END);
         return n;
     }
     expect_agree(r, ours < n,
@@ -532,9 +633,9 @@ static size_t settle_access(run *r, mapping *m, size_t offset, size_t n,
                  "(errno %s)",
                  kind, host, host_signal, ours, errno_name(our_errno));
     if (write && ours < host) {
-        size_t done =
-            mmu_write_to_virtual_address(r->mmu, m->ours + offset + ours,
-                                         pid_of(m), bytes + ours, host - ours);
+        size_t done = mmu_write_to_virtual_address(
+            r->mmu, l->ours + (addr32)(offset + ours), l->pid, bytes + ours,
+            host - ours);
 
         expect_agree(r, done == host - ours,
                      "writing here the %zu bytes the host wrote before its "
@@ -545,8 +646,21 @@ static size_t settle_access(run *r, mapping *m, size_t offset, size_t n,
     return write ? host : ours;
 }
 
-/* Reads [offset, offset + n) of `m` on both sides and compares. */
-static void read_both(run *r, mapping *m, size_t offset, size_t n) {
+/* Notes what a whole access reached. */
+static void note_whole(run *r, const layout *l, size_t offset, size_t n,
+                       bool write) {
+    size_t first = offset / PAGE_SIZE, last = (offset + n - 1) / PAGE_SIZE;
+    size_t end = file_end_from(r, l, last);
+
+    note(r, write ? WRITE_WHOLE : READ_WHOLE);
+    if (across_mappings(l, first, last - first + 1))
+        note(r, write ? WRITE_ACROSS_MAPPINGS : READ_ACROSS_MAPPINGS);
+    if (!write && end != SIZE_MAX && offset + n > last * PAGE_SIZE + end)
+        note(r, READ_ZEROS_PAST_END);
+}
+
+/* Reads [offset, offset + n) of layout `l` on both sides and compares. */
+static void read_both(run *r, layout *l, size_t offset, size_t n) {
     static unsigned char ours[MAX_ACCESS], host[MAX_ACCESS];
     size_t got, host_got, same, i;
     int our_errno, host_signal;
@@ -554,21 +668,22 @@ static void read_both(run *r, mapping *m, size_t offset, size_t n) {
     memset(ours, 0xA5, n);
     memset(host, 0x5A, n);
     errno = 0;
-    got = mmu_read_from_virtual_address(r->mmu, m->ours + offset, pid_of(m),
-                                        ours, n);
+    got = mmu_read_from_virtual_address(r->mmu, l->ours + (addr32)offset,
+                                        l->pid, ours, n);
     our_errno = errno;
-    host_got = host_mapping_read(m->host + offset, host, n, &host_signal);
-    same = settle_access(r, m, offset, n, false, got, our_errno, host_got,
+    host_got = host_mapping_read(l->host + offset, host, n, &host_signal);
+    same = settle_access(r, l, offset, n, false, got, our_errno, host_got,
                          host_signal, NULL);
     for (i = 0; i < same; i++)
         expect_agree(r, ours[i] == host[i],
-                     "byte %zu of the read (offset %zu of the mapping, page "
-                     "%zu): host 0x%02x, ours 0x%02x",
-                     i, offset + i, (offset + i) / PAGE_SIZE, host[i], ours[i]);
-    pin(r, m, offset, got > host_got ? got : host_got, false);
+                     "byte %zu of the read, at %s: host 0x%02x, ours 0x%02x", i,
+                     where(l, offset + i), host[i], ours[i]);
+    if (same == n)
+        note_whole(r, l, offset, n, false);
+    pin(r, l, offset, got > host_got ? got : host_got, false);
 }
 
-static void write_both(run *r, mapping *m, size_t offset, size_t n) {
+static void write_both(run *r, layout *l, size_t offset, size_t n) {
     static unsigned char bytes[MAX_ACCESS];
     size_t got, host_got, done, i;
     int our_errno, host_signal;
@@ -576,70 +691,77 @@ static void write_both(run *r, mapping *m, size_t offset, size_t n) {
     for (i = 0; i < n; i++)
         bytes[i] = (unsigned char)next_random(r);
     errno = 0;
-    got = mmu_write_to_virtual_address(r->mmu, m->ours + offset, pid_of(m),
+    got = mmu_write_to_virtual_address(r->mmu, l->ours + (addr32)offset, l->pid,
                                        bytes, n);
     our_errno = errno;
-    host_got = host_mapping_write(m->host + offset, bytes, n, &host_signal);
-    done = settle_access(r, m, offset, n, true, got, our_errno, host_got,
+    host_got = host_mapping_write(l->host + offset, bytes, n, &host_signal);
+    done = settle_access(r, l, offset, n, true, got, our_errno, host_got,
                          host_signal, bytes);
-    if (done > 0 && private_file_mapping(m))
-        note(r, WRITE_PRIVATE_COPY);
-    pin(r, m, offset, done, true);
+    if (done == n)
+        note_whole(r, l, offset, n, true);
+    for (i = 0; i < done; i += PAGE_SIZE - (offset + i) % PAGE_SIZE)
+        if (private_file_page(l, (offset + i) / PAGE_SIZE))
+            note(r, WRITE_PRIVATE_COPY);
+    pin(r, l, offset, done, true);
 }
 
 /*
- * A read or a write of a random range of `m`. A write through a shared
- * file mapping that would only touch the bytes past the file's end, or an
- * access that would pin more pages than the budget allows, does nothing.
+ * A read or a write of a random range. A write that would only touch the
+ * bytes past a shared file's end, or an access that would pin more pages
+ * than the budget allows, does nothing.
  */
-static void do_access(run *r, mapping *m, bool write) {
+static void do_access(run *r, bool write) {
+    layout *l;
     size_t offset, n;
 
-    pick_access(r, m, &offset, &n);
-    if (write && !keep_off_the_tail(r, m, &offset, &n))
+    pick_access(r, &l, &offset, &n);
+    if (write && !keep_off_the_tails(r, l, &offset, &n))
         return;
-    if (r->pinned + new_pins(m, offset, n, write) > r->scenario->pinned_budget)
+    if (over_budget(r, l, offset, n, write))
         return;
-    set_doing(r, "%s of %zu bytes at offset %zu of %s",
-              write ? "write" : "read", n, offset, name_of(r, m));
-    expect_host_holes(r, m, offset / PAGE_SIZE, 3);
+    set_doing(r, "%s of %zu bytes at %s", write ? "write" : "read", n,
+              where(l, offset));
+    expect_host_holes(r, l, offset / PAGE_SIZE, 3);
     if (write)
-        write_both(r, m, offset, n);
+        write_both(r, l, offset, n);
     else
-        read_both(r, m, offset, n);
+        read_both(r, l, offset, n);
 }
 
-/* Reads pages first..first+count-1 of `m` on both sides, within the budget. */
-static void read_pages(run *r, mapping *m, size_t first, size_t count,
+/* Reads layout pages first..first+count-1 on both sides, within budget. */
+static void read_pages(run *r, layout *l, size_t first, size_t count,
                        const char *why) {
     size_t page;
 
-    expect_host_holes(r, m, first, count);
+    expect_host_holes(r, l, first, count);
     for (page = first; page < first + count; page++) {
-        if (r->pinned + new_pins(m, page * PAGE_SIZE, PAGE_SIZE, false) >
-            r->scenario->pinned_budget)
+        if (over_budget(r, l, page * PAGE_SIZE, PAGE_SIZE, false))
             continue;
-        set_doing(r, "%s: reading page %zu of %s", why, page, name_of(r, m));
-        read_both(r, m, page * PAGE_SIZE, PAGE_SIZE);
+        set_doing(r, "%s: reading %s", why, where(l, page * PAGE_SIZE));
+        read_both(r, l, page * PAGE_SIZE, PAGE_SIZE);
     }
 }
 
-/* Reads every page of every mapping on both sides, within the budget. */
+/* Reads every page of every layout on both sides, within the budget. */
 static void sweep(run *r, const char *why) {
     size_t i;
 
-    for (i = 0; i < r->num_maps; i++)
-        read_pages(r, &r->maps[i], 0, r->maps[i].plan.pages, why);
+    for (i = 0; i < r->scenario->num_processes; i++)
+        read_pages(r, &r->layouts[i], 0, r->layouts[i].pages, why);
 }
 
 /*
  * Half the time, before pages are unmapped or mapped anew, reads them on
  * both sides: a wrong byte in a private page is seen before it goes.
  */
-static void take_a_last_look(run *r, mapping *m, size_t first, size_t count) {
+static void take_a_last_look(run *r, layout *l, size_t first, size_t count) {
     if (pick(r, 2) == 0)
-        read_pages(r, m, first, count, "before they go");
+        read_pages(r, l, first, count, "before they go");
 }
+
+/* ------------------------------------------------------------------ */
+/* Calls                                                               */
+/* ------------------------------------------------------------------ */
 
 /*
  * Descriptors of file `file` for one vm_mmap and its twin, -1 for
@@ -658,10 +780,6 @@ static void close_descriptors(int ours, int host) {
         close(host);
 }
 
-/* ------------------------------------------------------------------ */
-/* Calls                                                               */
-/* ------------------------------------------------------------------ */
-
 /* Checks that both sides returned the same, and the same errno. */
 static void expect_same_result(const run *r, const char *call, int ours,
                                int our_errno, int host, int host_errno) {
@@ -676,23 +794,39 @@ static void expect_same_result(const run *r, const char *call, int ours,
                  ours ? errno_name(our_errno) : "");
 }
 
-/* Whether the model has a page of first..first+count-1 unmapped. */
-static bool range_has_hole(const mapping *m, size_t first, size_t count) {
+/* Whether the model maps nothing at a page of first..first+count-1. */
+static bool range_has_hole(const layout *l, size_t first, size_t count) {
     size_t page;
 
     for (page = first; page < first + count; page++)
-        if (m->prot[page] == UNMAPPED)
+        if (prot_at(l, page) == UNMAPPED)
             return true;
     return false;
 }
 
-/* Picks 1 to `most` pages from a random page of the span. */
-static void pick_pages(run *r, const mapping *m, size_t most, size_t *first,
+/*
+ * Picks a range of pages: three times in four 1 to `most` pages inside
+ * one mapping, else 1 to `most` + 1 pages in its process's layout: from
+ * anywhere, or from the mapping's last page on into what follows it.
+ */
+static void pick_range(run *r, size_t most, layout **l, size_t *first,
                        size_t *count) {
-    *first = pick(r, m->plan.pages);
+    mapping *m = &r->maps[pick(r, r->num_maps)];
+    size_t from = m->start, pages = m->plan.pages;
+
+    *l = layout_of(r, m);
+    *first = from + pick(r, pages);
     *count = 1 + pick(r, most);
-    if (*count > m->plan.pages - *first)
-        *count = m->plan.pages - *first;
+    if (pick(r, 4) == 0) {
+        from = 0;
+        pages = (*l)->pages;
+        *first = pick(r, 2) ? m->start + m->plan.pages - 1 : pick(r, pages);
+        *count = 1 + pick(r, most + 1);
+        if (*first == m->start + m->plan.pages - 1 && *count == 1)
+            *count = 2;
+    }
+    if (*count > from + pages - *first)
+        *count = from + pages - *first;
 }
 
 /* The length for `count` pages: now and then not a whole number of them. */
@@ -701,216 +835,242 @@ static size_t pick_length(run *r, size_t count) {
 }
 
 /*
- * After a successful msync of a shared file mapping, our file holds what
- * the pages hold: the host's file read through its page cache, which is
- * what the host's mappings hold.
+ * After a successful msync, our file holds what the pages of shared file
+ * mappings in the range hold: the host's file read through its page
+ * cache, which is what the host's mappings hold.
  */
-static void expect_file_synced(const run *r, const mapping *m, size_t first,
+static void expect_file_synced(const run *r, const layout *l, size_t first,
                                size_t count) {
     static unsigned char ours[PAGE_SIZE], host[PAGE_SIZE];
-    int file = m->plan.file;
-    size_t page, i, size = r->scenario->file_sizes[file];
+    size_t page, i;
 
-    for (page = m->plan.first_page + first;
-         page < m->plan.first_page + first + count; page++) {
-        size_t n = page * PAGE_SIZE >= size ? 0
-                   : size - page * PAGE_SIZE < PAGE_SIZE
-                       ? size - page * PAGE_SIZE
-                       : PAGE_SIZE;
-        off_t at = (off_t)(page * PAGE_SIZE);
+    for (page = first; page < first + count; page++) {
+        const mapping *m = l->at[page];
+        size_t end = file_end_from(r, l, page);
+        size_t n = end < PAGE_SIZE ? end : PAGE_SIZE;
+        off_t at;
+        int file;
 
-        if (n == 0)
+        if (!shared_file_page(l, page) || n == 0)
             continue;
+        file = m->plan.file;
+        at = (off_t)((m->plan.first_page + page - m->start) * PAGE_SIZE);
         if (pread(r->our_fds[file], ours, n, at) != (ssize_t)n ||
             pread(r->host_fds[file], host, n, at) != (ssize_t)n)
             setup_failed("pread of a file after msync");
         for (i = 0; i < n; i++)
             expect_agree(r, ours[i] == host[i],
-                         "after msync, byte %zu of file %c (page %zu): the "
-                         "host's pages hold 0x%02x, our file 0x%02x",
-                         page * PAGE_SIZE + i, 'A' + file, page, host[i],
-                         ours[i]);
+                         "after msync, byte %zu of file %c: the host's pages "
+                         "hold 0x%02x, our file 0x%02x",
+                         (size_t)at + i, 'A' + file, host[i], ours[i]);
     }
 }
 
-static void do_msync(run *r, mapping *m) {
+static void do_msync(run *r) {
     static const int kinds[] = {VM_MS_SYNC, VM_MS_ASYNC, 0};
+    layout *l;
     size_t first, count, length;
     int flags, ours, our_errno, host;
 
-    pick_pages(r, m, 3, &first, &count);
+    pick_range(r, 3, &l, &first, &count);
     length = pick_length(r, count);
     flags = kinds[pick(r, 3)] | (pick(r, 3) == 0 ? VM_MS_INVALIDATE : 0);
-    set_doing(r, "msync of %zu bytes from page %zu of %s, flags 0x%x", length,
-              first, name_of(r, m), (unsigned)flags);
-    expect_host_holes(r, m, first, count);
+    set_doing(r, "msync of %zu bytes from %s, flags 0x%x", length,
+              where(l, first * PAGE_SIZE), (unsigned)flags);
+    expect_host_holes(r, l, first, count);
     errno = 0;
-    ours =
-        vm_msync(r->mmu, pid_of(m), m->ours + first * PAGE_SIZE, length, flags);
+    ours = vm_msync(r->mmu, l->pid, l->ours + (addr32)(first * PAGE_SIZE),
+                    length, flags);
     our_errno = errno;
-    host = host_mapping_sync(m->host + first * PAGE_SIZE, length, flags);
+    host = host_mapping_sync(l->host + first * PAGE_SIZE, length, flags);
     expect_same_result(r, "msync", ours, our_errno, host, errno);
-    expect_agree(r, (host != 0) == range_has_hole(m, first, count),
+    expect_agree(r, (host != 0) == range_has_hole(l, first, count),
                  "the host's msync returned %d, where the test's model says "
                  "%s: a bug in the test",
-                 host, range_has_hole(m, first, count) ? "a hole" : "none");
+                 host, range_has_hole(l, first, count) ? "a hole" : "none");
     if (host != 0) {
         note(r, MSYNC_OF_A_HOLE);
         return;
     }
     note(r, flags & VM_MS_INVALIDATE ? MSYNC_INVALIDATE : MSYNC_DONE);
-    if (shared_file_mapping(m))
-        expect_file_synced(r, m, first, count);
+    expect_file_synced(r, l, first, count);
 }
 
 static const int protections[] = {VM_PROT_NONE, VM_PROT_READ, RW, RW, RW};
 #define NUM_PROTECTIONS (sizeof protections / sizeof protections[0])
 
-static void do_mprotect(run *r, mapping *m) {
+/*
+ * After an mprotect that failed on both sides, the host's pages before
+ * the hole may have the new protection; ours changed nothing (vm.h), so
+ * the host's get back what the model says.
+ */
+static void restore_host_protections(const layout *l, size_t first,
+                                     size_t count) {
+    size_t page;
+
+    for (page = first; page < first + count; page++)
+        if (prot_at(l, page) != UNMAPPED &&
+            host_mapping_protect(l->host + page * PAGE_SIZE, PAGE_SIZE,
+                                 prot_at(l, page)) != 0)
+            setup_failed("mprotect on the host, setting a page back");
+}
+
+static void do_mprotect(run *r) {
+    layout *l;
     size_t first, count, length, page;
     int prot = protections[pick(r, NUM_PROTECTIONS)], ours, our_errno, host;
 
-    pick_pages(r, m, 3, &first, &count);
+    pick_range(r, 3, &l, &first, &count);
     length = pick_length(r, count);
-    set_doing(r, "mprotect of %zu bytes from page %zu of %s to %d", length,
-              first, name_of(r, m), prot);
-    expect_host_holes(r, m, first, count);
+    set_doing(r, "mprotect of %zu bytes from %s to %d", length,
+              where(l, first * PAGE_SIZE), prot);
+    expect_host_holes(r, l, first, count);
     errno = 0;
-    ours = vm_mprotect(r->mmu, pid_of(m), m->ours + first * PAGE_SIZE, length,
-                       prot);
+    ours = vm_mprotect(r->mmu, l->pid, l->ours + (addr32)(first * PAGE_SIZE),
+                       length, prot);
     our_errno = errno;
-    host = host_mapping_protect(m->host + first * PAGE_SIZE, length, prot);
+    host = host_mapping_protect(l->host + first * PAGE_SIZE, length, prot);
     expect_same_result(r, "mprotect", ours, our_errno, host, errno);
-    expect_agree(r, (host != 0) == range_has_hole(m, first, count),
+    expect_agree(r, (host != 0) == range_has_hole(l, first, count),
                  "the host's mprotect returned %d, where the test's model "
                  "says %s: a bug in the test",
-                 host, range_has_hole(m, first, count) ? "a hole" : "none");
-    for (page = first; page < first + count; page++) {
-        if (m->prot[page] == UNMAPPED)
-            continue;
-        if (host == 0)
-            m->prot[page] = prot;
-        else if (host_mapping_protect(m->host + page * PAGE_SIZE, PAGE_SIZE,
-                                      m->prot[page]) != 0)
-            setup_failed("mprotect on the host, setting a page back");
+                 host, range_has_hole(l, first, count) ? "a hole" : "none");
+    if (host != 0) {
+        restore_host_protections(l, first, count);
+        note(r, MPROTECT_OF_A_HOLE);
+        return;
     }
-    note(r, host == 0 ? MPROTECT_DONE : MPROTECT_OF_A_HOLE);
+    for (page = first; page < first + count; page++)
+        l->at[page]->prot[page - l->at[page]->start] = prot;
+    note(r, MPROTECT_DONE);
+    if (across_mappings(l, first, count))
+        note(r, MPROTECT_ACROSS_MAPPINGS);
 }
 
-static void do_munmap(run *r, mapping *m) {
-    size_t first, count, length, page;
+static void do_munmap(run *r) {
+    layout *l;
+    size_t first, count, length;
     int ours, our_errno, host;
 
-    pick_pages(r, m, 2, &first, &count);
+    pick_range(r, 2, &l, &first, &count);
     length = pick_length(r, count);
-    take_a_last_look(r, m, first, count);
-    set_doing(r, "munmap of %zu bytes from page %zu of %s", length, first,
-              name_of(r, m));
-    expect_host_holes(r, m, first, count);
+    take_a_last_look(r, l, first, count);
+    set_doing(r, "munmap of %zu bytes from %s", length,
+              where(l, first * PAGE_SIZE));
+    expect_host_holes(r, l, first, count);
     errno = 0;
-    ours = vm_munmap(r->mmu, pid_of(m), m->ours + first * PAGE_SIZE, length);
+    ours = vm_munmap(r->mmu, l->pid, l->ours + (addr32)(first * PAGE_SIZE),
+                     length);
     our_errno = errno;
-    host = host_mapping_unmap(m->host + first * PAGE_SIZE, length);
+    host = host_mapping_unmap(l->host + first * PAGE_SIZE, length);
     expect_same_result(r, "munmap", ours, our_errno, host, errno);
     expect_agree(r, host == 0, "the host's munmap failed: a bug in the test");
-    unpin(r, m, first, count);
-    for (page = first; page < first + count; page++)
-        m->prot[page] = UNMAPPED;
+    replace_pages(r, l, first, count, UNMAPPED);
     note(r, MUNMAP_DONE);
 }
 
-/* Maps pages first..first+count-1 of `m` again, over what is there. */
-static void do_remap(run *r, mapping *m) {
-    size_t first, count, length, page;
+/* Maps 1 to 3 pages of a mapping again, over what is there. */
+static void do_remap(run *r) {
+    mapping *m = &r->maps[pick(r, r->num_maps)];
+    layout *l = layout_of(r, m);
+    size_t first = pick(r, m->plan.pages), count = 1 + pick(r, 3), length;
     int prot = protections[pick(r, NUM_PROTECTIONS)], file = m->plan.file;
     int flags =
         m->plan.flags | VM_MAP_FIXED | (file == NO_FILE ? VM_MAP_ANONYMOUS : 0);
-    off_t offset;
-    addr32 ours, want_ours;
-    unsigned char *host, *want_host;
-
+    off_t offset =
+        file == NO_FILE ? 0 : (off_t)((m->plan.first_page + first) * PAGE_SIZE);
+    addr32 ours, want_ours = l->ours + (addr32)((m->start + first) * PAGE_SIZE);
+    unsigned char *want_host = l->host + (m->start + first) * PAGE_SIZE;
     int our_fd, host_fd;
 
-    pick_pages(r, m, 3, &first, &count);
+    count = count < m->plan.pages - first ? count : m->plan.pages - first;
     length = pick_length(r, count);
-    offset =
-        file == NO_FILE ? 0 : (off_t)((m->plan.first_page + first) * PAGE_SIZE);
-    want_ours = m->ours + (addr32)(first * PAGE_SIZE);
-    want_host = m->host + first * PAGE_SIZE;
-    take_a_last_look(r, m, first, count);
-    set_doing(r,
-              "mmap with VM_MAP_FIXED of %zu bytes at page %zu of %s, "
-              "prot %d",
-              length, first, name_of(r, m), prot);
-    expect_host_holes(r, m, first, count);
+    take_a_last_look(r, l, m->start + first, count);
+    set_doing(r, "mmap with VM_MAP_FIXED of %zu bytes at %s, prot %d", length,
+              where(l, (m->start + first) * PAGE_SIZE), prot);
+    expect_host_holes(r, l, m->start + first, count);
     open_descriptors(r, file, &our_fd, &host_fd);
     errno = 0;
-    ours = vm_mmap(r->mmu, pid_of(m), want_ours, length, prot, flags, our_fd,
-                   offset);
+    ours =
+        vm_mmap(r->mmu, l->pid, want_ours, length, prot, flags, our_fd, offset);
     expect_agree(r, ours == want_ours,
                  "ours returned 0x%x (errno %s), where it should map at 0x%x",
                  ours, errno_name(errno), want_ours);
-    host = host_mapping_map(want_host, length, prot, flags, host_fd, offset);
-    if (host != want_host)
+    if (host_mapping_map(want_host, length, prot, flags, host_fd, offset) !=
+        want_host)
         setup_failed("mmap with MAP_FIXED on the host");
     close_descriptors(our_fd, host_fd);
-    unpin(r, m, first, count);
-    for (page = first; page < first + count; page++)
-        m->prot[page] = prot;
+    replace_pages(r, l, m->start + first, count, prot);
     note(r, REMAP_DONE);
 }
 
-/* A call that its arguments make fail (or, with length 0, do nothing). */
-static void do_refused_call(run *r, mapping *m) {
-    size_t first = pick(r, m->plan.pages), kind = pick(r, 9);
-    size_t pid = pid_of(m), skew = 1 + pick(r, PAGE_SIZE - 1);
-    addr32 ours = m->ours + (addr32)(first * PAGE_SIZE);
-    unsigned char *host = m->host + first * PAGE_SIZE;
-    const char *call = "munmap";
-    int got, our_errno, host_got;
+/* Makes call `kind` of do_refused_call on our side (host: false) or the
+ * host's. */
+static int make_refused_call(run *r, const layout *l, size_t page, size_t skew,
+                             size_t kind, bool host) {
+    addr32 ours = l->ours + (addr32)(page * PAGE_SIZE);
+    unsigned char *at = l->host + page * PAGE_SIZE;
+    int sync_both = VM_MS_SYNC | VM_MS_ASYNC;
 
-    set_doing(r, "refused call %zu at page %zu of %s (skew %zu)", kind, first,
-              name_of(r, m), skew);
-    errno = 0;
     switch (kind) {
-    case 0: got = vm_munmap(r->mmu, pid, ours + skew, PAGE_SIZE); break;
-    case 1: got = vm_munmap(r->mmu, pid, ours, 0); break;
-    case 2: got = vm_mprotect(r->mmu, pid, ours + skew, PAGE_SIZE, RW); break;
-    case 3: got = vm_mprotect(r->mmu, pid, ours, 0, VM_PROT_NONE); break;
-    case 4: got = vm_mprotect(r->mmu, pid, ours, PAGE_SIZE, 0x10); break;
+    case 0:
+        return host ? host_mapping_unmap(at + skew, PAGE_SIZE)
+                    : vm_munmap(r->mmu, l->pid, ours + skew, PAGE_SIZE);
+    case 1:
+        return host ? host_mapping_unmap(at, 0)
+                    : vm_munmap(r->mmu, l->pid, ours, 0);
+    case 2:
+        return host ? host_mapping_protect(at + skew, PAGE_SIZE, RW)
+                    : vm_mprotect(r->mmu, l->pid, ours + skew, PAGE_SIZE, RW);
+    case 3:
+        return host ? host_mapping_protect(at, 0, VM_PROT_NONE)
+                    : vm_mprotect(r->mmu, l->pid, ours, 0, VM_PROT_NONE);
+    case 4:
+        return host ? host_mapping_protect(at, PAGE_SIZE, 0x10)
+                    : vm_mprotect(r->mmu, l->pid, ours, PAGE_SIZE, 0x10);
     case 5:
-        got = vm_msync(r->mmu, pid, ours + skew, PAGE_SIZE, VM_MS_SYNC);
-        break;
+        return host ? host_mapping_sync(at + skew, PAGE_SIZE, VM_MS_SYNC)
+                    : vm_msync(r->mmu, l->pid, ours + skew, PAGE_SIZE,
+                               VM_MS_SYNC);
     case 6:
-        got = vm_msync(r->mmu, pid, ours, PAGE_SIZE, VM_MS_SYNC | VM_MS_ASYNC);
-        break;
-    case 7: got = vm_msync(r->mmu, pid, ours, PAGE_SIZE, 0x8); break;
-    default: got = vm_msync(r->mmu, pid, ours, 0, VM_MS_INVALIDATE); break;
+        return host ? host_mapping_sync(at, PAGE_SIZE, sync_both)
+                    : vm_msync(r->mmu, l->pid, ours, PAGE_SIZE, sync_both);
+    case 7:
+        return host ? host_mapping_sync(at, PAGE_SIZE, 0x8)
+                    : vm_msync(r->mmu, l->pid, ours, PAGE_SIZE, 0x8);
+    default:
+        return host ? host_mapping_sync(at, 0, VM_MS_INVALIDATE)
+                    : vm_msync(r->mmu, l->pid, ours, 0, VM_MS_INVALIDATE);
     }
+}
+
+/*
+ * A call that its arguments make fail: an address not page-aligned, a
+ * munmap of length 0, unknown bits, both sync flags; or, with a length
+ * of 0, an mprotect or an msync that does nothing.
+ */
+static void do_refused_call(run *r) {
+    static const char *const calls[] = {"munmap",   "munmap",   "mprotect",
+                                        "mprotect", "mprotect", "msync",
+                                        "msync",    "msync",    "msync"};
+    layout *l = &r->layouts[pick(r, r->scenario->num_processes)];
+    size_t page = pick(r, l->pages), kind = pick(r, 9);
+    size_t skew = 1 + pick(r, PAGE_SIZE - 1);
+    int ours, our_errno, host;
+
+    set_doing(r, "%s, refused call %zu, at %s (skew %zu)", calls[kind], kind,
+              where(l, page * PAGE_SIZE), skew);
+    errno = 0;
+    ours = make_refused_call(r, l, page, skew, kind, false);
     our_errno = errno;
     errno = 0;
-    switch (kind) {
-    case 0: host_got = host_mapping_unmap(host + skew, PAGE_SIZE); break;
-    case 1: host_got = host_mapping_unmap(host, 0); break;
-    case 2: host_got = host_mapping_protect(host + skew, PAGE_SIZE, RW); break;
-    case 3: host_got = host_mapping_protect(host, 0, VM_PROT_NONE); break;
-    case 4: host_got = host_mapping_protect(host, PAGE_SIZE, 0x10); break;
-    case 5:
-        host_got = host_mapping_sync(host + skew, PAGE_SIZE, VM_MS_SYNC);
-        break;
-    case 6:
-        host_got = host_mapping_sync(host, PAGE_SIZE, VM_MS_SYNC | VM_MS_ASYNC);
-        break;
-    case 7: host_got = host_mapping_sync(host, PAGE_SIZE, 0x8); break;
-    default: host_got = host_mapping_sync(host, 0, VM_MS_INVALIDATE); break;
-    }
-    call = kind < 2 ? "munmap" : kind < 5 ? "mprotect" : "msync";
-    expect_same_result(r, call, got, our_errno, host_got, errno);
+    host = make_refused_call(r, l, page, skew, kind, true);
+    expect_same_result(r, calls[kind], ours, our_errno, host, errno);
     expect_agree(r,
-                 host_got == (kind == 3 || kind == 8 ? 0 : -1) &&
-                     (host_got == 0 || errno == EINVAL),
-                 "the host's %s returned %d: a bug in the test", call,
-                 host_got);
+                 host == (kind == 3 || kind == 8 ? 0 : -1) &&
+                     (host == 0 || errno == EINVAL),
+                 "the host's %s returned %d: a bug in the test", calls[kind],
+                 host);
     note(r, CALL_REFUSED);
 }
 
@@ -938,45 +1098,94 @@ static void make_files(run *r) {
     }
 }
 
+/* Lays each process's mappings out, in the scenario's order. */
+static void lay_out(run *r) {
+    size_t i, page;
+
+    for (i = 0; i < r->scenario->num_processes; i++) {
+        r->layouts[i].pid = process_pids[i];
+        r->layouts[i].ours = MMAP_REGION_START;
+    }
+    r->num_maps = r->scenario->num_plans;
+    for (i = 0; i < r->num_maps; i++) {
+        mapping *m = &r->maps[i];
+        layout *l = &r->layouts[r->scenario->plans[i].process];
+
+        m->plan = r->scenario->plans[i];
+        m->index = i;
+        m->start = l->pages + m->plan.gap;
+        l->pages = m->start + m->plan.pages;
+        for (page = 0; page < m->plan.pages; page++) {
+            l->at[m->start + page] = m;
+            m->prot[page] = m->plan.prot;
+        }
+    }
+}
+
+/*
+ * Maps `m` on both sides, where its layout puts it: ours by the address
+ * hint, which vm.h uses as given when its range is free; the host's with
+ * MAP_FIXED in the range its layout holds.
+ */
 static void map_both(run *r, mapping *m) {
     const mapping_plan *p = &m->plan;
-    size_t length = span_of(m) - p->short_by, page;
+    layout *l = layout_of(r, m);
+    size_t length = p->pages * PAGE_SIZE - p->short_by;
     int flags = p->flags | (p->file == NO_FILE ? VM_MAP_ANONYMOUS : 0);
     off_t offset = (off_t)(p->first_page * PAGE_SIZE);
+    addr32 want = l->ours + (addr32)(m->start * PAGE_SIZE), ours;
+    unsigned char *host = l->host + m->start * PAGE_SIZE;
     int our_fd, host_fd;
 
-    set_doing(r, "setup: mmap of %s, %zu bytes", name_of(r, m), length);
+    set_doing(r, "setup: mmap of %zu bytes for %s", length,
+              where(l, m->start * PAGE_SIZE));
     open_descriptors(r, p->file, &our_fd, &host_fd);
     errno = 0;
-    m->ours =
-        vm_mmap(r->mmu, pid_of(m), 0, length, p->prot, flags, our_fd, offset);
-    expect_agree(r, m->ours != VM_MAP_FAILED && m->ours % PAGE_SIZE == 0,
-                 "vm_mmap returned 0x%x (errno %s)", m->ours,
-                 errno_name(errno));
-    m->host = host_mapping_map(NULL, length, p->prot, flags, host_fd, offset);
-    if (!m->host)
+    ours =
+        vm_mmap(r->mmu, l->pid, want, length, p->prot, flags, our_fd, offset);
+    expect_agree(r, ours == want,
+                 "vm_mmap with the free address 0x%x as its hint returned "
+                 "0x%x (errno %s)",
+                 want, ours, errno_name(errno));
+    if (host_mapping_map(host, length, p->prot, flags | VM_MAP_FIXED, host_fd,
+                         offset) != host)
         setup_failed("mmap on the host");
     close_descriptors(our_fd, host_fd);
-    for (page = 0; page < p->pages; page++) {
-        m->prot[page] = p->prot;
-        m->pinned[page] = false;
+}
+
+/* The host's layouts: each reserved whole, its gaps then unmapped. */
+static void reserve_host_layouts(run *r) {
+    size_t i, page;
+
+    for (i = 0; i < r->scenario->num_processes; i++) {
+        layout *l = &r->layouts[i];
+
+        l->host = host_mapping_map(NULL, l->pages * PAGE_SIZE, VM_PROT_NONE,
+                                   VM_MAP_PRIVATE | VM_MAP_ANONYMOUS, -1, 0);
+        if (!l->host)
+            setup_failed("mmap of a layout's range on the host");
     }
+    for (i = 0; i < r->num_maps; i++)
+        map_both(r, &r->maps[i]);
+    for (i = 0; i < r->scenario->num_processes; i++)
+        for (page = 0; page < r->layouts[i].pages; page++)
+            if (!r->layouts[i].at[page] &&
+                host_mapping_unmap(r->layouts[i].host + page * PAGE_SIZE,
+                                   PAGE_SIZE) != 0)
+                setup_failed("munmap of a gap on the host");
 }
 
 static void set_up(run *r) {
     size_t i;
 
     make_files(r);
+    lay_out(r);
     r->mmu = mmu_create();
     expect_not_null(r->mmu, "mmu_create()");
     for (i = 0; i < r->scenario->num_processes; i++)
         expect_int(mmu_add_process(r->mmu, process_pids[i]), 0,
                    describe("mmu_add_process(m, %zu)", process_pids[i]));
-    r->num_maps = r->scenario->num_plans;
-    for (i = 0; i < r->num_maps; i++) {
-        r->maps[i].plan = r->scenario->plans[i];
-        map_both(r, &r->maps[i]);
-    }
+    reserve_host_layouts(r);
 }
 
 enum operation {
@@ -1008,18 +1217,15 @@ static enum operation pick_operation(run *r) {
     return OP_REFUSED_CALL;
 }
 
-/* One operation; an access that would break the budget is left out. */
 static void operate(run *r) {
-    mapping *m = &r->maps[pick(r, r->num_maps)];
-
     switch (pick_operation(r)) {
-    case OP_READ: do_access(r, m, false); break;
-    case OP_WRITE: do_access(r, m, true); break;
-    case OP_MSYNC: do_msync(r, m); break;
-    case OP_MPROTECT: do_mprotect(r, m); break;
-    case OP_MUNMAP: do_munmap(r, m); break;
-    case OP_REMAP: do_remap(r, m); break;
-    case OP_REFUSED_CALL: do_refused_call(r, m); break;
+    case OP_READ: do_access(r, false); break;
+    case OP_WRITE: do_access(r, true); break;
+    case OP_MSYNC: do_msync(r); break;
+    case OP_MPROTECT: do_mprotect(r); break;
+    case OP_MUNMAP: do_munmap(r); break;
+    case OP_REMAP: do_remap(r); break;
+    case OP_REFUSED_CALL: do_refused_call(r); break;
     }
     if (kernel_frames_free() == 0)
         note(r, POOL_FULL);
@@ -1027,30 +1233,36 @@ static void operate(run *r) {
 
 /*
  * Unmaps everything: some mappings with vm_munmap, the rest by removing
- * their processes; the host's with munmap.
+ * their processes; each host layout with one munmap.
  */
 static void tear_down(run *r) {
     size_t i, f;
 
     for (i = 0; i < r->num_maps; i++) {
         mapping *m = &r->maps[i];
+        layout *l = layout_of(r, m);
 
-        expect_host_holes(r, m, 0, m->plan.pages);
-        if ((i + r->seed) % 2 == 0) {
-            set_doing(r, "teardown: vm_munmap of all of %s", name_of(r, m));
-            expect_agree(r,
-                         vm_munmap(r->mmu, pid_of(m), m->ours, span_of(m)) == 0,
-                         "vm_munmap of the whole mapping failed (errno %s)",
-                         errno_name(errno));
-        }
-        if (host_mapping_unmap(m->host, span_of(m)) != 0)
-            setup_failed("munmap on the host");
+        if ((i + r->seed) % 2 != 0)
+            continue;
+        set_doing(r, "teardown: vm_munmap of all of %s", name_of(m));
+        expect_agree(r,
+                     vm_munmap(r->mmu, l->pid,
+                               l->ours + (addr32)(m->start * PAGE_SIZE),
+                               m->plan.pages * PAGE_SIZE) == 0,
+                     "vm_munmap of the whole mapping failed (errno %s)",
+                     errno_name(errno));
     }
     set_doing(r, "teardown: removing every process");
-    for (i = 0; i < r->scenario->num_processes; i++)
-        expect_agree(r, mmu_remove_process(r->mmu, process_pids[i]) == 0,
-                     "mmu_remove_process(%zu) failed (errno %s)",
-                     process_pids[i], errno_name(errno));
+    for (i = 0; i < r->scenario->num_processes; i++) {
+        layout *l = &r->layouts[i];
+
+        expect_host_holes(r, l, 0, l->pages);
+        if (host_mapping_unmap(l->host, l->pages * PAGE_SIZE) != 0)
+            setup_failed("munmap on the host");
+        expect_agree(r, mmu_remove_process(r->mmu, l->pid) == 0,
+                     "mmu_remove_process(%zu) failed (errno %s)", l->pid,
+                     errno_name(errno));
+    }
     mmu_delete(r->mmu);
     r->mmu = NULL;
     expect_all_frames_free(describe("%s, seed %u, once every process is "
