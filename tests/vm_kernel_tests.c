@@ -36,13 +36,27 @@
  *   12 mprotect: the same ranges, to NONE, READ or READ|WRITE (never WRITE
  *      or EXEC alone, which x86 Linux lets read and this MMU does not);
  *    4 munmap: 1-2 pages (up to 3 in a layout);
- *    6 remap: VM_MAP_FIXED over 1-3 pages of a mapping, the same file
- *      pages (or fresh anonymous memory) with a random protection;
+ *    6 remap: VM_MAP_FIXED over 1-3 pages of a layout, gaps included: half
+ *      the time what the scenario first mapped there (the same file
+ *      pages, or fresh anonymous memory), else any of A, B or anonymous
+ *      memory, shared or private, from a random page of the file (up to
+ *      one past its end), with a random protection;
  *    6 a call the arguments make fail (an address not page-aligned, a
  *      length of 0, both sync flags, unknown bits).
  * Every 25 operations, and at the end, every page of every layout is read
  * on both sides, and half the time so are the pages that munmap or a
- * remap is about to take away.
+ * remap is about to take away. After an msync that succeeds, our file
+ * must hold, for the shared file pages of the range, what the host's pages
+ * hold (the host's file read through its page cache).
+ *
+ * Each test runs six seeds: 1-6 with three processes and 400 operations,
+ * and 101-106 in a pool of 16 frames, two processes and 300 operations,
+ * with at most 7 pages of anonymous memory and private copies (pinned:
+ * there is no swap), so that file pages are evicted and read again. Every
+ * other seed runs with a trace hook set, which sends every access the
+ * MMU's general way. The test then fails if its seeds never reached some
+ * kind of outcome (a refused write, an msync of a hole, an eviction...),
+ * so that a change to the generator cannot quietly take its reach away.
  *
  * What may differ, as vm.h says: an access that breaks a protection
  * anywhere is refused whole here (nothing copied) where the host copies up
@@ -52,9 +66,10 @@
  * both sides, with the same bytes copied (EFAULT here, SIGBUS there); a
  * failed mprotect changes nothing here, where the host may have changed
  * the pages before the hole, so the test sets those back. The test keeps a
- * model of each page (mapped, protection, frame pinned) only to generate
- * and to know which of these cases applies, and checks the host against it
- * too, so a wrong model fails rather than hides a difference.
+ * model of each page (what maps it, its protection, whether our frame is
+ * pinned) only to generate and to know which of these cases applies, and
+ * checks the host against it too, so a wrong model fails rather than
+ * hides a difference.
  *
  * A failure names the scenario, the seed, the operation's index and what
  * it was. VM_KERNEL_TRACE=1 in the environment prints every operation and
@@ -75,7 +90,6 @@
 #define NO_FILE (-1)
 #define MAX_PROCESSES 3
 #define MAX_MAPPINGS 12
-#define MAX_SPAN_PAGES 8
 #define MAX_LAYOUT_PAGES 24
 #define MAX_ACCESS (2 * PAGE_SIZE)
 #define SWEEP_EVERY 25
@@ -90,7 +104,7 @@ static const size_t process_pids[MAX_PROCESSES] = {5, 17, 1000};
 /* Scenarios: files, processes, mappings                               */
 /* ------------------------------------------------------------------ */
 
-/* One mapping, as both sides make it. */
+/* One mapping, as both sides make it at the start. */
 typedef struct {
     int file;          /* 0 (A) or 1 (B), or NO_FILE: anonymous */
     size_t process;    /* index into process_pids */
@@ -133,6 +147,8 @@ static const mapping_plan default_plans[] = {
     {0, 1, PRIVATE, VM_PROT_READ, 2, 2, 0, 1},
     {1, 2, SHARED, VM_PROT_READ, 1, 2, 0, 1},
     {0, 0, SHARED, VM_PROT_READ, 3, 1, 0, 2},
+    /* right after mapping 8: wholly past B's end */
+    {1, 2, PRIVATE, RW, 3, 1, 0, 0},
 };
 
 static const scenario default_scenario = {
@@ -180,26 +196,35 @@ static const scenario small_scenario = {
 /* A run: both sides and the model                                     */
 /* ------------------------------------------------------------------ */
 
-/* A mapping on both sides, and what the test knows of its pages. */
+/* A mapping of the scenario, where its process's layout put it. */
 typedef struct {
     mapping_plan plan;
-    size_t index;                /* in the scenario */
-    size_t start;                /* its first page in its process's layout */
-    int prot[MAX_SPAN_PAGES];    /* UNMAPPED once unmapped */
-    bool pinned[MAX_SPAN_PAGES]; /* our frame cannot be evicted */
+    size_t index; /* in the scenario */
+    size_t start; /* its first page in its process's layout */
 } mapping;
 
+/* What the test knows of one page of a layout. */
+typedef struct {
+    int prot;             /* UNMAPPED when nothing maps it */
+    int file;             /* 0 (A), 1 (B), or NO_FILE: anonymous */
+    int flags;            /* VM_MAP_SHARED or VM_MAP_PRIVATE */
+    size_t file_page;     /* which page of the file it maps */
+    bool pinned;          /* our frame cannot be evicted */
+    const mapping *first; /* the scenario's mapping there, NULL in a gap */
+    unsigned made;        /* which call mapped it: a new one, a new number */
+} page_state;
+
 /*
- * One process's mappings, in order, gaps between some: page `p` of the
- * layout is at ours + p * PAGE_SIZE in our process and at host + p *
- * PAGE_SIZE on the host.
+ * One process's pages: the scenario's mappings in order, gaps between
+ * some. Page `p` of the layout is at ours + p * PAGE_SIZE in our process
+ * and at host + p * PAGE_SIZE on the host.
  */
 typedef struct {
     size_t pid;
     addr32 ours;
     unsigned char *host;
     size_t pages;
-    mapping *at[MAX_LAYOUT_PAGES]; /* NULL in a gap */
+    page_state page[MAX_LAYOUT_PAGES];
 } layout;
 
 /* What the generator has made happen, over all the runs of a test. */
@@ -222,6 +247,7 @@ enum outcome {
     MPROTECT_OF_A_HOLE,
     MUNMAP_DONE,
     REMAP_DONE,
+    REMAP_OF_ANOTHER_KIND,
     CALL_REFUSED,
     POOL_FULL,
     EVICTION,
@@ -247,6 +273,7 @@ static const char *const outcome_names[NUM_OUTCOMES] = {
     "an mprotect of a range with a hole",
     "a partial munmap",
     "a VM_MAP_FIXED remap",
+    "a VM_MAP_FIXED remap by another file or kind",
     "a call refused for its arguments",
     "a pool with no free frame",
     "an eviction (seen by a trace hook)",
@@ -270,7 +297,8 @@ typedef struct {
     mapping maps[MAX_MAPPINGS];
     size_t num_maps;
     layout layouts[MAX_PROCESSES];
-    size_t pinned; /* pages of the model marked pinned */
+    size_t pinned;  /* pages of the model marked pinned */
+    unsigned calls; /* mappings made so far: page_state.made */
 } run;
 
 static void disagree(const run *r, const char *file, int line,
@@ -332,70 +360,68 @@ static layout *layout_of(run *r, const mapping *m) {
     return &r->layouts[m->plan.process];
 }
 
-/* "mapping 4 (B shared, file pages 0-4)" */
-static const char *name_of(const mapping *m) {
-    const mapping_plan *p = &m->plan;
-
-    return describe("mapping %zu (%s %s, %s pages %zu-%zu)", m->index,
-                    p->file == NO_FILE ? "anonymous"
-                    : p->file          ? "B"
-                                       : "A",
-                    p->flags == VM_MAP_SHARED ? "shared" : "private",
-                    p->file == NO_FILE ? "its" : "file", p->first_page,
-                    p->first_page + p->pages - 1);
+/* "A shared", "anonymous private" */
+static const char *kind_name(int file, int flags) {
+    return describe("%s %s",
+                    file == NO_FILE ? "anonymous"
+                    : file          ? "B"
+                                    : "A",
+                    flags == VM_MAP_SHARED ? "shared" : "private");
 }
 
-/* "pid 5, offset 0x2010 (page 1 of mapping 0 (A shared, ...))" */
+/* "pid 5, offset 0x2010 (A shared, file page 3, prot 3)" */
 static const char *where(const layout *l, size_t offset) {
-    const mapping *m = l->at[offset / PAGE_SIZE];
+    const page_state *p = &l->page[offset / PAGE_SIZE];
 
-    return describe("pid %zu, offset 0x%zx (%s%s%s)", l->pid, offset,
-                    m ? describe("page %zu of ", offset / PAGE_SIZE - m->start)
-                      : "a gap",
-                    m ? name_of(m) : "", "");
+    if (p->prot == UNMAPPED)
+        return describe("pid %zu, offset 0x%zx (nothing mapped)", l->pid,
+                        offset);
+    return describe(
+        "pid %zu, offset 0x%zx (%s%s, prot %d)", l->pid, offset,
+        kind_name(p->file, p->flags),
+        p->file == NO_FILE ? "" : describe(", file page %zu", p->file_page),
+        p->prot);
 }
 
-/* The protection of layout page `page`: UNMAPPED in a gap. */
 static int prot_at(const layout *l, size_t page) {
-    const mapping *m = l->at[page];
-
-    return m ? m->prot[page - m->start] : UNMAPPED;
+    return l->page[page].prot;
 }
 
 /*
  * Where the file ends, in bytes from the start of layout page `page`:
- * SIZE_MAX for a gap or anonymous memory, 0 when the page lies wholly
- * past the end.
+ * SIZE_MAX where no file is mapped, 0 when the page lies wholly past the
+ * end.
  */
 static size_t file_end_from(const run *r, const layout *l, size_t page) {
-    const mapping *m = l->at[page];
-    size_t size, skip;
+    const page_state *p = &l->page[page];
+    size_t size, skip = p->file_page * PAGE_SIZE;
 
-    if (!m || m->plan.file == NO_FILE)
+    if (p->prot == UNMAPPED || p->file == NO_FILE)
         return SIZE_MAX;
-    size = r->scenario->file_sizes[m->plan.file];
-    skip = (m->plan.first_page + page - m->start) * PAGE_SIZE;
+    size = r->scenario->file_sizes[p->file];
     return size > skip ? size - skip : 0;
 }
 
 static bool private_file_page(const layout *l, size_t page) {
-    const mapping *m = l->at[page];
+    const page_state *p = &l->page[page];
 
-    return m && m->plan.file != NO_FILE && m->plan.flags == VM_MAP_PRIVATE;
+    return p->prot != UNMAPPED && p->file != NO_FILE &&
+           p->flags == VM_MAP_PRIVATE;
 }
 
 static bool shared_file_page(const layout *l, size_t page) {
-    const mapping *m = l->at[page];
+    const page_state *p = &l->page[page];
 
-    return m && m->plan.file != NO_FILE && m->plan.flags == VM_MAP_SHARED;
+    return p->prot != UNMAPPED && p->file != NO_FILE &&
+           p->flags == VM_MAP_SHARED;
 }
 
-/* Whether pages first..first+count-1 lie in more than one mapping. */
+/* Whether pages first..first+count-1 were mapped by more than one call. */
 static bool across_mappings(const layout *l, size_t first, size_t count) {
     size_t page;
 
     for (page = first + 1; page < first + count; page++)
-        if (l->at[page] != l->at[first])
+        if (l->page[page].made != l->page[first].made)
             return true;
     return false;
 }
@@ -414,21 +440,26 @@ static void expect_host_holes(const run *r, const layout *l, size_t first,
                      where(l, page * PAGE_SIZE));
 }
 
-/* Sets layout pages first..first+count-1 to `prot`, unpinned (a new mapping
- * or none). */
+/*
+ * Pages first..first+count-1 of `l` are now what one call mapped: `file`
+ * from `file_page` on (NO_FILE: anonymous), or nothing with UNMAPPED.
+ */
 static void replace_pages(run *r, layout *l, size_t first, size_t count,
-                          int prot) {
+                          int prot, int file, int flags, size_t file_page) {
     size_t page;
 
+    r->calls++;
     for (page = first; page < first + count; page++) {
-        mapping *m = l->at[page];
+        page_state *p = &l->page[page];
 
-        if (!m)
-            continue;
-        if (m->pinned[page - m->start])
+        if (p->pinned)
             r->pinned--;
-        m->pinned[page - m->start] = false;
-        m->prot[page - m->start] = prot;
+        p->pinned = false;
+        p->prot = prot;
+        p->file = file;
+        p->flags = flags;
+        p->file_page = file_page + (page - first);
+        p->made = r->calls;
     }
 }
 
@@ -463,6 +494,14 @@ static outlook foresee(const run *r, const layout *l, size_t offset, size_t n,
     return o;
 }
 
+/* Whether touching the page (writing it, with `write`) would pin it. */
+static bool would_pin(const layout *l, size_t page, bool write) {
+    const page_state *p = &l->page[page];
+
+    return p->prot != UNMAPPED && !p->pinned &&
+           (p->file == NO_FILE || (write && p->flags == VM_MAP_PRIVATE));
+}
+
 /*
  * Pages the access would pin that are not pinned yet: anonymous pages
  * touched, private file pages written.
@@ -470,14 +509,8 @@ static outlook foresee(const run *r, const layout *l, size_t offset, size_t n,
 static size_t new_pins(const layout *l, size_t offset, size_t n, bool write) {
     size_t page, count = 0;
 
-    for (page = offset / PAGE_SIZE; page * PAGE_SIZE < offset + n; page++) {
-        const mapping *m = l->at[page];
-
-        if (m && m->prot[page - m->start] != UNMAPPED &&
-            !m->pinned[page - m->start] &&
-            (m->plan.file == NO_FILE || (write && private_file_page(l, page))))
-            count++;
-    }
+    for (page = offset / PAGE_SIZE; page * PAGE_SIZE < offset + n; page++)
+        count += would_pin(l, page, write);
     return count;
 }
 
@@ -486,11 +519,9 @@ static void pin(run *r, layout *l, size_t offset, size_t n, bool write) {
 
     for (page = offset / PAGE_SIZE; n > 0 && page * PAGE_SIZE < offset + n;
          page++) {
-        mapping *m = l->at[page];
-
-        if (new_pins(l, page * PAGE_SIZE, PAGE_SIZE, write) == 0)
+        if (!would_pin(l, page, write))
             continue;
-        m->pinned[page - m->start] = true;
+        l->page[page].pinned = true;
         r->pinned++;
     }
 }
@@ -504,8 +535,8 @@ static bool over_budget(const run *r, const layout *l, size_t offset, size_t n,
 
 /*
  * Picks where an access goes, in `*l`: two times in three inside one
- * mapping, else in its process's layout, mostly from just before that
- * mapping's end, on into whatever follows it.
+ * mapping of the scenario, else in its process's layout, mostly from just
+ * before that mapping's end, on into whatever follows it.
  */
 static void pick_access(run *r, layout **l, size_t *offset, size_t *n) {
     mapping *m = &r->maps[pick(r, r->num_maps)];
@@ -582,7 +613,6 @@ static bool keep_off_the_tails(const run *r, const layout *l, size_t *offset,
     }
     return true;
 }
-
 /*
  * Checks one access's results on both sides against each other and the
  * host's against the model; a write refused here but partly done by the
@@ -845,16 +875,13 @@ static void expect_file_synced(const run *r, const layout *l, size_t first,
     size_t page, i;
 
     for (page = first; page < first + count; page++) {
-        const mapping *m = l->at[page];
         size_t end = file_end_from(r, l, page);
         size_t n = end < PAGE_SIZE ? end : PAGE_SIZE;
-        off_t at;
-        int file;
+        int file = l->page[page].file;
+        off_t at = (off_t)(l->page[page].file_page * PAGE_SIZE);
 
         if (!shared_file_page(l, page) || n == 0)
             continue;
-        file = m->plan.file;
-        at = (off_t)((m->plan.first_page + page - m->start) * PAGE_SIZE);
         if (pread(r->our_fds[file], ours, n, at) != (ssize_t)n ||
             pread(r->host_fds[file], host, n, at) != (ssize_t)n)
             setup_failed("pread of a file after msync");
@@ -941,7 +968,7 @@ static void do_mprotect(run *r) {
         return;
     }
     for (page = first; page < first + count; page++)
-        l->at[page]->prot[page - l->at[page]->start] = prot;
+        l->page[page].prot = prot;
     note(r, MPROTECT_DONE);
     if (across_mappings(l, first, count))
         note(r, MPROTECT_ACROSS_MAPPINGS);
@@ -965,31 +992,68 @@ static void do_munmap(run *r) {
     host = host_mapping_unmap(l->host + first * PAGE_SIZE, length);
     expect_same_result(r, "munmap", ours, our_errno, host, errno);
     expect_agree(r, host == 0, "the host's munmap failed: a bug in the test");
-    replace_pages(r, l, first, count, UNMAPPED);
+    replace_pages(r, l, first, count, UNMAPPED, NO_FILE, 0, 0);
     note(r, MUNMAP_DONE);
 }
 
-/* Maps 1 to 3 pages of a mapping again, over what is there. */
+/* A new mapping's kind: `*file` (NO_FILE: anonymous), flags, first page. */
+typedef struct {
+    int file;
+    int flags;
+    size_t file_page;
+} mapping_kind;
+
+/*
+ * Half the time what the scenario first mapped at `page` (if anything),
+ * else any kind, from any page of the file up to one past its end.
+ */
+static mapping_kind pick_kind(run *r, const layout *l, size_t page) {
+    const mapping *m = l->page[page].first;
+    mapping_kind kind;
+    size_t pages;
+
+    if (m && pick(r, 2) == 0) {
+        kind.file = m->plan.file;
+        kind.flags = m->plan.flags;
+        kind.file_page = m->plan.first_page + (page - m->start);
+    } else {
+        kind.file = (int)pick(r, NUM_FILES + 1) - 1;
+        kind.flags = pick(r, 2) ? VM_MAP_SHARED : VM_MAP_PRIVATE;
+        pages = kind.file == NO_FILE
+                    ? 0
+                    : (r->scenario->file_sizes[kind.file] + PAGE_SIZE - 1) /
+                          PAGE_SIZE;
+        kind.file_page = kind.file == NO_FILE ? 0 : pick(r, pages + 1);
+    }
+    if (kind.file == NO_FILE)
+        kind.file_page = 0;
+    return kind;
+}
+
+/* Maps 1 to 3 pages of a layout anew, over what is there. */
 static void do_remap(run *r) {
     mapping *m = &r->maps[pick(r, r->num_maps)];
     layout *l = layout_of(r, m);
-    size_t first = pick(r, m->plan.pages), count = 1 + pick(r, 3), length;
-    int prot = protections[pick(r, NUM_PROTECTIONS)], file = m->plan.file;
-    int flags =
-        m->plan.flags | VM_MAP_FIXED | (file == NO_FILE ? VM_MAP_ANONYMOUS : 0);
-    off_t offset =
-        file == NO_FILE ? 0 : (off_t)((m->plan.first_page + first) * PAGE_SIZE);
-    addr32 ours, want_ours = l->ours + (addr32)((m->start + first) * PAGE_SIZE);
-    unsigned char *want_host = l->host + (m->start + first) * PAGE_SIZE;
+    size_t first = pick(r, l->pages), count = 1 + pick(r, 3), length;
+    int prot = protections[pick(r, NUM_PROTECTIONS)];
+    mapping_kind kind = pick_kind(r, l, first);
+    int flags = kind.flags | VM_MAP_FIXED |
+                (kind.file == NO_FILE ? VM_MAP_ANONYMOUS : 0);
+    off_t offset = (off_t)(kind.file_page * PAGE_SIZE);
+    addr32 ours, want_ours = l->ours + (addr32)(first * PAGE_SIZE);
+    unsigned char *want_host = l->host + first * PAGE_SIZE;
     int our_fd, host_fd;
 
-    count = count < m->plan.pages - first ? count : m->plan.pages - first;
+    count = count < l->pages - first ? count : l->pages - first;
     length = pick_length(r, count);
-    take_a_last_look(r, l, m->start + first, count);
-    set_doing(r, "mmap with VM_MAP_FIXED of %zu bytes at %s, prot %d", length,
-              where(l, (m->start + first) * PAGE_SIZE), prot);
-    expect_host_holes(r, l, m->start + first, count);
-    open_descriptors(r, file, &our_fd, &host_fd);
+    take_a_last_look(r, l, first, count);
+    set_doing(r,
+              "mmap with VM_MAP_FIXED of %zu bytes at %s: %s, offset %zu, "
+              "prot %d",
+              length, where(l, first * PAGE_SIZE),
+              kind_name(kind.file, kind.flags), (size_t)offset, prot);
+    expect_host_holes(r, l, first, count);
+    open_descriptors(r, kind.file, &our_fd, &host_fd);
     errno = 0;
     ours =
         vm_mmap(r->mmu, l->pid, want_ours, length, prot, flags, our_fd, offset);
@@ -1000,7 +1064,11 @@ static void do_remap(run *r) {
         want_host)
         setup_failed("mmap with MAP_FIXED on the host");
     close_descriptors(our_fd, host_fd);
-    replace_pages(r, l, m->start + first, count, prot);
+    if (!l->page[first].first || kind.file != l->page[first].first->plan.file ||
+        kind.flags != l->page[first].first->plan.flags)
+        note(r, REMAP_OF_ANOTHER_KIND);
+    replace_pages(r, l, first, count, prot, kind.file, kind.flags,
+                  kind.file_page);
     note(r, REMAP_DONE);
 }
 
@@ -1115,10 +1183,13 @@ static void lay_out(run *r) {
         m->index = i;
         m->start = l->pages + m->plan.gap;
         l->pages = m->start + m->plan.pages;
-        for (page = 0; page < m->plan.pages; page++) {
-            l->at[m->start + page] = m;
-            m->prot[page] = m->plan.prot;
-        }
+        for (page = 0; page < m->start; page++)
+            if (!l->page[page].first)
+                l->page[page].prot = UNMAPPED;
+        replace_pages(r, l, m->start, m->plan.pages, m->plan.prot, m->plan.file,
+                      m->plan.flags, m->plan.first_page);
+        for (page = m->start; page < l->pages; page++)
+            l->page[page].first = m;
     }
 }
 
@@ -1169,7 +1240,7 @@ static void reserve_host_layouts(run *r) {
         map_both(r, &r->maps[i]);
     for (i = 0; i < r->scenario->num_processes; i++)
         for (page = 0; page < r->layouts[i].pages; page++)
-            if (!r->layouts[i].at[page] &&
+            if (r->layouts[i].page[page].prot == UNMAPPED &&
                 host_mapping_unmap(r->layouts[i].host + page * PAGE_SIZE,
                                    PAGE_SIZE) != 0)
                 setup_failed("munmap of a gap on the host");
@@ -1244,7 +1315,8 @@ static void tear_down(run *r) {
 
         if ((i + r->seed) % 2 != 0)
             continue;
-        set_doing(r, "teardown: vm_munmap of all of %s", name_of(m));
+        set_doing(r, "teardown: vm_munmap of the pages of mapping %zu, from %s",
+                  m->index, where(l, m->start * PAGE_SIZE));
         expect_agree(r,
                      vm_munmap(r->mmu, l->pid,
                                l->ours + (addr32)(m->start * PAGE_SIZE),
