@@ -108,11 +108,14 @@ mmu *mmu_create(void);
 int mmu_add_process(mmu *this, size_t pid);
 
 /*
- * Ends process `pid`: writes its dirty pages back through their pagers,
- * then returns every frame it held (pages, page tables, directory) to the
- * pool and frees its segments. Returns 0, or -1 with errno if a write-back
- * failed (those bytes are lost; everything is freed all the same). A pid
- * with no process is ignored.
+ * Ends process `pid`: unmaps every area it maps as vm_munmap does (dirty
+ * pages of shared file mappings written back; a file's pages leave the
+ * page cache with its last mapping), writes the dirty pages of its
+ * segments back through their pagers, then returns every frame it held
+ * (pages, page tables, directory) to the pool and frees its segments.
+ * Returns 0, or -1 with errno if a write-back failed (those bytes are
+ * lost; everything is freed all the same). A pid with no process is
+ * ignored.
  */
 int mmu_remove_process(mmu *this, size_t pid);
 
@@ -142,10 +145,11 @@ size_t mmu_write_to_virtual_address(mmu *this, addr32 virtual_address,
                                     size_t num_bytes);
 
 /*
- * Writes every dirty page of process `pid` in [start, end) back through
- * its segment's pager and clears its dirty bit. Pages stay resident.
- * Returns 0, or -1 with the errno of the first failure; the pages that
- * failed stay dirty and the rest are still written.
+ * Writes every dirty page of process `pid` in [start, end) back: a
+ * segment's through its pager, a shared file mapping's to its file (as
+ * vm_msync), and clears its dirty bit. Pages stay resident. Returns 0, or
+ * -1 with the errno of the first failure; the pages that failed stay
+ * dirty and the rest are still written.
  */
 int mmu_sync(mmu *this, size_t pid, addr32 start, addr32 end);
 
