@@ -26,11 +26,13 @@
 #include "kernel.h"
 #include "mmap.h"
 #include "mmap_demo.h"
+#include "page_cache.h"
 #include "page_table.h"
 #include "segments.h"
 #include "tlb.h"
 #include "trace.h"
 #include "types.h"
+#include "vma.h"
 
 #define USAGE                                                                  \
     "usage: mmap_demo [FILE] [--write OFFSET TEXT] [--trace]\n"                \
@@ -636,18 +638,28 @@ static size_t write_text(mmap *m, const options *opts, const char *path,
     return wrote;
 }
 
+/* Whether the page of the mapping at `address` waits in the page cache. */
+static bool in_page_cache(mmap *m, addr32 address) {
+    vm_areas *areas = m->mmu->areas[DEFAULT_PID];
+    vm_area *area = areas ? vma_find(areas, address) : NULL;
+    return area && area->file &&
+           page_cache_has(area->file, area->first_page +
+                                          (address - area->start) / PAGE_SIZE);
+}
+
 /*
  * The character for one page: '.' not resident, 'c' read ahead but not
- * touched yet, 'r' mapped and clean, 'D' mapped and dirty.
+ * touched yet (in the page cache, or in its entry for a segment's pager),
+ * 'r' mapped and clean, 'D' mapped and dirty.
  */
 static char classify_page(mmap *m, addr32 address) {
     page_table_entry *entry =
         page_table_walk(m->mmu->page_directories[DEFAULT_PID], address, false);
-    if (entry && entry->cached)
+    if (entry && entry->present)
+        return entry->dirty ? 'D' : 'r';
+    if ((entry && entry->cached) || in_page_cache(m, address))
         return 'c';
-    if (!entry || !entry->present)
-        return '.';
-    return entry->dirty ? 'D' : 'r';
+    return '.';
 }
 
 /* Which state a cell of several pages shows: the strongest of them. */
