@@ -54,7 +54,7 @@ static void protect(page_table_entry *entry, const vm_area *area,
 }
 
 void fault_protect_entry(page_table_entry *entry, const vm_area *area) {
-    addr32 frame = (addr32)entry->base_addr << NUM_OFFSET_BITS;
+    addr32 frame = page_table_entry_frame(entry);
     protect(entry, area, area->file && page_cache_owns(frame));
 }
 
@@ -160,7 +160,7 @@ static int fault_copy_on_write(const vm_fault *f) {
     bool was_mapped = f->entry->present, was_read = false;
     addr32 source;
     if (was_mapped) {
-        source = (addr32)f->entry->base_addr << NUM_OFFSET_BITS;
+        source = page_table_entry_frame(f->entry);
     } else {
         page_cache_request request = request_for(f);
         wanting(f, TRACE_FRAME_PAGE);

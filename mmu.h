@@ -94,6 +94,17 @@ struct mmu {
 };
 
 /*
+ * Whether `address` lies in the mapped areas of process `pid`: with areas,
+ * the MMAP segment is theirs alone (vm.h), so its extent decides. Their
+ * pages belong to the page cache and the fault path, not to a pager.
+ */
+static inline bool mmu_in_areas(const mmu *this, size_t pid, addr32 address) {
+    const vm_segmentation *segment = &this->segmentations[pid]->segments[MMAP];
+    return this->areas[pid] &&
+           address - segment->start < segment->end - segment->start;
+}
+
+/*
  * Returns an MMU with no process, setting up the frame pool if this is its
  * first use, or NULL with errno: ENOMEM (no memory, or the pool cannot be
  * reserved), EINVAL (MMAP_FRAMES is not a whole number; see kernel.h).

@@ -79,6 +79,16 @@ page_directory *page_directory_create(void);
  */
 void page_directory_delete(page_directory *this);
 
+/* The physical address of the frame an entry holds (present or cached). */
+static inline addr32 page_table_entry_frame(const page_table_entry *entry) {
+    return (addr32)entry->base_addr << NUM_OFFSET_BITS;
+}
+
+/* Whether an entry holds a frame: mapped, or filled by read-ahead. */
+static inline bool page_table_entry_resident(const page_table_entry *entry) {
+    return entry->present || entry->cached;
+}
+
 typedef void (*page_table_visitor)(addr32 address, page_table_entry *entry,
                                    void *context);
 

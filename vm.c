@@ -109,7 +109,7 @@ static void unmap_page(addr32 address, page_table_entry *entry,
     page_visit *visit = context;
     if (!entry->present)
         return;
-    addr32 frame = (addr32)entry->base_addr << NUM_OFFSET_BITS;
+    addr32 frame = page_table_entry_frame(entry);
     if (page_cache_owns(frame)) {
         rmap_remove(frame, visit->mmu, visit->pid, address);
         page_cache_unmapped(frame, entry->dirty);
