@@ -13,24 +13,12 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define RW (VM_PROT_READ | VM_PROT_WRITE)
 #define ANON_PRIVATE (VM_MAP_PRIVATE | VM_MAP_ANONYMOUS)
 #define ANON_SHARED (VM_MAP_SHARED | VM_MAP_ANONYMOUS)
 
 /* ------------------------------------------------------------------ */
 /* Helpers of this suite                                               */
 /* ------------------------------------------------------------------ */
-
-static int open_fixture_copy(const char *name, int flags, char *path) {
-    copy_fixture(name, path);
-    return open_file(path, flags);
-}
-
-static unsigned char *fixture_bytes(const char *name) {
-    size_t size;
-
-    return load_fixture(name, &size);
-}
 
 /* The MMU's fault counters are these, and add up. */
 #define expect_faults(m, faults, major, minor, cow, what)                      \

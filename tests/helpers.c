@@ -448,6 +448,17 @@ int open_file(const char *path, int flags) {
     return fd;
 }
 
+int open_fixture_copy(const char *name, int flags, char *path) {
+    copy_fixture(name, path);
+    return open_file(path, flags);
+}
+
+unsigned char *fixture_bytes(const char *name) {
+    size_t size;
+
+    return load_fixture(name, &size);
+}
+
 addr32 check_mapped(const char *file, int line, mmu *m, size_t pid,
                     addr32 addr, size_t length, int prot, int flags, int fd,
                     off_t offset) {

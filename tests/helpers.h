@@ -310,6 +310,16 @@ bool page_dirty(mmu *m, size_t pid, addr32 address);
 /* Opens `path` with open(2) `flags`; a failure is the setup's. */
 int open_file(const char *path, int flags);
 
+/* Copies test_files/NAME into the work directory, opens the copy with
+ * `flags` (failing the test if it cannot), and sets `path` to it. */
+int open_fixture_copy(const char *name, int flags, char *path);
+
+/* test_files/NAME's bytes in a fresh buffer (free it). */
+unsigned char *fixture_bytes(const char *name);
+
+/* The protection most vm.h tests map with. */
+#define RW (VM_PROT_READ | VM_PROT_WRITE)
+
 addr32 check_mapped(const char *file, int line, mmu *m, size_t pid,
                     addr32 addr, size_t length, int prot, int flags, int fd,
                     off_t offset);

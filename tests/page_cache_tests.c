@@ -16,22 +16,10 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define RW (VM_PROT_READ | VM_PROT_WRITE)
 
 /* ------------------------------------------------------------------ */
 /* Helpers of this suite                                               */
 /* ------------------------------------------------------------------ */
-
-static int open_fixture_copy(const char *name, int flags, char *path) {
-    copy_fixture(name, path);
-    return open_file(path, flags);
-}
-
-static unsigned char *fixture_bytes(const char *name) {
-    size_t size;
-
-    return load_fixture(name, &size);
-}
 
 /* Maps the whole of lorem.txt (10000 bytes) into `pid` of `m`. */
 static addr32 map_lorem(mmu *m, size_t pid, int prot, int flags, int fd) {

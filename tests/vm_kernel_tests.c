@@ -126,7 +126,6 @@ typedef struct {
     size_t pinned_budget; /* our pinned pages at most (anonymous, copies) */
 } scenario;
 
-#define RW (VM_PROT_READ | VM_PROT_WRITE)
 #define SHARED VM_MAP_SHARED
 #define PRIVATE VM_MAP_PRIVATE
 

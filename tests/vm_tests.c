@@ -19,7 +19,6 @@
 /* The process the tests map into (any pid but DEFAULT_PID would do). */
 #define PID 1
 
-#define RW (VM_PROT_READ | VM_PROT_WRITE)
 #define SHARED VM_MAP_SHARED
 #define PRIVATE VM_MAP_PRIVATE
 #define ANON_PRIVATE (VM_MAP_PRIVATE | VM_MAP_ANONYMOUS)
@@ -31,12 +30,6 @@
 /* ------------------------------------------------------------------ */
 /* Helpers of this suite                                               */
 /* ------------------------------------------------------------------ */
-
-/* A copy of test_files/NAME, opened with `flags`; `path` gets the copy. */
-static int open_fixture_copy(const char *name, int flags, char *path) {
-    copy_fixture(name, path);
-    return open_file(path, flags);
-}
 
 /* Nothing is mapped: a mapping without a hint goes to the region's start. */
 static void expect_nothing_mapped(mmu *m, size_t pid, const char *when) {
@@ -66,12 +59,6 @@ static void expect_access_refused(mmu *m, addr32 address, size_t n, bool write,
                 describe("%s: segmentation faults", what));
     if (!write)
         expect_all_bytes(buffer, 0x55, n, describe("%s: buffer", what));
-}
-
-static unsigned char *fixture_bytes(const char *name) {
-    size_t size;
-
-    return load_fixture(name, &size);
 }
 
 /* ================================================================== */
