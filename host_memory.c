@@ -56,3 +56,8 @@ void host_memory_release(void *memory, size_t bytes) {
     if (memory)
         host_unmap(memory, bytes);
 }
+
+size_t host_memory_table_bytes(size_t count, size_t record) {
+    return (count * record + HOST_HUGE_PAGE - 1) / HOST_HUGE_PAGE *
+           HOST_HUGE_PAGE;
+}

@@ -25,6 +25,14 @@
  */
 void *host_memory_reserve(size_t bytes);
 
+/*
+ * The bytes to reserve for a table of `count` records of `record` bytes:
+ * whole huge pages, since a smaller reservation cannot hold one. The
+ * pool's own tables (frame table, free stack, reverse map, page-cache
+ * records and index) are reserved so, and backed as they are touched.
+ */
+size_t host_memory_table_bytes(size_t count, size_t record);
+
 /* Ends a reservation of `bytes` made by host_memory_reserve; NULL is ignored. */
 void host_memory_release(void *memory, size_t bytes);
 

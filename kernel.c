@@ -62,19 +62,12 @@ static size_t frames_wanted(void) {
 }
 
 /*
- * The bytes of a table of `count` records, in whole huge pages. The frame
- * table and the free stack are reserved as the frames are, zero-filled,
- * lazily backed and on huge pages where offered (a smaller reservation
- * cannot hold one): backed 4 KiB at a time, the frame table alone took a
- * host fault per 256 frames in use, 128 more in a cold read of 128 MiB,
- * and on a host that must first give memory back such a fault is slow.
- */
-static size_t table_bytes(size_t count, size_t record) {
-    return (count * record + HOST_HUGE_PAGE - 1) / HOST_HUGE_PAGE *
-           HOST_HUGE_PAGE;
-}
-
-/*
+ * The frame table and the free stack are reserved as the frames are,
+ * zero-filled, lazily backed and on huge pages where offered: backed 4 KiB
+ * at a time, the frame table alone took a host fault per 256 frames in
+ * use, 128 more in a cold read of 128 MiB, and on a host that must first
+ * give memory back such a fault is slow.
+ *
  * Sets the pool up; false with errno if it cannot be. Only address space
  * is reserved: the host backs a frame when it is first handed out and
  * filled, and the frame table and free stack grow with the frames in use
@@ -86,15 +79,15 @@ static bool pool_set_up(void) {
         return false;
     kernel_pool_memory = host_memory_reserve(total * PAGE_SIZE);
     pool.frames =
-        host_memory_reserve(table_bytes(total + 1, sizeof *pool.frames));
+        host_memory_reserve(host_memory_table_bytes(total + 1, sizeof *pool.frames));
     pool.free_stack =
-        host_memory_reserve(table_bytes(total, sizeof *pool.free_stack));
+        host_memory_reserve(host_memory_table_bytes(total, sizeof *pool.free_stack));
     if (!kernel_pool_memory || !pool.frames || !pool.free_stack) {
         host_memory_release(kernel_pool_memory, total * PAGE_SIZE);
         host_memory_release(pool.frames,
-                            table_bytes(total + 1, sizeof *pool.frames));
+                            host_memory_table_bytes(total + 1, sizeof *pool.frames));
         host_memory_release(pool.free_stack,
-                            table_bytes(total, sizeof *pool.free_stack));
+                            host_memory_table_bytes(total, sizeof *pool.free_stack));
         kernel_pool_memory = NULL;
         errno = ENOMEM;
         return false;

@@ -60,10 +60,6 @@ static const frame_owner_ops cache_frame_ops = {
     .evict = page_evict,
 };
 
-static size_t whole_huge_pages(size_t bytes) {
-    return (bytes + HOST_HUGE_PAGE - 1) / HOST_HUGE_PAGE * HOST_HUGE_PAGE;
-}
-
 /* Reserves the tables for the pool's frames; false with errno if not. */
 static bool cache_ready(void) {
     if (cache.pages)
@@ -75,9 +71,9 @@ static bool cache_ready(void) {
     while (buckets < total)
         buckets *= 2;
     cache.index =
-        host_memory_reserve(whole_huge_pages(buckets * sizeof *cache.index));
+        host_memory_reserve(host_memory_table_bytes(buckets, sizeof *cache.index));
     cache.pages =
-        host_memory_reserve(whole_huge_pages((total + 1) * sizeof *cache.pages));
+        host_memory_reserve(host_memory_table_bytes(total + 1, sizeof *cache.pages));
     if (!cache.index || !cache.pages) {
         /* Only reserved, never touched: leaving them is harmless. */
         cache.pages = NULL;

@@ -44,9 +44,7 @@ static bool table_ready(void) {
     size_t total = kernel_frames_total();
     if (total == 0)
         return false;
-    size_t bytes = ((total + 1) * sizeof *table + HOST_HUGE_PAGE - 1) /
-                   HOST_HUGE_PAGE * HOST_HUGE_PAGE;
-    table = host_memory_reserve(bytes);
+    table = host_memory_reserve(host_memory_table_bytes(total + 1, sizeof *table));
     return table != NULL;
 }
 
