@@ -75,9 +75,6 @@ typedef char demo_frames_text_is_demo_frames[DEMO_FRAMES == 32 ? 1 : -1];
 /* Bytes of a --write shown back, at most. */
 #define WRITE_SHOWN 40
 
-/* The bytes one page table maps. */
-#define TABLE_SPAN ((addr32)(NUM_ENTRIES * PAGE_SIZE))
-
 /* The mapping's pages, one cell per `pages_per_cell` pages. */
 typedef struct {
     size_t num_pages;
@@ -317,7 +314,7 @@ static void print_frame_given(const event_log *log, const trace_record *r) {
     case TRACE_FRAME_DIRECTORY: printf("the page directory"); break;
     case TRACE_FRAME_TABLE:
         printf("the page table for 0x%08x-0x%08x", r->virtual_address,
-               r->virtual_address + (TABLE_SPAN - 1));
+               r->virtual_address + (addr32)(TABLE_SPAN - 1));
         break;
     case TRACE_FRAME_ZERO_PAGE:
         printf("a demand-zero page (va 0x%08x)", r->virtual_address);

@@ -47,8 +47,6 @@
 #define OUT_OF_LINE
 #endif
 
-/* The bytes one page table maps. */
-#define TABLE_SPAN ((uint64_t)NUM_ENTRIES * PAGE_SIZE)
 
 static char *frame_of(const page_table_entry *entry) {
     return kernel_frame_memory(page_table_entry_frame(entry));
@@ -221,8 +219,6 @@ SLOW_PATH static page_table_entry *protection_fault(mmu *this, size_t pid,
     return entry;
 }
 
-/* One past the top of the 32-bit address space; no segment reaches it. */
-#define ADDRESS_SPACE_END ((uint64_t)1 << 32)
 
 /*
  * One past the last byte of an access. A range that would leave the 32-bit

@@ -67,12 +67,11 @@ page_table_entry *page_table_walk_missing(page_directory *this,
 
 void page_table_for_each(page_directory *this, addr32 start, uint64_t end,
                          page_table_visitor visit, void *context) {
-    const uint64_t table_span = (uint64_t)NUM_ENTRIES * PAGE_SIZE;
     for (uint64_t address = PAGE_ROUND_DOWN(start); address < end;) {
         page_directory_entry *entry =
             &this->entries[PAGE_DIRECTORY_INDEX((addr32)address)];
         if (!entry->present) {
-            address = (address / table_span + 1) * table_span;
+            address = (address / TABLE_SPAN + 1) * TABLE_SPAN;
             continue;
         }
         page_table *table =

@@ -29,4 +29,9 @@ typedef uint32_t addr32;
 #define PAGE_OFFSET(address) ((addr32)(address)&OFFSET_MASK)
 #define PAGE_ROUND_DOWN(address) ((addr32)(address) & ~OFFSET_MASK)
 
+/* The bytes one page table maps: 4 MiB. */
+#define TABLE_SPAN ((uint64_t)NUM_ENTRIES * PAGE_SIZE)
+/* One past the top of the 32-bit address space, as a 64-bit number. */
+#define ADDRESS_SPACE_END ((uint64_t)1 << 32)
+
 #endif

@@ -26,8 +26,6 @@
 #define VM_MAP_ALL                                                             \
     (VM_MAP_SHARED | VM_MAP_PRIVATE | VM_MAP_FIXED | VM_MAP_ANONYMOUS)
 #define VM_MS_ALL (VM_MS_ASYNC | VM_MS_INVALIDATE | VM_MS_SYNC)
-/* One past the top of the 32-bit address space. */
-#define VM_SPACE_END ((uint64_t)1 << 32)
 
 typedef char vm_prot_is_permissions[VM_PROT_READ == READ &&
                                             VM_PROT_WRITE == WRITE &&
@@ -58,9 +56,9 @@ static uint64_t page_round_up(uint64_t bytes) {
 
 /* The end of a range of `length` bytes from `addr`, whole pages, capped. */
 static uint64_t range_end(addr32 addr, size_t length) {
-    uint64_t bytes = length > VM_SPACE_END ? VM_SPACE_END : length;
+    uint64_t bytes = length > ADDRESS_SPACE_END ? ADDRESS_SPACE_END : length;
     uint64_t end = addr + page_round_up(bytes);
-    return end > VM_SPACE_END ? VM_SPACE_END : end;
+    return end > ADDRESS_SPACE_END ? ADDRESS_SPACE_END : end;
 }
 
 /*
@@ -155,7 +153,7 @@ static void split_at(vm_areas *areas, addr32 start, uint64_t end) {
     size_t i = vma_split(areas, start);
     if (i < areas->count && areas->areas[i].file)
         page_cache_hold(areas->areas[i].file);
-    if (end < VM_SPACE_END) {
+    if (end < ADDRESS_SPACE_END) {
         i = vma_split(areas, (addr32)end);
         if (i < areas->count && areas->areas[i].file)
             page_cache_hold(areas->areas[i].file);
@@ -217,7 +215,7 @@ static int mmap_refusal(mmu *this, size_t pid, addr32 addr, size_t length,
         ((flags & VM_MAP_ANONYMOUS) && offset != 0) ||
         ((flags & VM_MAP_FIXED) && PAGE_OFFSET(addr) != 0))
         return EINVAL;
-    if (length > VM_SPACE_END)
+    if (length > ADDRESS_SPACE_END)
         return ENOMEM;
     if ((uint64_t)offset > (uint64_t)INT64_MAX - page_round_up(length))
         return EOVERFLOW;
@@ -360,7 +358,7 @@ static int sync_areas(mmu *this, size_t pid, addr32 start, addr32 end) {
 }
 
 static int release_areas(mmu *this, size_t pid) {
-    int result = unmap_range(this, pid, 0, VM_SPACE_END);
+    int result = unmap_range(this, pid, 0, ADDRESS_SPACE_END);
     int failure = errno;
     vma_delete(this->areas[pid]);
     this->areas[pid] = NULL;
