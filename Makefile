@@ -20,7 +20,7 @@ HEADERS = $(wildcard *.h)
 # The test suite: a runner, shared helpers and one file per module.
 TEST_SRCS = $(sort $(wildcard tests/*.c))
 TEST_OBJS = $(TEST_SRCS:.c=.o)
-TEST_HEADERS = $(wildcard tests/*.h) examples/exchange.h
+TEST_HEADERS = $(wildcard tests/*.h) examples/exchange.h examples/machine.h
 # The lectures' examples, rewritten for the simulated machine; the suite
 # "examples" of mmap_tests runs them.
 EXAMPLES = examples/private_read examples/grow_and_msync examples/file_read \
@@ -47,10 +47,11 @@ mmap_tests: $(TEST_OBJS) libmmap.a
 mmap_demo: mmap_demo.o mmap_demo_sharing.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
-examples/%.o: examples/%.c examples/exchange.h $(HEADERS)
+examples/%.o: examples/%.c examples/exchange.h examples/machine.h $(HEADERS)
 	$(CC) $(CFLAGS) -I. -c $< -o $@
 
-$(EXAMPLES): %: %.o libmmap.a
+# Each example runs on the one simulated machine of examples/machine.c.
+$(EXAMPLES): %: %.o examples/machine.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
 # The suites demo and examples run ./mmap_demo and examples/: built first.

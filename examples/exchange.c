@@ -32,9 +32,7 @@
 #include <unistd.h>
 
 #include "exchange.h"
-#include "vm.h"
-
-#define PID 1 /* our process on the simulated machine */
+#include "machine.h"
 
 /* What a new exchange.dat (all zeros) starts with. */
 static const struct Currency new_exchange[NUM_CURRENCIES] = {
@@ -44,8 +42,6 @@ static const struct Currency new_exchange[NUM_CURRENCIES] = {
     {"CHF", 1.125, 1000},
 };
 
-static mmu *machine;
-
 addr32 curshared;      /* the notes' struct Currency *curshared */
 double balance = 1000; // initial balance
 
@@ -53,21 +49,13 @@ double balance = 1000; // initial balance
 static struct Currency get(addr32 currency) {
     struct Currency value;
 
-    if (mmu_read_from_virtual_address(machine, currency, PID, &value,
-                                      sizeof value) != sizeof value) {
-        perror("segmentation fault");
-        exit(1);
-    }
+    load_bytes(&value, currency, sizeof value);
     return value;
 }
 
 /* *currency = *value */
 static void put(addr32 currency, const struct Currency *value) {
-    if (mmu_write_to_virtual_address(machine, currency, PID, value,
-                                     sizeof *value) != sizeof *value) {
-        perror("segmentation fault");
-        exit(1);
-    }
+    store_bytes(currency, value, sizeof *value);
 }
 
 static void buy(addr32 currency, long amount, double *balance) {
@@ -101,11 +89,7 @@ static void sell(addr32 currency, long amount, double *balance) {
 }
 
 int main(void) {
-    machine = mmu_create();
-    if (machine == NULL || mmu_add_process(machine, PID) != 0) {
-        perror("mmu");
-        exit(1);
-    }
+    machine_start();
 
     int fd = open("exchange.dat", O_RDWR | O_CREAT, 0600);
     if (fd < 0) {

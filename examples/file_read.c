@@ -17,33 +17,14 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "vm.h"
-
-#define PID 1 /* our process on the simulated machine */
-
-static mmu *machine;
-
-/* The byte at `address` (the lecture's *p); a refused access ends us. */
-static char load(addr32 address) {
-    char c;
-
-    if (mmu_read_from_virtual_address(machine, address, PID, &c, 1) != 1) {
-        perror("segmentation fault");
-        exit(1);
-    }
-    return c;
-}
+#include "machine.h"
 
 int main(int ac, char *av[]) {
     if (ac != 2) {
         fprintf(stderr, "usage: %s FILE\n", av[0]);
         exit(2);
     }
-    machine = mmu_create();
-    if (machine == NULL || mmu_add_process(machine, PID) != 0) {
-        perror("mmu");
-        exit(1);
-    }
+    machine_start();
 
     int fd = open(av[1], O_RDONLY);
     if (fd == -1) {

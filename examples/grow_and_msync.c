@@ -20,30 +20,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "vm.h"
-
-#define PID 1 /* our process on the simulated machine */
-
-static mmu *machine;
-
-/* The byte at `address` (the lecture's *p); a refused access ends us. */
-static char load(addr32 address) {
-    char c;
-
-    if (mmu_read_from_virtual_address(machine, address, PID, &c, 1) != 1) {
-        perror("segmentation fault");
-        exit(1);
-    }
-    return c;
-}
-
-/* printf("%s", s) for a string in the simulated process's memory. */
-static void print_string(addr32 s) {
-    char c;
-
-    while ((c = load(s++)) != '\0')
-        putchar(c);
-}
+#include "machine.h"
 
 /* strcat(dest, src) for a `dest` in the simulated process's memory. */
 static void string_cat(addr32 dest, const char *src) {
@@ -51,18 +28,11 @@ static void string_cat(addr32 dest, const char *src) {
 
     while (load(dest) != '\0')
         dest++;
-    if (mmu_write_to_virtual_address(machine, dest, PID, src, n) != n) {
-        perror("segmentation fault");
-        exit(1);
-    }
+    store_bytes(dest, src, n);
 }
 
 int main(void) {
-    machine = mmu_create();
-    if (machine == NULL || mmu_add_process(machine, PID) != 0) {
-        perror("mmu");
-        exit(1);
-    }
+    machine_start();
 
     int fd = open("f1.txt", O_RDWR);
     if (fd == -1) {

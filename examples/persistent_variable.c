@@ -19,9 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vm.h"
-
-#define PID 1 /* our process on the simulated machine */
+#include "machine.h"
 
 #define PGSIZE PAGE_SIZE
 
@@ -35,35 +33,11 @@
  */
 static const addr32 persistent_data = 0x50000000;
 
-static mmu *machine;
-
-/* persistent_data[i] */
-static char load(addr32 address) {
-    char c;
-
-    if (mmu_read_from_virtual_address(machine, address, PID, &c, 1) != 1) {
-        perror("segmentation fault");
-        exit(1);
-    }
-    return c;
-}
-
-/* persistent_data[i] = c */
-static void store(addr32 address, char c) {
-    if (mmu_write_to_virtual_address(machine, address, PID, &c, 1) != 1) {
-        perror("segmentation fault");
-        exit(1);
-    }
-}
-
 /* memset(s, 0, n) in the simulated process's memory. */
 static void zero(addr32 s, size_t n) {
     static const char zeros[PGSIZE];
 
-    if (n > 0 && mmu_write_to_virtual_address(machine, s, PID, zeros, n) != n) {
-        perror("segmentation fault");
-        exit(1);
-    }
+    store_bytes(s, zeros, n);
 }
 
 /*
@@ -99,11 +73,7 @@ static void persist(const char *filename, addr32 variableaddr, size_t size) {
 }
 
 int main(int ac, char *av[]) {
-    machine = mmu_create();
-    if (machine == NULL || mmu_add_process(machine, PID) != 0) {
-        perror("mmu");
-        exit(1);
-    }
+    machine_start();
 
     int i, do_read = ac < 2 || strcmp(av[1], "-read") == 0;
     persist(".persistent_data", persistent_data, PGSIZE);

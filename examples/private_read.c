@@ -14,37 +14,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "vm.h"
-
-#define PID 1 /* our process on the simulated machine */
-
-static mmu *machine;
-
-/* The byte at `address` (the lecture's *p); a refused access ends us. */
-static char load(addr32 address) {
-    char c;
-
-    if (mmu_read_from_virtual_address(machine, address, PID, &c, 1) != 1) {
-        perror("segmentation fault");
-        exit(1);
-    }
-    return c;
-}
-
-/* printf("%s", s) for a string in the simulated process's memory. */
-static void print_string(addr32 s) {
-    char c;
-
-    while ((c = load(s++)) != '\0')
-        putchar(c);
-}
+#include "machine.h"
 
 int main(void) {
-    machine = mmu_create();
-    if (machine == NULL || mmu_add_process(machine, PID) != 0) {
-        perror("mmu");
-        exit(1);
-    }
+    machine_start();
 
     // open a file
     int fd = open("f1.txt", O_RDONLY);
