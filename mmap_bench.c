@@ -188,26 +188,30 @@ static long host_faults(void) {
     return usage.ru_minflt + usage.ru_majflt;
 }
 
-static uint64_t ours_read_pass(mmap *map, child_result *result) {
-    uint64_t sum = 0;
-    for (size_t at = 0; at < bench.size; at += CHUNK) {
-        size_t want = chunk_at(at);
-        if (mmap_read(map, bench.chunk, at, want) != want) {
-            fail(result, "mmap_read");
-            return 0;
-        }
-        sum += sample(bench.chunk, want);
-    }
-    return sum;
-}
-
-/* Copies `length` bytes from `at` of a mapping of the file, as mmap_read. */
 typedef size_t (*read_at)(void *mapping, void *buffer, size_t at,
                           size_t length);
 
 static size_t mapping_read_at(void *map, void *buffer, size_t at,
                               size_t length) {
     return mmap_read(map, buffer, at, length);
+}
+
+/*
+ * One timed pass: the whole file read through `read` in CHUNK pieces,
+ * `what` naming the call in a failure. Returns the pass's checksum.
+ */
+static uint64_t read_pass(read_at read, void *mapping, const char *what,
+                          child_result *result) {
+    uint64_t sum = 0;
+    for (size_t at = 0; at < bench.size; at += CHUNK) {
+        size_t want = chunk_at(at);
+        if (read(mapping, bench.chunk, at, want) != want) {
+            fail(result, what);
+            return 0;
+        }
+        sum += sample(bench.chunk, want);
+    }
+    return sum;
 }
 
 /* A whole mapping of ours against the file, untimed. */
@@ -244,14 +248,15 @@ static void ours_reads(child_result *result, bool all_passes) {
         fail(result, "mmap_create");
         return;
     }
-    result->checksum[0] = ours_read_pass(map, result);
+    result->checksum[0] = read_pass(mapping_read_at, map, "mmap_read", result);
     result->seconds[0] = now() - start;
     result->host_faults = host_faults() - faults;
     result->page_faults = map->mmu->num_page_faults;
     result->tlb_misses = map->mmu->num_tlb_misses;
     if (all_passes) {
         start = now();
-        result->checksum[1] = ours_read_pass(map, result);
+        result->checksum[1] =
+            read_pass(mapping_read_at, map, "mmap_read", result);
         result->seconds[1] = now() - start;
 
         uint32_t *offsets = random_offsets(result);
@@ -308,19 +313,6 @@ static bool shared_map(shared_mapping *shared, mmu *m, size_t pid,
     return shared->start != VM_MAP_FAILED;
 }
 
-static uint64_t shared_read_pass(shared_mapping *shared, child_result *result) {
-    uint64_t sum = 0;
-    for (size_t at = 0; at < bench.size; at += CHUNK) {
-        size_t want = chunk_at(at);
-        if (shared_read_at(shared, bench.chunk, at, want) != want) {
-            fail(result, "mmu_read_from_virtual_address");
-            return 0;
-        }
-        sum += sample(bench.chunk, want);
-    }
-    return sum;
-}
-
 /*
  * SHARED_READERS processes of one MMU read the file one after the other,
  * each through its own shared mapping: each maps it, then reads it whole.
@@ -344,7 +336,9 @@ static void ours_shared_reads(child_result *result) {
         if (!shared_map(&shared[r], m, (size_t)r + 1, result))
             break;
         mapped++;
-        result->checksum[1 + r] = shared_read_pass(&shared[r], result);
+        result->checksum[1 + r] =
+            read_pass(shared_read_at, &shared[r],
+                      "mmu_read_from_virtual_address", result);
         double end = now();
         result->seconds[1 + r] = end - reader_start;
         reader_start = end;
