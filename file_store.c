@@ -2,14 +2,17 @@
  * file_store.c: page runs in and out of a host file, and the checks on
  * opening a file to map.
  */
+#define _GNU_SOURCE /* O_PATH, O_DIRECT */
 #define _FILE_OFFSET_BITS 64
 
 #include "file_store.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -63,16 +66,68 @@ int file_store_open_path(const char *path, bool *writable, off_t *length) {
     return fd;
 }
 
+/*
+ * Whether the file system of `fd` is one whose files have no pages to map
+ * (Linux's mmap says ENODEV for them): a pseudo file system whose regular
+ * files report a size of 0, or one that is computed at each read.
+ */
+static bool pseudo_file_system(int fd) {
+    static const unsigned long magics[] = {
+        0x9fa0,     /* proc */
+        0x62656572, /* sysfs */
+        0x64626720, /* debugfs */
+        0x74726163, /* tracefs */
+        0x73636673, /* securityfs */
+        0x27e0eb,   /* cgroup */
+        0x63677270, /* cgroup2 */
+        0xcafe4a11, /* bpf */
+        0x6165676c, /* pstore */
+        0xde5e81e4, /* efivarfs */
+        0x62656570, /* configfs */
+    };
+    struct statfs system;
+    if (fstatfs(fd, &system) != 0)
+        return false;
+    for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++)
+        if ((unsigned long)system.f_type == magics[i])
+            return true;
+    return false;
+}
+
+/*
+ * A descriptor of the file open on `fd` that is the store's own: a new
+ * opening of the file (through /proc/self/fd), so that no status flag of
+ * the caller's, O_APPEND or O_DIRECT, now or set later with fcntl, reaches
+ * the store's positioned I/O, as a duplicate sharing them would. Without
+ * /proc, a duplicate, when the caller's flags do not matter to I/O.
+ */
+static int own_descriptor(int fd, int mode, const struct stat *status) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int own = open(path, (mode & O_ACCMODE) | O_CLOEXEC | O_NOCTTY);
+    struct stat opened;
+    if (own >= 0 && fstat(own, &opened) == 0 &&
+        opened.st_dev == status->st_dev && opened.st_ino == status->st_ino)
+        return own;
+    if (own >= 0)
+        close(own);
+    if (mode & (O_APPEND | O_DIRECT)) {
+        errno = EACCES; /* the file cannot be opened again, and fd won't do */
+        return -1;
+    }
+    return fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
 int file_store_open_descriptor(file_store *store, int fd) {
     int mode = fcntl(fd, F_GETFL);
-    if (mode < 0) {
+    if (mode < 0 || (mode & O_PATH)) { /* O_PATH: no I/O, as for Linux */
         errno = EBADF;
         return -1;
     }
     struct stat status;
     if (fstat(fd, &status) != 0)
         return -1;
-    if (!S_ISREG(status.st_mode)) {
+    if (!S_ISREG(status.st_mode) || pseudo_file_system(fd)) {
         errno = ENODEV;
         return -1;
     }
@@ -80,7 +135,7 @@ int file_store_open_descriptor(file_store *store, int fd) {
         errno = EACCES;
         return -1;
     }
-    int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    int own = own_descriptor(fd, mode, &status);
     if (own < 0)
         return -1;
     *store = (file_store){

@@ -52,9 +52,9 @@ static size_t frames_wanted(void) {
         errno = EINVAL;
         return 0;
     }
-    errno = 0;
+    /* Only digits: strtoull's one failure is ERANGE, saturating. */
     unsigned long long wanted = strtoull(setting, NULL, 10);
-    if (errno == ERANGE || wanted > KERNEL_MAX_FRAMES)
+    if (wanted > KERNEL_MAX_FRAMES)
         return KERNEL_MAX_FRAMES;
     if (wanted < KERNEL_MIN_FRAMES)
         return KERNEL_MIN_FRAMES;

@@ -110,7 +110,8 @@ int mmu_sync(mmu *this, size_t pid, addr32 start, addr32 end) {
     if (this->areas[pid] && this->area_ops->sync(this, pid, start, end) != 0 &&
         !failure)
         failure = errno;
-    errno = failure;
+    if (failure)
+        errno = failure;
     return failure ? -1 : 0;
 }
 
@@ -141,7 +142,8 @@ int mmu_remove_process(mmu *this, size_t pid) {
     free(this->segmentations[pid]);
     this->page_directories[pid] = NULL;
     this->segmentations[pid] = NULL;
-    errno = failure;
+    if (failure)
+        errno = failure;
     return failure ? -1 : 0;
 }
 

@@ -291,7 +291,8 @@ static int write_back_around(uint32_t number, uint64_t first, uint64_t end) {
     for (size_t i = 0; i < count; i++)
         if (write_pages(file, start + i, &numbers[i], 1) != 0 && !failure)
             failure = errno;
-    errno = failure;
+    if (failure)
+        errno = failure;
     return failure ? -1 : 0;
 }
 
@@ -305,7 +306,8 @@ int page_cache_write_back(cached_file *file, uint64_t first, uint64_t end) {
         if (write_back_around(number, first, end) != 0 && !failure)
             failure = errno;
     }
-    errno = failure;
+    if (failure)
+        errno = failure;
     return failure ? -1 : 0;
 }
 
@@ -341,7 +343,8 @@ int page_cache_release(cached_file *file) {
         }
     }
     free(file);
-    errno = failure;
+    if (failure)
+        errno = failure;
     return result;
 }
 

@@ -149,7 +149,8 @@ int segment_pager_sync(mmu *this, size_t pid, addr32 start, addr32 end) {
     page_table_for_each(this->page_directories[pid], start, end,
                         gather_if_dirty, &run);
     flush_run(&run);
-    errno = run.failure;
+    if (run.failure)
+        errno = run.failure;
     return run.failure ? -1 : 0;
 }
 

@@ -54,11 +54,18 @@ static uint64_t page_round_up(uint64_t bytes) {
     return (bytes + PAGE_SIZE - 1) / PAGE_SIZE * PAGE_SIZE;
 }
 
-/* The end of a range of `length` bytes from `addr`, whole pages, capped. */
+/*
+ * The end of the range of `length` bytes from `addr` in whole pages, as
+ * Linux computes it: 0 when rounding `length` up to a page wraps past
+ * SIZE_MAX (Linux's PAGE_ALIGN then gives 0, and each call answers that
+ * in its own way); otherwise the end, which may lie past the 32-bit space
+ * (UINT64_MAX when it would pass even 64 bits).
+ */
 static uint64_t range_end(addr32 addr, size_t length) {
-    uint64_t bytes = length > ADDRESS_SPACE_END ? ADDRESS_SPACE_END : length;
-    uint64_t end = addr + page_round_up(bytes);
-    return end > ADDRESS_SPACE_END ? ADDRESS_SPACE_END : end;
+    size_t bytes = (length + (PAGE_SIZE - 1)) & ~(size_t)(PAGE_SIZE - 1);
+    if (bytes == 0)
+        return 0;
+    return bytes > UINT64_MAX - addr ? UINT64_MAX : (uint64_t)addr + bytes;
 }
 
 /*
@@ -185,7 +192,8 @@ static int unmap_range(mmu *this, size_t pid, addr32 start, uint64_t end) {
             failure = errno;
     }
     fit_segment(this, pid);
-    errno = failure;
+    if (failure)
+        errno = failure;
     return failure ? -1 : 0;
 }
 
@@ -265,7 +273,10 @@ addr32 vm_mmap(mmu *this, size_t pid, addr32 addr, size_t length, int prot,
 }
 
 int vm_munmap(mmu *this, size_t pid, addr32 addr, size_t length) {
-    if (!process_exists(this, pid) || PAGE_OFFSET(addr) != 0 || length == 0) {
+    uint64_t end = range_end(addr, length);
+    /* Linux refuses a range that leaves the address space, unmapping nothing. */
+    if (!process_exists(this, pid) || PAGE_OFFSET(addr) != 0 || end <= addr ||
+        end > ADDRESS_SPACE_END) {
         errno = EINVAL;
         return -1;
     }
@@ -273,7 +284,7 @@ int vm_munmap(mmu *this, size_t pid, addr32 addr, size_t length) {
         return 0;
     if (vma_reserve(this->areas[pid], 2) != 0)
         return -1;
-    return unmap_range(this, pid, addr, range_end(addr, length));
+    return unmap_range(this, pid, addr, end);
 }
 
 int vm_mprotect(mmu *this, size_t pid, addr32 addr, size_t length, int prot) {
@@ -286,7 +297,9 @@ int vm_mprotect(mmu *this, size_t pid, addr32 addr, size_t length, int prot) {
         return 0;
     vm_areas *areas = this->areas[pid];
     uint64_t end = range_end(addr, length);
-    if (!areas || !vma_range_mapped(areas, addr, end)) {
+    /* A length that wraps, or a range past the space, is not all mapped. */
+    if (!areas || end <= addr || end > ADDRESS_SPACE_END ||
+        !vma_range_mapped(areas, addr, end)) {
         errno = ENOMEM;
         return -1;
     }
@@ -332,7 +345,8 @@ static int sync_range(mmu *this, size_t pid, addr32 start, uint64_t end,
         if (invalidate)
             page_cache_invalidate(area->file, first, last);
     }
-    errno = failure;
+    if (failure)
+        errno = failure;
     return failure ? -1 : 0;
 }
 
@@ -343,10 +357,11 @@ int vm_msync(mmu *this, size_t pid, addr32 addr, size_t length, int flags) {
         errno = EINVAL;
         return -1;
     }
-    if (length == 0)
-        return 0;
     uint64_t end = range_end(addr, length);
-    if (!this->areas[pid] || !vma_range_mapped(this->areas[pid], addr, end)) {
+    if (length == 0 || end == 0) /* Linux: a length that wraps is empty */
+        return 0;
+    if (!this->areas[pid] || end > ADDRESS_SPACE_END ||
+        !vma_range_mapped(this->areas[pid], addr, end)) {
         errno = ENOMEM;
         return -1;
     }
@@ -362,6 +377,7 @@ static int release_areas(mmu *this, size_t pid) {
     int failure = errno;
     vma_delete(this->areas[pid]);
     this->areas[pid] = NULL;
-    errno = failure;
+    if (failure)
+        errno = failure;
     return result;
 }

@@ -4,6 +4,8 @@
  * each refuses with, the permissions every access is checked against,
  * and mmu_remove_process and mmu_sync over mapped areas.
  */
+#define _GNU_SOURCE /* O_DIRECT, O_PATH */
+
 #include "helpers.h"
 
 #include <fcntl.h>
@@ -605,6 +607,120 @@ static void test_vm_mmap_with_offset_plus_length_past_off_t_is_eoverflow(void) {
     close(fd);
 }
 
+/*
+ * The mapping's write-back goes to each page's offset, whatever status
+ * flags the descriptor it came through has: a descriptor opened O_APPEND
+ * (whose duplicate would share the flag) leaves the file its length.
+ */
+static void test_vm_mmap_through_an_o_append_descriptor_writes_back_in_place(
+    void) {
+    char path[PATH_MAX];
+    int fd;
+    mmu *m = new_mmu_with_process(PID);
+    addr32 at;
+
+    write_new_file("digits", "0123456789", 10, path);
+    fd = open_file(path, O_RDWR | O_APPEND);
+    at = map_or_fail(m, PID, 0, 10, RW, SHARED, fd, 0);
+    expect_writes(m, PID, at, "AB", 2, "write at offset 0");
+    expect_int(vm_msync(m, PID, at, PAGE_SIZE, VM_MS_SYNC), 0, "vm_msync");
+    expect_file_contents(path, "AB23456789", 10, "the file after vm_msync");
+    close(fd);
+    mmu_delete(m);
+}
+
+/*
+ * Nor do flags set on the caller's descriptor later: O_APPEND set with
+ * fcntl after the mapping, and O_DIRECT, whose transfers must be aligned
+ * (a read of the file's last, partial page would be EINVAL).
+ */
+static void test_vm_mmap_io_ignores_the_callers_flags_set_later_or_o_direct(
+    void) {
+    char path[PATH_MAX];
+    unsigned char *lorem = fixture_bytes("lorem.txt");
+    int fd = open_fixture_copy("lorem.txt", O_RDWR | O_DIRECT, path);
+    mmu *m = new_mmu_with_process(PID);
+    addr32 at = map_or_fail(m, PID, 0, 10000, RW, SHARED, fd, 0);
+
+    expect_reads(m, PID, at + 2 * PAGE_SIZE, lorem + 2 * PAGE_SIZE,
+                 10000 - 2 * PAGE_SIZE, "the last, partial page, O_DIRECT");
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_APPEND) != 0)
+        setup_failed("fcntl F_SETFL O_APPEND");
+    expect_writes(m, PID, at + 9990, "END", 3, "write in the last page");
+    expect_int(vm_msync(m, PID, at, 10000, VM_MS_SYNC), 0, "vm_msync");
+    memcpy(lorem + 9990, "END", 3);
+    expect_file_contents(path, lorem, 10000, "the file, written in place");
+    close(fd);
+    mmu_delete(m);
+    free(lorem);
+}
+
+/* Linux refuses an O_PATH descriptor at the call: it allows no I/O. */
+static void test_vm_mmap_of_an_o_path_descriptor_is_ebadf(void) {
+    char path[PATH_MAX];
+    int fd = open_fixture_copy("lorem.txt", O_RDWR, path), path_fd;
+    mmu *m = new_mmu_with_process(PID);
+
+    close(fd);
+    path_fd = open_file(path, O_PATH);
+    expect_failure(
+        vm_mmap(m, PID, 0, PAGE_SIZE, VM_PROT_READ, PRIVATE, path_fd, 0),
+        VM_MAP_FAILED, EBADF, "an O_PATH descriptor, private");
+    expect_failure(
+        vm_mmap(m, PID, 0, PAGE_SIZE, VM_PROT_READ, SHARED, path_fd, 0),
+        VM_MAP_FAILED, EBADF, "an O_PATH descriptor, shared");
+    expect_nothing_mapped(m, PID, "after the refusals");
+    close(path_fd);
+    mmu_delete(m);
+}
+
+/*
+ * The regular files of pseudo file systems (/proc) have no pages: Linux
+ * refuses to map them with ENODEV, rather than map them as empty.
+ */
+static void test_vm_mmap_of_a_proc_file_is_enodev(void) {
+    int fd = open_file("/proc/self/status", O_RDONLY);
+    mmu *m = new_mmu_with_process(PID);
+
+    expect_failure(vm_mmap(m, PID, 0, PAGE_SIZE, VM_PROT_READ, PRIVATE, fd, 0),
+                   VM_MAP_FAILED, ENODEV, "/proc/self/status");
+    expect_nothing_mapped(m, PID, "after the refusal");
+    close(fd);
+    mmu_delete(m);
+}
+
+/* A call that succeeds leaves errno as it found it, as libc's calls do. */
+#define expect_errno_kept(call, what)                                          \
+    do {                                                                       \
+        errno = EDOM;                                                          \
+        long long result_ = (long long)(call);                                 \
+        expect_true(result_ != -1, describe("%s succeeds", (what)));           \
+        expect_errno(errno, EDOM, describe("errno after %s", (what)));         \
+    } while (0)
+
+static void test_vm_calls_that_succeed_leave_errno_alone(void) {
+    char path[PATH_MAX];
+    int fd = open_fixture_copy("lorem.txt", O_RDWR, path);
+    char byte = 'x';
+    mmu *m;
+    addr32 at = 0;
+
+    expect_errno_kept(m = mmu_create(), "mmu_create, the pool's first use");
+    expect_errno_kept(mmu_add_process(m, PID), "mmu_add_process");
+    expect_errno_kept(at = vm_mmap(m, PID, 0, 10000, RW, SHARED, fd, 0),
+                      "vm_mmap");
+    expect_errno_kept(write_virtual(m, PID, at, &byte, 1), "a write");
+    expect_errno_kept(read_virtual(m, PID, at + 1, &byte, 1), "a read");
+    expect_errno_kept(vm_msync(m, PID, at, 10000, VM_MS_SYNC), "vm_msync");
+    expect_errno_kept(mmu_sync(m, PID, 0, UINT32_MAX), "mmu_sync");
+    expect_errno_kept(vm_mprotect(m, PID, at, PAGE_SIZE, VM_PROT_READ),
+                      "vm_mprotect");
+    expect_errno_kept(vm_munmap(m, PID, at, PAGE_SIZE), "vm_munmap");
+    expect_errno_kept(mmu_remove_process(m, PID), "mmu_remove_process");
+    close(fd);
+    mmu_delete(m);
+}
+
 /* ================================================================== */
 /* vm_munmap                                                           */
 /* ================================================================== */
@@ -668,21 +784,62 @@ static void test_vm_munmap_rounds_length_up_to_whole_pages(void) {
     mmu_delete(m);
 }
 
-static void test_vm_munmap_of_a_length_reaching_the_top_unmaps_everything_above(
-    void) {
+/*
+ * Linux refuses a range that leaves the address space with EINVAL and
+ * unmaps nothing: a length computed as start - end, SIZE_MAX, or a range
+ * from the top page that runs past 2^32.
+ */
+static void test_vm_munmap_of_a_range_past_the_address_space_is_einval(void) {
     mmu *m = new_mmu_with_process(PID);
     addr32 low = map_or_fail(m, PID, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
     addr32 high = map_or_fail(m, PID, 0xAFFF0000, 4 * PAGE_SIZE, RW,
                               ANON_SHARED, -1, 0);
 
     expect_writes(m, PID, high + 3 * PAGE_SIZE, "TOP", 3, "write near the top");
-    expect_int(vm_munmap(m, PID, low + PAGE_SIZE, SIZE_MAX), 0,
-               "vm_munmap of SIZE_MAX bytes above the low page");
-    expect_access_refused(m, high + 3 * PAGE_SIZE, 1, false, EFAULT,
-                          "read of the high mapping");
+    expect_failure(vm_munmap(m, PID, low + PAGE_SIZE, SIZE_MAX), -1, EINVAL,
+                   "vm_munmap of SIZE_MAX bytes above the low page");
+    expect_failure(vm_munmap(m, PID, high, (size_t)low - high), -1, EINVAL,
+                   "vm_munmap of a length computed as start - end");
+    expect_failure(vm_munmap(m, PID, 0xFFFFF000, 0x2000), -1, EINVAL,
+                   "vm_munmap of two pages from the top page");
+    expect_failure(vm_munmap(m, PID, low, (size_t)1 << 32), -1, EINVAL,
+                   "vm_munmap of 4 GiB from the low page");
+    expect_reads(m, PID, high + 3 * PAGE_SIZE, "TOP", 3,
+                 "the high mapping stays");
     expect_writes(m, PID, low, "LOW", 3, "the low page stays");
+    expect_int(vm_munmap(m, PID, high, 0xFFFFFFFFu - high + 1), 0,
+               "vm_munmap up to the very top of the space");
+    expect_access_refused(m, high + 3 * PAGE_SIZE, 1, false, EFAULT,
+                          "read of the high mapping once unmapped");
     expect_failure(vm_mmap(m, PID, 0, SIZE_MAX, RW, ANON_PRIVATE, -1, 0),
                    VM_MAP_FAILED, ENOMEM, "vm_mmap of SIZE_MAX bytes");
+    mmu_delete(m);
+}
+
+/*
+ * vm_mprotect and vm_msync answer such ranges as Linux does: a range
+ * reaching past the space holds unmapped pages (ENOMEM, nothing changed),
+ * and msync of a length whose rounding wraps to 0 is empty (0).
+ */
+static void test_vm_mprotect_and_msync_of_ranges_past_the_space_answer_as_linux(
+    void) {
+    mmu *m = new_mmu_with_process(PID);
+    addr32 at = map_or_fail(m, PID, 0, 2 * PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+
+    expect_failure(vm_mprotect(m, PID, at, SIZE_MAX, VM_PROT_READ), -1, ENOMEM,
+                   "vm_mprotect of SIZE_MAX bytes");
+    expect_failure(vm_mprotect(m, PID, at, SIZE_MAX - 2 * PAGE_SIZE,
+                               VM_PROT_READ),
+                   -1, ENOMEM, "vm_mprotect of nearly SIZE_MAX bytes");
+    expect_failure(vm_mprotect(m, PID, 0xFFFFF000, 0x2000, VM_PROT_READ), -1,
+                   ENOMEM, "vm_mprotect of two pages from the top page");
+    expect_writes(m, PID, at, "RW", 2, "the mapping is still writable");
+    expect_int(vm_msync(m, PID, at, SIZE_MAX, VM_MS_SYNC), 0,
+               "vm_msync of SIZE_MAX bytes (rounds to 0)");
+    expect_failure(vm_msync(m, PID, at, SIZE_MAX - 2 * PAGE_SIZE, VM_MS_SYNC),
+                   -1, ENOMEM, "vm_msync of nearly SIZE_MAX bytes");
+    expect_failure(vm_msync(m, PID, 0xFFFFF000, 0x2000, 0), -1, ENOMEM,
+                   "vm_msync of two pages from the top page");
     mmu_delete(m);
 }
 
@@ -1317,6 +1474,11 @@ static const test_case vm_tests[] = {
     TEST(vm_mmap_with_no_room_in_the_mmap_region_is_enomem),
     TEST(vm_mmap_fixed_outside_the_mmap_region_is_enomem),
     TEST(vm_mmap_with_offset_plus_length_past_off_t_is_eoverflow),
+    TEST(vm_mmap_through_an_o_append_descriptor_writes_back_in_place),
+    TEST(vm_mmap_io_ignores_the_callers_flags_set_later_or_o_direct),
+    TEST(vm_mmap_of_an_o_path_descriptor_is_ebadf),
+    TEST(vm_mmap_of_a_proc_file_is_enodev),
+    TEST(vm_calls_that_succeed_leave_errno_alone),
     /* vm_munmap */
     TEST(vm_munmap_of_the_middle_leaves_two_mappings_that_work),
     TEST(vm_munmap_of_pages_not_mapped_is_ignored),
@@ -1325,7 +1487,8 @@ static const test_case vm_tests[] = {
     TEST(vm_munmap_makes_an_access_a_segfault_even_for_a_page_the_tlb_held),
     TEST(vm_munmap_writes_dirty_shared_pages_back),
     TEST(vm_munmap_whose_write_back_fails_still_unmaps_and_reports_its_errno),
-    TEST(vm_munmap_of_a_length_reaching_the_top_unmaps_everything_above),
+    TEST(vm_munmap_of_a_range_past_the_address_space_is_einval),
+    TEST(vm_mprotect_and_msync_of_ranges_past_the_space_answer_as_linux),
     TEST(vm_munmap_gives_anonymous_and_copied_frames_back),
     /* vm_mprotect */
     TEST(vm_mprotect_read_only_refuses_a_write_the_tlb_allowed),
