@@ -198,9 +198,12 @@ static int fault_anonymous(const vm_fault *f) {
 
 /* A page wholly past the end of the file: Linux raises SIGBUS. */
 static int fault_past_end(const vm_fault *f) {
-    f->mmu->num_segmentation_faults++;
-    trace(TRACE_SEGFAULT, f->pid, f->address, 0);
-    errno = EFAULT;
+    f->mmu->num_bus_errors++;
+    if (trace_on())
+        trace_report(&(trace_record){.event = TRACE_BUS_ERROR,
+                                     .pid = f->pid,
+                                     .virtual_address = f->address});
+    errno = ENXIO;
     return -1;
 }
 

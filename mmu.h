@@ -91,6 +91,13 @@ struct mmu {
     /* Each process's mapped areas (vma.h), NULL before its first vm_mmap. */
     struct vm_areas *areas[MAX_PROCESS_ID];
     const mmu_area_ops *area_ops; /* set with the first area */
+    /*
+     * Accesses refused because their page of a mapped file lies wholly
+     * past the end of the file: Linux's SIGBUS, where an address outside
+     * every mapping or without the right is a segmentation fault (SIGSEGV,
+     * num_segmentation_faults). errno ENXIO, against EFAULT and EACCES.
+     */
+    size_t num_bus_errors;
 };
 
 /*

@@ -38,6 +38,7 @@ const char *trace_event_name(enum trace_event event) {
         [TRACE_SEGFAULT] = "segfault",
         [TRACE_PAGER_READ] = "pager read",
         [TRACE_PAGER_WRITE] = "pager write",
+        [TRACE_BUS_ERROR] = "bus error",
     };
     if ((unsigned)event >= NUM_TRACE_EVENTS)
         return "unknown event";

@@ -3,7 +3,7 @@
  *
  * The modules report each event of an access (TLB hit or miss, page walk,
  * page fault, frame given, eviction, write-back, the pager's reads and
- * writes, segmentation fault) to one hook, if one is set, as a record of
+ * writes, segmentation fault, bus error) to one hook, if one is set, as a record of
  * what happened. Each record names the event and fills the fields that
  * event lists below; the others are 0. With no hook the cost is one test
  * of a pointer, inline (trace_on). Left out: timestamps, several hooks.
@@ -37,6 +37,8 @@ enum trace_event {
     TRACE_SEGFAULT,    /* pid, virtual address */
     TRACE_PAGER_READ,  /* page, pages, bytes: one read of the store */
     TRACE_PAGER_WRITE, /* page, pages, bytes: one write to the store */
+    TRACE_BUS_ERROR,   /* pid, virtual address: a page of a mapped file
+                          wholly past the file's end (Linux's SIGBUS) */
     NUM_TRACE_EVENTS
 };
 

@@ -299,7 +299,7 @@ static void test_fault_read_reaching_a_page_past_eof_stops_there(void) {
     mmu *m = new_mmu_with_process(1);
     addr32 at = map_or_fail(m, 1, 0, 5 * PAGE_SIZE, VM_PROT_READ,
                             VM_MAP_SHARED, fd, 0);
-    size_t faults, segfaults = m->num_segmentation_faults;
+    size_t faults, bus_errors = m->num_bus_errors;
 
     expect_reads(m, 1, at + 2 * PAGE_SIZE, lorem + 2 * PAGE_SIZE,
                  10000 - 2 * PAGE_SIZE, "the file's last page");
@@ -308,9 +308,8 @@ static void test_fault_read_reaching_a_page_past_eof_stops_there(void) {
     expect_size(read_virtual(m, 1, at + 2 * PAGE_SIZE + 1000, got, PAGE_SIZE),
                 PAGE_SIZE - 1000,
                 "bytes read from 1000 into the last page, a page long");
-    expect_int(errno, EFAULT, "errno of the read that reached page 3");
-    expect_size(m->num_segmentation_faults, segfaults + 1,
-                "segmentation faults");
+    expect_int(errno, ENXIO, "errno of the read that reached page 3");
+    expect_size(m->num_bus_errors, bus_errors + 1, "bus errors");
     expect_size(m->num_page_faults, faults, "page faults (none counted)");
     expect_bytes(got, lorem + 2 * PAGE_SIZE + 1000, 10000 - 2 * PAGE_SIZE - 1000,
                  "the bytes copied: the file's last ones");
@@ -319,9 +318,8 @@ static void test_fault_read_reaching_a_page_past_eof_stops_there(void) {
     errno = 0;
     expect_size(read_virtual(m, 1, at + 4 * PAGE_SIZE, got, 1), 0,
                 "a read of page 4, past the end");
-    expect_int(errno, EFAULT, "errno of that read");
-    expect_size(m->num_segmentation_faults, segfaults + 2,
-                "segmentation faults after it");
+    expect_int(errno, ENXIO, "errno of that read");
+    expect_size(m->num_bus_errors, bus_errors + 2, "bus errors after it");
     mmu_delete(m);
     close(fd);
     free(lorem);
@@ -334,15 +332,14 @@ static void test_fault_write_reaching_a_page_past_eof_stops_and_never_grows(
     int fd = open_fixture_copy("lorem.txt", O_RDWR, path);
     mmu *m = new_mmu_with_process(1);
     addr32 at = map_or_fail(m, 1, 0, 4 * PAGE_SIZE, RW, VM_MAP_SHARED, fd, 0);
-    size_t segfaults = m->num_segmentation_faults;
+    size_t bus_errors = m->num_bus_errors;
 
     memset(bytes, 'Z', sizeof bytes);
     errno = 0;
     expect_size(write_virtual(m, 1, at + 3 * PAGE_SIZE - 10, bytes, 20), 10,
                 "bytes written up to the page past the end");
-    expect_int(errno, EFAULT, "errno of the write");
-    expect_size(m->num_segmentation_faults, segfaults + 1,
-                "segmentation faults");
+    expect_int(errno, ENXIO, "errno of the write");
+    expect_size(m->num_bus_errors, bus_errors + 1, "bus errors");
     mmu_delete(m);
     expect_file_contents(path, lorem, 10000,
                       "the file: the write ended past its end, it never grew");
@@ -365,11 +362,11 @@ static void test_fault_pages_past_eof_stay_untouchable_in_both_halves_of_a_split
                0, "vm_mprotect of page 4 (past the end): another split");
     expect_reads(m, 1, at + 2 * PAGE_SIZE, lorem + 2 * PAGE_SIZE, 16,
                  "page 2, the file's last, in the second half");
-    expect_failure(read_virtual(m, 1, at + 3 * PAGE_SIZE, &byte, 1), 0, EFAULT,
+    expect_failure(read_virtual(m, 1, at + 3 * PAGE_SIZE, &byte, 1), 0, ENXIO,
                    "page 3, past the end, in the second half");
-    expect_failure(read_virtual(m, 1, at + 4 * PAGE_SIZE, &byte, 1), 0, EFAULT,
+    expect_failure(read_virtual(m, 1, at + 4 * PAGE_SIZE, &byte, 1), 0, ENXIO,
                    "page 4, past the end, in the third part");
-    expect_failure(write_virtual(m, 1, at + 5 * PAGE_SIZE, "x", 1), 0, EFAULT,
+    expect_failure(write_virtual(m, 1, at + 5 * PAGE_SIZE, "x", 1), 0, ENXIO,
                    "page 5, past the end, in the last part");
     mmu_delete(m);
     expect_file_contents(path, lorem, 10000, "the file, never grown");
@@ -386,11 +383,12 @@ static void test_fault_a_mapping_from_an_offset_past_eof_cannot_be_touched(
     addr32 at = map_or_fail(m, 1, 0, 2 * PAGE_SIZE, RW, VM_MAP_PRIVATE, fd,
                             (off_t)1 << 40);
 
-    expect_failure(read_virtual(m, 1, at, &byte, 1), 0, EFAULT,
+    expect_failure(read_virtual(m, 1, at, &byte, 1), 0, ENXIO,
                    "read of a page a TiB past the end");
-    expect_failure(write_virtual(m, 1, at + PAGE_SIZE, "x", 1), 0, EFAULT,
+    expect_failure(write_virtual(m, 1, at + PAGE_SIZE, "x", 1), 0, ENXIO,
                    "write of a page a TiB past the end");
-    expect_size(m->num_segmentation_faults, 2, "segmentation faults");
+    expect_size(m->num_bus_errors, 2, "bus errors");
+    expect_size(m->num_segmentation_faults, 0, "segmentation faults");
     expect_size(m->num_page_faults, 0, "page faults");
     mmu_delete(m);
     expect_size(file_size(path), 10000, "the file's size");
@@ -462,6 +460,37 @@ static void test_fault_page_faults_are_always_major_plus_minor(void) {
     close(fd);
 }
 
+/*
+ * Linux tells the two apart: a page of the file wholly past its end is a
+ * SIGBUS, an address outside every mapping a SIGSEGV. So do the counters,
+ * the errno and the trace.
+ */
+static void test_fault_past_eof_is_a_bus_error_and_outside_a_segfault(void) {
+    char path[PATH_MAX];
+    unsigned char byte = 0;
+    int fd = open_fixture_copy("lorem.txt", O_RDONLY, path);
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, 4 * PAGE_SIZE, VM_PROT_READ,
+                            VM_MAP_SHARED, fd, 0);
+
+    trace_set_hook(record_event, NULL);
+    expect_failure(read_virtual(m, 1, at + 3 * PAGE_SIZE, &byte, 1), 0, ENXIO,
+                   "read of page 3, wholly past the end of the file");
+    expect_size(trace_log.per_event[TRACE_BUS_ERROR], 1, "bus errors traced");
+    expect_size(trace_log.per_event[TRACE_SEGFAULT], 0,
+                "segmentation faults traced after the bus error");
+    expect_failure(read_virtual(m, 1, at + 4 * PAGE_SIZE, &byte, 1), 0, EFAULT,
+                   "read of page 4, past the mapping");
+    trace_set_hook(NULL, NULL);
+    expect_size(trace_log.per_event[TRACE_SEGFAULT], 1, "segfaults traced");
+    expect_size(m->num_bus_errors, 1, "bus errors counted");
+    expect_size(m->num_segmentation_faults, 1, "segmentation faults counted");
+    expect_true(strcmp(trace_event_name(TRACE_BUS_ERROR), "bus error") == 0,
+                "the event's name");
+    mmu_delete(m);
+    close(fd);
+}
+
 static const test_case fault_tests[] = {
     /* file pages: major and minor */
     TEST(fault_first_read_of_a_file_page_is_major),
@@ -481,6 +510,7 @@ static const test_case fault_tests[] = {
     TEST(fault_pages_past_eof_stay_untouchable_in_both_halves_of_a_split),
     TEST(fault_a_mapping_from_an_offset_past_eof_cannot_be_touched),
     TEST(fault_refused_access_counts_a_segfault_and_no_page_fault),
+    TEST(fault_past_eof_is_a_bus_error_and_outside_a_segfault),
     TEST(fault_page_faults_are_always_major_plus_minor),
 };
 

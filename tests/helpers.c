@@ -62,6 +62,9 @@ const char *errno_name(int error) {
     case EACCES: return "EACCES";
     case EPERM: return "EPERM";
     case EFAULT: return "EFAULT";
+    case ENXIO: return "ENXIO";
+    case EBADF: return "EBADF";
+    case EDOM: return "EDOM";
     case ENOMEM: return "ENOMEM";
     case EEXIST: return "EEXIST";
     case EIO: return "EIO";

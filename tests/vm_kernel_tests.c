@@ -646,11 +646,13 @@ static size_t settle_access(run *r, layout *l, size_t offset, size_t n,
                  "copied all %zu",
                  kind, host, host_signal, n);
     if (!o.by_protection) {
-        expect_agree(r, ours == host && our_errno == EFAULT,
+        expect_agree(r, ours == host && our_errno == ENXIO &&
+                            host_signal == SIGBUS,
                      "the %s reaches a page wholly past the file's end: the "
-                     "host copied %zu bytes before it (SIGBUS), so ours must "
-                     "stop there with EFAULT, but it copied %zu (errno %s)",
-                     kind, host, ours, errno_name(our_errno));
+                     "host copied %zu bytes before it (signal %d, SIGBUS "
+                     "expected), so ours must stop there with ENXIO, but it "
+                     "copied %zu (errno %s)",
+                     kind, host, host_signal, ours, errno_name(our_errno));
         note(r, write ? WRITE_STOPPED_AT_END : READ_STOPPED_AT_END);
         return ours;
     }
