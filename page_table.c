@@ -81,3 +81,25 @@ void page_table_for_each(page_directory *this, addr32 start, uint64_t end,
         address += PAGE_SIZE;
     }
 }
+
+/* Whether no entry of `table` holds a frame. */
+static bool table_unused(const page_table *table) {
+    for (size_t i = 0; i < NUM_ENTRIES; i++)
+        if (page_table_entry_resident(&table->entries[i]))
+            return false;
+    return true;
+}
+
+void page_table_release_unused(page_directory *this, addr32 start,
+                               uint64_t end) {
+    for (uint64_t address = PAGE_ROUND_DOWN(start) / TABLE_SPAN * TABLE_SPAN;
+         address < end; address += TABLE_SPAN) {
+        page_directory_entry *entry =
+            &this->entries[PAGE_DIRECTORY_INDEX((addr32)address)];
+        addr32 frame = (addr32)entry->base_addr << NUM_OFFSET_BITS;
+        if (entry->present && table_unused(kernel_frame_memory(frame))) {
+            *entry = (page_directory_entry){0};
+            return_frame_to_kernel(frame);
+        }
+    }
+}

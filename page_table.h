@@ -101,6 +101,16 @@ void page_table_for_each(page_directory *this, addr32 start, uint64_t end,
                          page_table_visitor visit, void *context);
 
 /*
+ * Gives back to the pool each page table that maps some of [start, end)
+ * and in which no entry holds a frame any more (none is present or
+ * cached), clearing its directory entry: a process that unmaps what it
+ * mapped holds no table for it. The caller has dropped every translation
+ * of the range from its TLB, since the TLB points into tables.
+ */
+void page_table_release_unused(page_directory *this, addr32 start,
+                               uint64_t end);
+
+/*
  * The half of page_table_walk for an address whose page table is missing:
  * creates the table (a pinned, zeroed frame) and returns the entry when
  * `alloc` is true, else returns NULL; NULL with errno ENOMEM when no frame

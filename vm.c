@@ -191,6 +191,7 @@ static int unmap_range(mmu *this, size_t pid, addr32 start, uint64_t end) {
         if (area.file && page_cache_release(area.file) != 0 && !failure)
             failure = errno;
     }
+    page_table_release_unused(this->page_directories[pid], start, end);
     fit_segment(this, pid);
     if (failure)
         errno = failure;

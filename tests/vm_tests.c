@@ -843,6 +843,34 @@ static void test_vm_mprotect_and_msync_of_ranges_past_the_space_answer_as_linux(
     mmu_delete(m);
 }
 
+/*
+ * A page table whose last resident entry is unmapped goes back to the
+ * pool: a process mapping, touching and unmapping one page at a time in
+ * a new 4 MiB window each time never pins the pool, and unmapping the
+ * last page of a window gives its table back at once.
+ */
+static void test_vm_munmap_gives_page_tables_with_nothing_mapped_back(void) {
+    setenv("MMAP_FRAMES", "64", 1);
+    mmu *m = new_mmu_with_process(PID);
+    size_t before = kernel_frames_free();
+
+    for (addr32 window = 0; window < 200; window++) {
+        addr32 at = map_or_fail(m, PID, SOMEWHERE + window * (addr32)TABLE_SPAN,
+                                2 * PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+        expect_writes(m, PID, at, "x", 1,
+                      describe("write into window %u", (unsigned)window));
+        expect_writes(m, PID, at + PAGE_SIZE, "y", 1, "its second page");
+        expect_int(vm_munmap(m, PID, at, PAGE_SIZE), 0, "unmap of one page");
+        expect_size(kernel_frames_free(), before - 2,
+                    "frames in use with one page mapped: the page, its table");
+        expect_int(vm_munmap(m, PID, at + PAGE_SIZE, PAGE_SIZE), 0,
+                   "unmap of the last page of the window");
+        expect_size(kernel_frames_free(), before,
+                    describe("free frames after window %u", (unsigned)window));
+    }
+    mmu_delete(m);
+}
+
 static void test_vm_munmap_with_bad_arguments_is_einval(void) {
     mmu *m = new_mmu_with_process(PID);
     addr32 at = map_or_fail(m, PID, 0, 2 * PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
@@ -1484,6 +1512,7 @@ static const test_case vm_tests[] = {
     TEST(vm_munmap_of_pages_not_mapped_is_ignored),
     TEST(vm_munmap_rounds_length_up_to_whole_pages),
     TEST(vm_munmap_with_bad_arguments_is_einval),
+    TEST(vm_munmap_gives_page_tables_with_nothing_mapped_back),
     TEST(vm_munmap_makes_an_access_a_segfault_even_for_a_page_the_tlb_held),
     TEST(vm_munmap_writes_dirty_shared_pages_back),
     TEST(vm_munmap_whose_write_back_fails_still_unmaps_and_reports_its_errno),
