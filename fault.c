@@ -85,6 +85,28 @@ static void map_page(const vm_fault *f, addr32 frame, bool cached) {
     protect(f->entry, f->area, cached);
 }
 
+/* One past the last page of the file the fault's area may touch. */
+static uint64_t end_page(const vm_fault *f) {
+    const vm_area *area = f->area;
+    if (area->kept_end)
+        return (area->kept_end + PAGE_SIZE - 1) / PAGE_SIZE;
+    return page_cache_file_pages(area->file);
+}
+
+/*
+ * Whether the fault's page lies wholly past the end of its file, as the
+ * area sees the file: as it is now, or as it was when mapped for one that
+ * keeps its length. A page past the end the cache last saw is looked at
+ * again, since the file may have grown since.
+ */
+static bool past_end(const vm_fault *f) {
+    if (f->page < end_page(f))
+        return false;
+    if (f->area->kept_end)
+        return true;
+    return page_cache_refresh(f->area->file) != 0 || f->page >= end_page(f);
+}
+
 /*
  * What the page cache may read with the page: the rest of the access and,
  * for a read that follows a cached page (sequential access), a full run
@@ -95,9 +117,8 @@ static void map_page(const vm_fault *f, addr32 frame, bool cached) {
  */
 static page_cache_request request_for(const vm_fault *f) {
     const vm_area *area = f->area;
-    uint64_t in_area = f->page - area->first_page;
     uint64_t limit = (area->end - f->address) / PAGE_SIZE;
-    limit = min_u64(limit, area->file_pages - in_area);
+    limit = min_u64(limit, end_page(f) - f->page);
     limit = min_u64(limit, kernel_frames_total() / MMU_READ_AHEAD_SHARE);
     limit = min_u64(limit, FAULT_MAX_RUN);
     uint64_t wanted = (f->access->end - 1 - f->address) / PAGE_SIZE + 1;
@@ -107,6 +128,7 @@ static page_cache_request request_for(const vm_fault *f) {
     page_cache_request request = {
         .page = f->page,
         .run = (size_t)(limit > 0 ? min_u64(wanted, limit) : 1),
+        .past_end_allowed = area->kept_end != 0,
     };
     if (f->access->write && area->shared) {
         /* Whole pages of the access inside the area, as page numbers. */
@@ -126,17 +148,32 @@ static page_cache_request request_for(const vm_fault *f) {
     return request;
 }
 
+static int fault_past_end(const vm_fault *f);
+
+/*
+ * The cache's frame of the fault's page, read from the file if it is not
+ * cached (`*was_read`); 0 with errno if it cannot be had, and a bus error
+ * when the file turned out shorter than the page.
+ */
+static addr32 cached_frame(const vm_fault *f, bool *was_read) {
+    page_cache_request request = request_for(f);
+    wanting(f, TRACE_FRAME_PAGE);
+    addr32 frame = page_cache_get(f->area->file, &request, was_read);
+    if (frame == 0 && errno == ENXIO)
+        fault_past_end(f);
+    return frame;
+}
+
 /* A page read, or written through a shared mapping: the cache's frame. */
 static int fault_file(const vm_fault *f) {
     bool was_read = false;
     addr32 frame = page_cache_find(f->area->file, f->page);
-    if (frame == 0) {
-        page_cache_request request = request_for(f);
-        wanting(f, TRACE_FRAME_PAGE);
-        frame = page_cache_get(f->area->file, &request, &was_read);
-    }
+    if (frame == 0)
+        frame = cached_frame(f, &was_read);
     if (frame == 0 || rmap_add(frame, f->mmu, f->pid, f->address) != 0)
         return -1;
+    if (f->area->kept_end)
+        page_cache_keep(frame, f->area->kept_end);
     map_page(f, frame, true);
     count_fault(f, was_read ? TRACE_FAULT_MAJOR : TRACE_FAULT_MINOR);
     return 0;
@@ -162,9 +199,7 @@ static int fault_copy_on_write(const vm_fault *f) {
     if (was_mapped) {
         source = page_table_entry_frame(f->entry);
     } else {
-        page_cache_request request = request_for(f);
-        wanting(f, TRACE_FRAME_PAGE);
-        source = page_cache_get(f->area->file, &request, &was_read);
+        source = cached_frame(f, &was_read);
         if (source == 0) {
             int failure = errno;
             anon_page_free(copy);
@@ -222,11 +257,10 @@ int fault_handle(mmu *this, size_t pid, addr32 address,
         assert(!entry->present); /* anonymous entries carry the area's rights */
         return fault_anonymous(&f);
     }
-    uint64_t in_area = (f.address - f.area->start) / PAGE_SIZE;
-    f.page = f.area->first_page + in_area;
+    f.page = f.area->first_page + (f.address - f.area->start) / PAGE_SIZE;
     if (entry->present) /* a write to a page shared until written */
         return fault_copy_on_write(&f);
-    if (in_area >= f.area->file_pages)
+    if (past_end(&f))
         return fault_past_end(&f);
     if (access->write && !f.area->shared)
         return fault_copy_on_write(&f);

@@ -244,27 +244,60 @@ int file_store_read(const file_store *store, uint64_t page,
     return 0;
 }
 
-int file_store_write(const file_store *store, uint64_t page,
-                     const void *const frames[], size_t count) {
-    for (size_t first = 0; first < count; first += FILE_STORE_BATCH) {
-        size_t batch = count - first < FILE_STORE_BATCH ? count - first
-                                                        : FILE_STORE_BATCH;
-        struct iovec iov[FILE_STORE_BATCH];
+/*
+ * Writes the first lengths[i] bytes of frames[i] for pages `page` .. `page
+ * + count - 1`, which must be contiguous in the file: every page but the
+ * last is whole. One pwritev, however many calls it takes.
+ */
+static int write_contiguous(const file_store *store, uint64_t page,
+                            const void *const frames[], const size_t lengths[],
+                            size_t count) {
+    struct iovec iov[FILE_STORE_BATCH];
+    size_t length = 0;
+    for (size_t i = 0; i < count; i++) {
         /* The vector only reads the frames, whatever its type says. */
-        int used = file_vector(store, page + first,
-                               (void *const *)(frames + first), batch, iov);
-        size_t length = 0;
-        for (int i = 0; i < used; i++)
-            length += iov[i].iov_len;
-        if (used > 0 &&
-            transfer(store->fd, iov, used, (off_t)((page + first) * PAGE_SIZE),
-                     true) != (ssize_t)length)
-            return -1;
-        if (trace_on())
-            trace_report(&(trace_record){.event = TRACE_PAGER_WRITE,
-                                         .page = (size_t)(page + first),
-                                         .pages = batch,
-                                         .bytes = length});
+        iov[i] = (struct iovec){(void *)frames[i], lengths[i]};
+        length += lengths[i];
     }
+    if (transfer(store->fd, iov, (int)count, (off_t)(page * PAGE_SIZE),
+                 true) != (ssize_t)length)
+        return -1;
+    if (trace_on())
+        trace_report(&(trace_record){.event = TRACE_PAGER_WRITE,
+                                     .page = (size_t)page,
+                                     .pages = count,
+                                     .bytes = length});
+    return 0;
+}
+
+int file_store_write(const file_store *store, uint64_t page,
+                     const void *const frames[], const size_t lengths[],
+                     size_t count) {
+    size_t first = 0;
+    while (first < count) {
+        size_t end = first;
+        /* A run ends after a partial page, or at the batch's size. */
+        while (end < count && end - first < FILE_STORE_BATCH &&
+               lengths[end] == PAGE_SIZE)
+            end++;
+        if (end < count && end - first < FILE_STORE_BATCH && lengths[end] > 0)
+            end++;
+        if (end == first) { /* an empty page: nothing of it to write */
+            first++;
+            continue;
+        }
+        if (write_contiguous(store, page + first, frames + first,
+                             lengths + first, end - first) != 0)
+            return -1;
+        first = end;
+    }
+    return 0;
+}
+
+int file_store_size(file_store *store) {
+    struct stat status;
+    if (fstat(store->fd, &status) != 0)
+        return -1;
+    store->length = (uint64_t)status.st_size;
     return 0;
 }

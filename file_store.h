@@ -5,7 +5,8 @@
  * know of its file: its identity (device and inode), whether it may be
  * written, and its length. Pages move in runs: a run of neighbouring pages
  * comes in with one preadv and goes out with one pwritev of the bytes
- * inside the file's length, so the file never grows through a mapping.
+ * inside what the caller allows (the file's length, unless a mapping's
+ * rule says otherwise).
  * Positioned I/O needs no seek. This module also makes the checks on
  * opening a file to map, by path (mmap_create) or by descriptor (vm_mmap).
  * Left out: asynchronous I/O, direct I/O, file locks.
@@ -59,12 +60,21 @@ int file_store_read(const file_store *store, uint64_t page,
                     void *const frames[], size_t count);
 
 /*
- * Writes the bytes of frames[0] .. frames[count - 1] that lie inside the
- * file's length as pages `page` .. `page + count - 1`, all the way to the
- * file, so that a failure is reported here. Returns 0, or -1 with errno,
- * and then no page of the run counts as written.
+ * Writes the first lengths[i] bytes (at most PAGE_SIZE; 0: none) of each
+ * of frames[0] .. frames[count - 1] as pages `page` .. `page + count - 1`,
+ * all the way to the file, so that a failure is reported here: the caller
+ * decides how much of each page may be written (the file's length, or
+ * more where a mapping's rule allows). Returns 0, or -1 with errno, and
+ * then no page of the run counts as written.
  */
 int file_store_write(const file_store *store, uint64_t page,
-                     const void *const frames[], size_t count);
+                     const void *const frames[], const size_t lengths[],
+                     size_t count);
+
+/*
+ * Asks the file its length now (another program may have changed it) and
+ * sets store->length. Returns 0, or -1 with fstat(2)'s errno.
+ */
+int file_store_size(file_store *store);
 
 #endif

@@ -22,6 +22,7 @@
 
 #include "file_store.h"
 #include "vm.h"
+#include "vma.h"
 
 /* The stream of the mapping over descriptor `fd`, unbuffered; NULL: errno. */
 static FILE *stream_of(int fd, bool writable) {
@@ -60,6 +61,11 @@ static int map_file(mmap *this) {
                            VM_MAP_SHARED, fileno(this->stream), 0);
     if (start == VM_MAP_FAILED)
         return -1;
+    /*
+     * The lab's rule, not Linux's (mmap.h): the mapping keeps the length
+     * the file had, whatever another program does to the file later.
+     */
+    vma_find(this->mmu->areas[DEFAULT_PID], start)->kept_end = this->length;
     this->start_address = start;
     return 0;
 }

@@ -15,6 +15,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "file_store.h"
@@ -27,8 +28,10 @@
 #define PAGE_CACHE_MAX_RUN 64
 
 struct cached_file {
-    file_store store;
-    size_t references; /* mapped areas */
+    file_store store;  /* store.length: the file's length as last asked */
+    /* Mapped areas; 0 for a file kept only for dirty pages that its last
+     * write-back could not write (see page_cache_release). */
+    size_t references;
     uint32_t first;    /* the frame of one of its pages, 0: none */
     cached_file *next; /* every cached file */
 };
@@ -42,6 +45,9 @@ typedef struct {
     bool dirty;    /* a dirty entry was unmapped since the last write-back */
     bool uptodate; /* holds the file's bytes (false: awaiting a write) */
     bool referenced; /* used since the clock last passed (mapped or not) */
+    /* Bytes of the page that write-back writes even past the file's end:
+     * a mapping that keeps its length (the lab's, see vma.h) touched it. */
+    uint16_t kept;
 } cache_page;
 
 static struct {
@@ -54,6 +60,7 @@ static struct {
 
 static bool page_referenced(frame_owner *owner, uint32_t key);
 static int page_evict(frame_owner *owner, uint32_t key);
+static int refresh(cached_file *file, uint32_t evicting);
 
 static const frame_owner_ops cache_frame_ops = {
     .referenced = page_referenced,
@@ -161,6 +168,91 @@ static void page_drop(uint32_t number) {
     *record = (cache_page){0};
 }
 
+/*
+ * The file grew past `old`, its length as last asked: the page that held
+ * its end has, past that end, bytes the file now has (what another
+ * program wrote, or zeros), as Linux's page cache would, shared with
+ * write(2). Reads them in, behind any bytes a mapping that keeps its
+ * length may write there.
+ */
+static int refill_tail(cached_file *file, uint64_t old) {
+    static unsigned char scratch[PAGE_SIZE];
+    uint32_t number = index_find(file, old / PAGE_SIZE);
+    size_t from = (size_t)(old % PAGE_SIZE);
+    if (!number || from == 0 || !cache.pages[number].uptodate)
+        return 0;
+    if (cache.pages[number].kept > from)
+        from = cache.pages[number].kept;
+    void *const frames[] = {scratch};
+    if (file_store_read(&file->store, old / PAGE_SIZE, frames, 1) != 0)
+        return -1;
+    memcpy((char *)kernel_frame_memory(frame_address(number)) + from,
+           scratch + from, PAGE_SIZE - from);
+    return 0;
+}
+
+/*
+ * The file shrank, as Linux's truncate does it: pages wholly past its new
+ * end leave every mapping and the cache, dirty or not (their bytes are no
+ * longer the file's), and the rest of its new last page reads as zeros;
+ * only pages a mapping that keeps its length touched stay. The frame the
+ * pool is evicting, `evicting`, is dropped but not given back: it is the
+ * pool's.
+ */
+static void truncate_pages(cached_file *file, uint32_t evicting) {
+    uint64_t length = file->store.length;
+    for (uint32_t number = file->first, next; number; number = next) {
+        next = cache.pages[number].next;
+        cache_page *record = &cache.pages[number];
+        if (record->kept != 0)
+            continue;
+        char *frame = kernel_frame_memory(frame_address(number));
+        if (record->page * PAGE_SIZE >= length) {
+            rmap_unmap_all(frame_address(number));
+            page_drop(number);
+            if (number != evicting)
+                return_frame_to_kernel(frame_address(number));
+        } else if (record->page == length / PAGE_SIZE) {
+            memset(frame + length % PAGE_SIZE, 0, PAGE_SIZE - length % PAGE_SIZE);
+        }
+    }
+}
+
+/*
+ * Asks the file its length now, which another program may have changed,
+ * and brings the cache in line with it. Returns 0, or -1 with errno (and
+ * the length as it was).
+ */
+static int refresh(cached_file *file, uint32_t evicting) {
+    uint64_t old = file->store.length;
+    if (file_store_size(&file->store) != 0)
+        return -1;
+    if (file->store.length > old && refill_tail(file, old) != 0) {
+        int failure = errno;
+        file->store.length = old; /* so that the next ask tries again */
+        errno = failure;
+        return -1;
+    }
+    if (file->store.length < old)
+        truncate_pages(file, evicting);
+    return 0;
+}
+
+int page_cache_refresh(cached_file *file) {
+    return refresh(file, 0);
+}
+
+void page_cache_keep(addr32 frame, uint64_t end) {
+    cache_page *record = &cache.pages[frame_number(frame)];
+    assert(record->file);
+    uint64_t start = record->page * PAGE_SIZE;
+    uint64_t bytes = end > start ? end - start : 0;
+    if (bytes > PAGE_SIZE)
+        bytes = PAGE_SIZE;
+    if (bytes > record->kept)
+        record->kept = (uint16_t)bytes;
+}
+
 cached_file *page_cache_open(int fd, bool *fd_writable) {
     if (!cache_ready())
         return NULL;
@@ -180,7 +272,9 @@ cached_file *page_cache_open(int fd, bool *fd_writable) {
         } else {
             file_store_close(&store);
         }
-        file->store.length = store.length;
+        /* The size it has now, as a mapping made now sees it. */
+        if (refresh(file, 0) != 0)
+            return NULL;
         file->references++;
         return file;
     }
@@ -248,13 +342,36 @@ static void report_write_back(uint32_t number) {
     trace_report(&record);
 }
 
+/* How many bytes of page `page` lie inside the file, as last asked. */
+static size_t bytes_inside(const cached_file *file, uint64_t page) {
+    uint64_t start = page * PAGE_SIZE;
+    if (start >= file->store.length)
+        return 0;
+    uint64_t left = file->store.length - start;
+    return left < PAGE_SIZE ? (size_t)left : PAGE_SIZE;
+}
+
+/*
+ * How much of the page in frame `number` write-back writes: the bytes
+ * inside the file (it had them from the file, or a mapping wrote them
+ * there), and no more, unless a mapping that keeps its length allows it.
+ */
+static size_t write_length(uint32_t number) {
+    const cache_page *record = &cache.pages[number];
+    size_t inside = bytes_inside(record->file, record->page);
+    return record->kept > inside ? record->kept : inside;
+}
+
 /* Writes pages [page, page + count) of `file`, in `numbers`; marks them clean. */
 static int write_pages(cached_file *file, uint64_t page,
                        const uint32_t numbers[], size_t count) {
     const void *frames[PAGE_CACHE_MAX_RUN] = {0};
-    for (size_t i = 0; i < count; i++)
+    size_t lengths[PAGE_CACHE_MAX_RUN] = {0};
+    for (size_t i = 0; i < count; i++) {
         frames[i] = kernel_frame_memory(frame_address(numbers[i]));
-    if (file_store_write(&file->store, page, frames, count) != 0)
+        lengths[i] = write_length(numbers[i]);
+    }
+    if (file_store_write(&file->store, page, frames, lengths, count) != 0)
         return -1;
     for (size_t i = 0; i < count; i++) {
         cache.pages[numbers[i]].dirty = false;
@@ -296,7 +413,11 @@ static int write_back_around(uint32_t number, uint64_t first, uint64_t end) {
     return failure ? -1 : 0;
 }
 
-int page_cache_write_back(cached_file *file, uint64_t first, uint64_t end) {
+/*
+ * Writes back the dirty pages of `file` numbered [first, end), without
+ * asking the file its size first (the caller just did).
+ */
+static int write_back_range(cached_file *file, uint64_t first, uint64_t end) {
     int failure = 0;
     for (uint32_t number = file->first; number;
          number = cache.pages[number].next) {
@@ -311,6 +432,13 @@ int page_cache_write_back(cached_file *file, uint64_t first, uint64_t end) {
     return failure ? -1 : 0;
 }
 
+int page_cache_write_back(cached_file *file, uint64_t first, uint64_t end) {
+    /* Never write past the end the file has now: ask it first. */
+    if (refresh(file, 0) != 0)
+        return -1;
+    return write_back_range(file, first, end);
+}
+
 void page_cache_invalidate(cached_file *file, uint64_t first, uint64_t end) {
     for (uint32_t number = file->first, next; number; number = next) {
         next = cache.pages[number].next;
@@ -323,18 +451,22 @@ void page_cache_invalidate(cached_file *file, uint64_t first, uint64_t end) {
     }
 }
 
-int page_cache_release(cached_file *file) {
-    assert(file->references > 0);
-    if (--file->references > 0)
-        return 0;
-    int result = page_cache_write_back(file, 0, UINT64_MAX);
-    int failure = errno;
-    while (file->first) {
-        uint32_t number = file->first;
+/*
+ * Gives the frames of the clean pages of `file`, which no entry maps any
+ * more, back to the pool; and, when no dirty page is left, forgets the
+ * file and closes its descriptor.
+ */
+static void drop_unmapped_file(cached_file *file) {
+    for (uint32_t number = file->first, next; number; number = next) {
+        next = cache.pages[number].next;
         assert(rmap_count(frame_address(number)) == 0);
+        if (page_dirty(number))
+            continue;
         page_drop(number);
         return_frame_to_kernel(frame_address(number));
     }
+    if (file->first)
+        return; /* dirty pages stay, and the file with them */
     file_store_close(&file->store);
     for (cached_file **link = &cache.files; *link; link = &(*link)->next) {
         if (*link == file) {
@@ -343,7 +475,34 @@ int page_cache_release(cached_file *file) {
         }
     }
     free(file);
-    if (failure)
+}
+
+/*
+ * Tries again to write the dirty pages of files no mapping holds any
+ * more, whose last write-back failed. A failure here is not the caller's:
+ * the pages stay for the next try, and errno is left alone.
+ */
+static void retry_unmapped_files(const cached_file *except) {
+    int saved = errno;
+    for (cached_file *file = cache.files, *next; file; file = next) {
+        next = file->next;
+        if (file->references == 0 && file != except &&
+            page_cache_write_back(file, 0, UINT64_MAX) == 0)
+            drop_unmapped_file(file);
+    }
+    errno = saved;
+}
+
+int page_cache_release(cached_file *file) {
+    assert(file->references > 0);
+    if (--file->references > 0)
+        return 0;
+    int result = page_cache_write_back(file, 0, UINT64_MAX);
+    int failure = errno;
+    /* Pages that could not be written stay dirty in the cache, never lost. */
+    retry_unmapped_files(file);
+    drop_unmapped_file(file);
+    if (result != 0)
         errno = failure;
     return result;
 }
@@ -392,13 +551,19 @@ static addr32 cached_page(cached_file *file, const page_cache_request *request,
 addr32 page_cache_get(cached_file *file, const page_cache_request *request,
                       bool *was_read) {
     *was_read = false;
-    if (!cache_ready())
+    if (!cache_ready() || refresh(file, 0) != 0)
         return 0;
+    uint64_t pages = page_cache_file_pages(file);
+    if (!request->past_end_allowed && request->page >= pages) {
+        errno = ENXIO; /* the file is shorter now than when the fault began */
+        return 0;
+    }
     uint32_t number = index_find(file, request->page);
     if (number)
         return cached_page(file, request, number, was_read);
     size_t count = 1;
     while (count < request->run && count < PAGE_CACHE_MAX_RUN &&
+           (request->past_end_allowed || request->page + count < pages) &&
            !index_find(file, request->page + count))
         count++;
     /* Frames are taken pinned, so that the clock cannot take them half-read. */
@@ -461,7 +626,13 @@ static bool page_referenced(frame_owner *owner, uint32_t key) {
 static int page_evict(frame_owner *owner, uint32_t key) {
     (void)owner;
     cache_page *record = &cache.pages[key];
+    cached_file *file = record->file;
     bool dirty = page_dirty(key);
+    if (dirty && refresh(file, key) != 0)
+        return -1;
+    if (!record->file)
+        return 0; /* the file shrank past it: dropped, nothing to write */
+    dirty = page_dirty(key);
     if (dirty && write_back_around(key, 0, UINT64_MAX) != 0 && page_dirty(key))
         return -1; /* kept; the pool looks for another victim */
     if (trace_on()) {
@@ -475,5 +646,7 @@ static int page_evict(frame_owner *owner, uint32_t key) {
     }
     rmap_unmap_all(frame_address(key));
     page_drop(key);
+    if (file->references == 0 && !file->first)
+        drop_unmapped_file(file); /* its last page, kept for a failed write */
     return 0;
 }

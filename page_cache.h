@@ -50,12 +50,40 @@ void page_cache_hold(cached_file *file);
  * Drops one reference on `file`. With the last, the file's dirty pages are
  * written back, its frames go back to the pool (no entry may map them any
  * more) and its descriptor is closed. Returns 0, or -1 with the errno of
- * a failed write-back (those bytes are lost).
+ * a failed write-back: then nothing is lost, the pages that could not be
+ * written stay dirty in the cache, with the file and its descriptor, and
+ * are tried again at their eviction, at any later last release of a file,
+ * and by a new mapping of the file, whose write-backs (vm_msync, vm_munmap)
+ * include them and report how they went.
  */
 int page_cache_release(cached_file *file);
 
-/* The file's length in pages (rounded up), as of its latest opening. */
+/*
+ * The file's length in pages (rounded up), as the cache last asked it: at
+ * each mapping, each read of pages from it, each write-back (none of
+ * which costs a minor fault anything).
+ */
 uint64_t page_cache_file_pages(const cached_file *file);
+
+/*
+ * Asks the file its length now, since another program may have changed
+ * it, and does what Linux's page cache, which write(2) and truncate(2)
+ * share, would have done at once: when the file grew, the part of its old
+ * last page past the old end is read in again (another program's bytes,
+ * or zeros); when it shrank, pages wholly past its new end are unmapped
+ * everywhere and dropped, dirty or not, and the rest of the new last page
+ * reads as zeros (pages that a mapping keeping its length touched stay).
+ * Returns 0, or -1 with errno (fstat(2)'s, or a failed read).
+ */
+int page_cache_refresh(cached_file *file);
+
+/*
+ * A mapping that keeps its length (the lab's mmap_create: vma.h) mapped
+ * the cache's page in frame `frame`, and may write back its bytes before
+ * file offset `end`, even past the file's end when another program shrank
+ * it: the page remembers it for its write-backs.
+ */
+void page_cache_keep(addr32 frame, uint64_t end);
 
 /* A page wanted by a fault, and what may come in with it. */
 typedef struct {
@@ -63,13 +91,18 @@ typedef struct {
     size_t run;    /* pages from `page` on that one read may bring in */
     /* Pages that the access overwrites whole: they need no read. */
     uint64_t overwritten_first, overwritten_end;
+    /* A mapping that keeps its length may touch pages past the file's end
+     * (they read as zeros); any other is refused them. */
+    bool past_end_allowed;
 } page_cache_request;
 
 /*
  * Returns the frame holding the page `request` names, reading it (with as
  * much of its run as is not cached yet, in one read) when it is not in the
  * cache; `*was_read` tells whether the page itself was read from the file.
- * Returns 0 with errno when no frame could be had or the read failed.
+ * The file is asked its length first (page_cache_refresh). Returns 0 with
+ * errno when no frame could be had or the read failed, or ENXIO when the
+ * page lies wholly past the file's end and the request does not allow it.
  */
 addr32 page_cache_get(cached_file *file, const page_cache_request *request,
                       bool *was_read);
@@ -95,8 +128,10 @@ void page_cache_unmapped(addr32 frame, bool dirty);
 
 /*
  * Writes the dirty pages of `file` numbered [first, end) back and marks
- * them clean. Returns 0, or -1 with the errno of the first failure; the
- * pages that failed stay dirty.
+ * them clean: of each page, the bytes inside the file's length now (the
+ * file is asked first), or more where a mapping keeping its length allows
+ * it (page_cache_keep). Returns 0, or -1 with the errno of the first
+ * failure; the pages that failed stay dirty.
  */
 int page_cache_write_back(cached_file *file, uint64_t first, uint64_t end);
 

@@ -254,9 +254,6 @@ addr32 vm_mmap(mmu *this, size_t pid, addr32 addr, size_t length, int prot,
             return VM_MAP_FAILED;
         }
         area.first_page = (uint64_t)offset / PAGE_SIZE;
-        uint64_t file_pages = page_cache_file_pages(area.file);
-        area.file_pages =
-            file_pages > area.first_page ? file_pages - area.first_page : 0;
     }
     area.start = place(this, pid, addr, bytes, flags & VM_MAP_FIXED);
     if (area.start == 0) {

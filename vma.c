@@ -130,9 +130,6 @@ size_t vma_split(vm_areas *this, addr32 address) {
     first->end = address;
     second->start = address;
     second->first_page += pages;
-    second->file_pages = second->file_pages > pages
-                             ? second->file_pages - pages
-                             : 0;
     return i + 1;
 }
 

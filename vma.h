@@ -29,9 +29,16 @@ typedef struct {
     /* The file mapped, NULL for anonymous memory; the area holds a reference. */
     struct cached_file *file;
     uint64_t first_page; /* the file's page at `start` (offset / PAGE_SIZE) */
-    /* Pages of the file from first_page on that existed when it was mapped:
-     * a page of the area at or past this one cannot be touched. */
-    uint64_t file_pages;
+    /*
+     * 0 for a mapping of vm.h, whose pages are those inside the file as it
+     * is now (a page wholly past its end is a bus error), and whose
+     * write-back writes only bytes inside it. The lab's mapping
+     * (mmap_create) keeps its length instead: kept_end is the file's
+     * length when it was mapped; every page before it may be touched,
+     * and write-back writes every byte before it, growing again a file
+     * that another program shrank (mmap.h).
+     */
+    uint64_t kept_end;
     bool file_writable; /* the descriptor mapped was open for writing */
 } vm_area;
 

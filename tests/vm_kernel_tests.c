@@ -1459,9 +1459,198 @@ static void test_vm_agrees_with_the_kernel_in_a_pool_of_16_frames(void) {
                                       "16 frames");
 }
 
+/* ------------------------------------------------------------------ */
+/* A file resized under its mappings                                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * One file mapped shared on each side, ours in process 1 of `m` and the
+ * host's in this process, each over its own copy of the same bytes.
+ */
+typedef struct {
+    mmu *m;
+    addr32 ours;
+    unsigned char *host;
+    int our_fd, host_fd;
+    char our_path[PATH_MAX], host_path[PATH_MAX];
+} twin_file;
+
+static void twin_map(twin_file *t, size_t file_bytes, size_t map_pages) {
+    unsigned char *bytes = malloc(file_bytes);
+
+    for (size_t i = 0; i < file_bytes; i++)
+        bytes[i] = (unsigned char)('a' + i % 26);
+    write_new_file("ours", bytes, file_bytes, t->our_path);
+    write_new_file("host", bytes, file_bytes, t->host_path);
+    free(bytes);
+    t->our_fd = open_file(t->our_path, O_RDWR);
+    t->host_fd = open_file(t->host_path, O_RDWR);
+    t->m = new_mmu_with_process(1);
+    t->ours = map_or_fail(t->m, 1, 0, map_pages * PAGE_SIZE, RW,
+                          VM_MAP_SHARED, t->our_fd, 0);
+    t->host = host_mapping_map(NULL, map_pages * PAGE_SIZE, RW, VM_MAP_SHARED,
+                               t->host_fd, 0);
+    if (!t->host)
+        setup_failed("the host's mmap");
+}
+
+/* Both files resized to `bytes` by another program (ftruncate(2)). */
+static void twin_truncate(twin_file *t, off_t bytes) {
+    if (ftruncate(t->our_fd, bytes) != 0 || ftruncate(t->host_fd, bytes) != 0)
+        setup_failed("ftruncate");
+}
+
+/*
+ * An access of `n` bytes at `offset` of both mappings: the same bytes
+ * come back (or go), and where the host stops with SIGBUS ours stops at
+ * the same byte with ENXIO.
+ */
+static void twin_access(twin_file *t, size_t offset, size_t n, bool write,
+                        const char *what) {
+    unsigned char ours[2 * PAGE_SIZE], host[2 * PAGE_SIZE];
+    int signal = 0;
+    size_t host_done, our_done;
+
+    memset(ours, 'W', n);
+    memset(host, 'W', n);
+    errno = 0;
+    our_done = write ? write_virtual(t->m, 1, t->ours + (addr32)offset, ours, n)
+                     : read_virtual(t->m, 1, t->ours + (addr32)offset, ours, n);
+    int our_errno = errno;
+    host_done = write ? host_mapping_write(t->host + offset, host, n, &signal)
+                      : host_mapping_read(t->host + offset, host, n, &signal);
+    expect_size(our_done, host_done,
+                describe("%s: bytes the host moved before signal %d, and ours "
+                         "(errno %s)",
+                         what, signal, errno_name(our_errno)));
+    if (signal) {
+        expect_int(signal, SIGBUS, describe("%s: the host's signal", what));
+        expect_errno(our_errno, ENXIO, describe("%s: our errno", what));
+    }
+    expect_bytes(ours, host, our_done, describe("%s: the bytes", what));
+}
+
+/* Both sides sync everything, unmap, and the two files are the same. */
+static void twin_end(twin_file *t, size_t map_pages) {
+    size_t our_size, host_size;
+
+    expect_int(vm_msync(t->m, 1, t->ours, map_pages * PAGE_SIZE, VM_MS_SYNC),
+               host_mapping_sync(t->host, map_pages * PAGE_SIZE, VM_MS_SYNC),
+               "vm_msync against the host's msync");
+    mmu_delete(t->m);
+    host_mapping_unmap(t->host, map_pages * PAGE_SIZE);
+    close(t->our_fd);
+    close(t->host_fd);
+    unsigned char *ours = load_file(t->our_path, &our_size);
+    unsigned char *host = load_file(t->host_path, &host_size);
+    expect_size(our_size, host_size, "our file's size against the host's");
+    expect_bytes(ours, host, our_size, "our file against the host's");
+    free(ours);
+    free(host);
+}
+
+/*
+ * A file grown with ftruncate after it was mapped takes writes in the
+ * grown part, and they reach the file; past its new end is still SIGBUS.
+ */
+static void test_vm_a_file_grown_under_its_mapping_as_on_the_host(void) {
+    twin_file t;
+
+    twin_map(&t, 5000, 5);
+    twin_access(&t, 3000, 100, false, "read of page 0 before the growth");
+    twin_access(&t, 2 * PAGE_SIZE, 10, true, "write of page 2 before it");
+    twin_truncate(&t, 3 * PAGE_SIZE + 100);
+    twin_access(&t, 2 * PAGE_SIZE + 50, 100, true, "write into grown page 2");
+    twin_access(&t, 3 * PAGE_SIZE + 50, 100, true, "write into grown page 3");
+    twin_access(&t, 4900, 300, false, "read across the old end");
+    twin_access(&t, 4 * PAGE_SIZE, 10, false, "read of page 4, past the end");
+    twin_end(&t, 5);
+}
+
+/*
+ * A file truncated under its mapping refuses pages wholly past its new
+ * end (once the library has asked the file: here at the fault that reads
+ * a page, and at vm_msync) and is never grown back by a write-back.
+ */
+static void test_vm_a_file_truncated_under_its_mapping_as_on_the_host(void) {
+    twin_file t;
+
+    twin_map(&t, 3 * PAGE_SIZE, 3);
+    twin_access(&t, 100, 10, true, "write of page 0");
+    twin_access(&t, PAGE_SIZE + 5, 10, true, "write of page 1");
+    twin_truncate(&t, 5000);
+    twin_access(&t, 2 * PAGE_SIZE + 7, 10, false, "read of page 2, cut off");
+    expect_size(t.m->num_bus_errors, 1, "bus errors counted");
+    expect_int(vm_msync(t.m, 1, t.ours, 3 * PAGE_SIZE, VM_MS_SYNC),
+               host_mapping_sync(t.host, 3 * PAGE_SIZE, VM_MS_SYNC),
+               "vm_msync after the truncation");
+    expect_size(file_size(t.our_path), 5000, "our file after vm_msync");
+    twin_access(&t, PAGE_SIZE + 900, 10, false, "read past the new end, "
+                                                "in its last page (zeros)");
+    twin_access(&t, PAGE_SIZE + 5, 10, false, "read of page 1's write");
+    twin_access(&t, 2 * PAGE_SIZE, 10, true, "write of page 2, cut off");
+    twin_end(&t, 3);
+}
+
+/*
+ * Write-back never writes bytes the mapping did not have from the file
+ * nor write itself: bytes another program appends after a page was read
+ * are the file's, and a later write-back of that page keeps them.
+ */
+static void test_vm_write_back_keeps_bytes_another_program_appended(void) {
+    twin_file t;
+    unsigned char appended[100];
+
+    twin_map(&t, 100, 1);
+    twin_access(&t, 0, 2, true, "write of the first two bytes");
+    memset(appended, 'Z', sizeof appended);
+    write_file_at(t.our_path, 100, appended, sizeof appended);
+    write_file_at(t.host_path, 100, appended, sizeof appended);
+    expect_int(vm_msync(t.m, 1, t.ours, PAGE_SIZE, VM_MS_SYNC),
+               host_mapping_sync(t.host, PAGE_SIZE, VM_MS_SYNC),
+               "vm_msync after the append");
+    expect_size(file_size(t.our_path), 200, "our file after vm_msync");
+    /* Mapped pages see the append once the library has asked the file. */
+    twin_access(&t, 150, 10, false, "read of the appended bytes");
+    twin_end(&t, 1);
+}
+
+/* The same when a second process maps the grown file in between. */
+static void test_vm_write_back_keeps_appended_bytes_when_another_maps_them(
+    void) {
+    char path[PATH_MAX];
+    unsigned char file[200], appended[100];
+    int fd;
+    mmu *m = new_mmu_with_process(1);
+    addr32 first, second;
+
+    memset(file, 'a', 100);
+    write_new_file("file", file, 100, path);
+    fd = open_file(path, O_RDWR);
+    first = map_or_fail(m, 1, 0, 100, RW, VM_MAP_SHARED, fd, 0);
+    expect_writes(m, 1, first, "XY", 2, "process 1 dirties page 0");
+    memset(appended, 'Z', sizeof appended);
+    write_file_at(path, 100, appended, sizeof appended);
+    expect_int(mmu_add_process(m, 2), 0, "a second process");
+    second = map_or_fail(m, 2, 0, 200, RW, VM_MAP_SHARED, fd, 0);
+    expect_reads(m, 2, second + 100, appended, 100,
+                 "process 2 reads the appended bytes");
+    expect_int(vm_msync(m, 1, first, PAGE_SIZE, VM_MS_SYNC), 0,
+               "process 1's vm_msync");
+    memcpy(file, "XY", 2);
+    memcpy(file + 100, appended, 100);
+    expect_file_contents(path, file, 200, "the file: written and appended");
+    mmu_delete(m);
+    close(fd);
+}
+
 static const test_case vm_kernel_tests[] = {
     TEST(vm_agrees_with_the_kernel_on_random_operations),
     TEST(vm_agrees_with_the_kernel_in_a_pool_of_16_frames),
+    TEST(vm_a_file_grown_under_its_mapping_as_on_the_host),
+    TEST(vm_a_file_truncated_under_its_mapping_as_on_the_host),
+    TEST(vm_write_back_keeps_bytes_another_program_appended),
+    TEST(vm_write_back_keeps_appended_bytes_when_another_maps_them),
 };
 
 const test_suite vm_kernel_suite = {"vm_kernel", vm_kernel_tests,

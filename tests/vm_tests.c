@@ -979,6 +979,95 @@ test_vm_munmap_whose_write_back_fails_still_unmaps_and_reports_its_errno(
     free(lorem);
 }
 
+/* The file may not grow past `bytes` (RLIMIT_FSIZE): writes there fail. */
+static void limit_file_size(rlim_t bytes, struct rlimit *old_limit) {
+    struct rlimit limit;
+
+    if (getrlimit(RLIMIT_FSIZE, old_limit) != 0)
+        setup_failed("getrlimit");
+    limit = *old_limit;
+    limit.rlim_cur = bytes;
+    signal(SIGXFSZ, SIG_IGN);
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0)
+        setup_failed("setrlimit");
+}
+
+static void restore_file_size_limit(const struct rlimit *old_limit) {
+    if (setrlimit(RLIMIT_FSIZE, old_limit) != 0)
+        setup_failed("setrlimit back");
+}
+
+/*
+ * The file's last vm_munmap whose write-back fails says so, and the dirty
+ * page stays in the page cache: a new mapping reads what was written, and
+ * its vm_msync writes it once the write can succeed.
+ */
+static void test_vm_last_munmap_whose_write_back_fails_keeps_the_page_dirty(
+    void) {
+    char path[PATH_MAX];
+    unsigned char *lorem = fixture_bytes("lorem.txt");
+    int fd = open_fixture_copy("lorem.txt", O_RDWR, path);
+    mmu *m = new_mmu_with_process(PID);
+    addr32 at = map_or_fail(m, PID, 0, 10000, RW, SHARED, fd, 0);
+    struct rlimit old_limit;
+
+    expect_writes(m, PID, at + 2 * PAGE_SIZE, "KEPT", 4, "write page 2");
+    limit_file_size(PAGE_SIZE, &old_limit);
+    expect_failure(vm_munmap(m, PID, at, 10000), -1, EFBIG,
+                   "the file's last vm_munmap, its write-back refused");
+    restore_file_size_limit(&old_limit);
+    expect_file_contents(path, lorem, 10000, "the file after the failure");
+    at = map_or_fail(m, PID, 0, 10000, RW, SHARED, fd, 0);
+    expect_reads(m, PID, at + 2 * PAGE_SIZE, "KEPT", 4,
+                 "a new mapping reads the page that could not be written");
+    expect_int(vm_msync(m, PID, at, 10000, VM_MS_SYNC), 0,
+               "the new mapping's vm_msync, the limit lifted");
+    memcpy(lorem + 2 * PAGE_SIZE, "KEPT", 4);
+    expect_file_contents(path, lorem, 10000, "the file: written, once");
+    mmu_delete(m);
+    close(fd);
+    free(lorem);
+}
+
+/*
+ * VM_MAP_FIXED over a file's only mapping while its write-back fails
+ * loses none of its five dirty pages: they wait in the page cache, and
+ * the file's next mapping writes them when it goes.
+ */
+static void test_vm_mmap_fixed_over_a_mapping_whose_write_back_fails_loses_nothing(
+    void) {
+    char path[PATH_MAX];
+    int fd;
+    mmu *m = new_mmu_with_process(PID);
+    addr32 at;
+    struct rlimit old_limit;
+    unsigned char want[5 * PAGE_SIZE];
+
+    make_pattern_file("pattern", 5, 7, path);
+    fd = open_file(path, O_RDWR);
+    at = map_or_fail(m, PID, 0, 5 * PAGE_SIZE, RW, SHARED, fd, 0);
+    for (size_t page = 0; page < 5; page++)
+        expect_writes(m, PID, at + (addr32)(page * PAGE_SIZE) + 100, "NEW", 3,
+                      describe("write of page %zu", page));
+    limit_file_size(2 * PAGE_SIZE, &old_limit);
+    expect_hex(vm_mmap(m, PID, at, 5 * PAGE_SIZE, RW,
+                       VM_MAP_FIXED | ANON_PRIVATE, -1, 0),
+               at, "VM_MAP_FIXED anonymous memory over the mapping");
+    restore_file_size_limit(&old_limit);
+    expect_int(mmu_add_process(m, PID + 1), 0, "a second process");
+    addr32 again = map_or_fail(m, PID + 1, 0, 5 * PAGE_SIZE, VM_PROT_READ,
+                               SHARED, fd, 0);
+    expect_int(vm_munmap(m, PID + 1, again, 5 * PAGE_SIZE), 0,
+               "the next mapping's vm_munmap writes what waited");
+    for (size_t page = 0; page < 5; page++) {
+        fill_pattern(want + page * PAGE_SIZE, page, 7);
+        memcpy(want + page * PAGE_SIZE + 100, "NEW", 3);
+    }
+    expect_file_contents(path, want, sizeof want, "the file: all 5 writes");
+    mmu_delete(m);
+    close(fd);
+}
+
 static void test_vm_munmap_gives_anonymous_and_copied_frames_back(void) {
     char path[PATH_MAX];
     int fd = open_fixture_copy("lorem.txt", O_RDONLY, path);
@@ -1513,6 +1602,8 @@ static const test_case vm_tests[] = {
     TEST(vm_munmap_rounds_length_up_to_whole_pages),
     TEST(vm_munmap_with_bad_arguments_is_einval),
     TEST(vm_munmap_gives_page_tables_with_nothing_mapped_back),
+    TEST(vm_last_munmap_whose_write_back_fails_keeps_the_page_dirty),
+    TEST(vm_mmap_fixed_over_a_mapping_whose_write_back_fails_loses_nothing),
     TEST(vm_munmap_makes_an_access_a_segfault_even_for_a_page_the_tlb_held),
     TEST(vm_munmap_writes_dirty_shared_pages_back),
     TEST(vm_munmap_whose_write_back_fails_still_unmaps_and_reports_its_errno),
