@@ -199,7 +199,7 @@ static int fault_anonymous(const vm_fault *f) {
 /* A page wholly past the end of the file: Linux raises SIGBUS. */
 static int fault_past_end(const vm_fault *f) {
     f->mmu->num_segmentation_faults++;
-    trace(TRACE_SEGFAULT, f->pid, f->address, 0);
+    trace_event_at(TRACE_SEGFAULT, f->pid, f->address, 0);
     errno = EFAULT;
     return -1;
 }
