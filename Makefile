@@ -4,11 +4,15 @@
 # make demo   run the demo on a copy of a bundled file
 # make bench  build and run the benchmark against stdio and the kernel's mmap
 # make asan   the test suite built and run with AddressSanitizer and UBSan
+# make cxx-check   build tests/cxx_driver.cpp with $(CXX) against libmmap.a
+#                  and run it: the headers as a C++ program uses them
 # make clean  remove every build output
 
 CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu99 -Wall -Wextra -Werror
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++11 -Wall -Wextra -Werror
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=all
 
@@ -26,7 +30,7 @@ TEST_HEADERS = $(wildcard tests/*.h) examples/exchange.h examples/machine.h
 EXAMPLES = examples/private_read examples/grow_and_msync examples/file_read \
            examples/persistent_variable examples/exchange
 
-.PHONY: all test demo bench asan clean
+.PHONY: all test demo bench asan cxx-check clean
 
 all: libmmap.a mmap_tests mmap_demo mmap_bench $(EXAMPLES)
 
@@ -77,6 +81,13 @@ asan: asan/mmap_tests mmap_demo $(EXAMPLES)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    ./asan/mmap_tests
 
+tests/cxx_driver: tests/cxx_driver.cpp libmmap.a $(HEADERS)
+	$(CXX) $(CXXFLAGS) -I. -o $@ $< libmmap.a
+
+# Run from the root, where test_files/ is.
+cxx-check: tests/cxx_driver
+	./tests/cxx_driver
+
 clean:
 	rm -rf *.o tests/*.o libmmap.a mmap_tests mmap_demo mmap_bench asan \
-	    examples/*.o $(EXAMPLES)
+	    tests/cxx_driver examples/*.o $(EXAMPLES)

@@ -18,6 +18,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     int fd;          /* owned */
     bool writable;   /* fd is open for writing */
@@ -66,5 +70,9 @@ int file_store_read(const file_store *store, uint64_t page,
  */
 int file_store_write(const file_store *store, uint64_t page,
                      const void *const frames[], size_t count);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

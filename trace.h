@@ -16,6 +16,10 @@
 
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum trace_event {
     TRACE_TLB_HIT,     /* pid, virtual address */
     TRACE_TLB_MISS,    /* pid, virtual address */
@@ -109,5 +113,9 @@ void trace_event_at(enum trace_event event, size_t pid,
 
 /* The event's name, e.g. "TLB miss". */
 const char *trace_event_name(enum trace_event event);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

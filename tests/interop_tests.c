@@ -11,6 +11,7 @@
  */
 #include "helpers.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/types.h>
@@ -142,8 +143,9 @@ static int run_tool(char *const argv[], char *output) {
 static void expect_tool_succeeded(const char *what, int status,
                                   const char *output) {
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        fail(__FILE__, __LINE__, "%s: expected exit status 0, but it %s; it "
-                                 "printed:\n%s",
+        fail(__FILE__, __LINE__,
+             "%s: expected exit status 0, but it %s; it "
+             "printed:\n%s",
              what, describe_wait_status(status), output);
 }
 
@@ -171,8 +173,8 @@ static void add_offender(char *list, const char *name, const char *member) {
              name, member);
 }
 
-static void test_interop_archive_exports_only_course_names_and_prefixed_names(
-    void) {
+static void
+test_interop_archive_exports_only_course_names_and_prefixed_names(void) {
     static char listing[TOOL_OUTPUT_SIZE];
     char root[PATH_MAX], archive[PATH_MAX], member[128] = "";
     char name[256], kind[8], offenders[MESSAGE_SIZE] = "";
@@ -182,8 +184,9 @@ static void test_interop_archive_exports_only_course_names_and_prefixed_names(
     bool saw_mmap_create = false;
 
     if (!tool_on_path("nm"))
-        fail(__FILE__, __LINE__, "nm is not on PATH: this test lists "
-                                 "libmmap.a with it (install binutils)");
+        fail(__FILE__, __LINE__,
+             "nm is not on PATH: this test lists "
+             "libmmap.a with it (install binutils)");
     repository_root(root);
     join_path(archive, root, "libmmap.a");
     if (access(archive, R_OK) != 0)
@@ -205,9 +208,9 @@ static void test_interop_archive_exports_only_course_names_and_prefixed_names(
                 add_offender(offenders, name, member);
         }
     }
-    expect_true(saw_mmap_create,
-                describe("nm's listing names mmap_create; it was:\n%s",
-                         listing));
+    expect_true(
+        saw_mmap_create,
+        describe("nm's listing names mmap_create; it was:\n%s", listing));
     expect_at_least(names, 50, "global names listed in libmmap.a");
     if (offenders[0])
         fail(__FILE__, __LINE__,
@@ -234,8 +237,8 @@ static void test_interop_a_driver_defining_its_own_trace_links(void) {
     static char output[TOOL_OUTPUT_SIZE];
     char root[PATH_MAX], archive[PATH_MAX], include[PATH_MAX + 2];
     char source[PATH_MAX], program[PATH_MAX];
-    char *argv[] = {"cc",    "-std=c99", include, "-o", program,
-                    source,  archive,    NULL};
+    char *argv[] = {"cc",    "-std=c99", include, "-o",
+                    program, source,     archive, NULL};
 
     if (!tool_on_path("cc")) {
         fprintf(stderr, "interop_a_driver_defining_its_own_trace_links: "
@@ -257,11 +260,59 @@ static void test_interop_a_driver_defining_its_own_trace_links(void) {
     expect_true(access(program, X_OK) == 0, "the driver was built");
 }
 
+/* Whether `name` ends in ".h". */
+static bool is_header(const char *name) {
+    size_t length = strlen(name);
+
+    return length > 2 && strcmp(name + length - 2, ".h") == 0;
+}
+
+/* g++ -std=c++11 -Wall -Wextra -Werror on `header` alone, which must pass. */
+static void expect_header_compiles_as_cxx(const char *root,
+                                          const char *header) {
+    static char output[TOOL_OUTPUT_SIZE];
+    char path[PATH_MAX], include[PATH_MAX + 2];
+    char *argv[] = {
+        "g++", "-std=c++11", "-Wall", "-Wextra", "-Werror", "-fsyntax-only",
+        "-x",  "c++",        include, path,      NULL};
+
+    join_path(path, root, header);
+    snprintf(include, sizeof include, "-I%s", root);
+    expect_tool_succeeded(
+        describe("g++ -std=c++11 -Wall -Wextra -Werror %s", header),
+        run_tool(argv, output), output);
+}
+
+static void test_interop_every_public_header_compiles_as_cxx(void) {
+    char root[PATH_MAX];
+    struct dirent *entry;
+    size_t headers = 0;
+    DIR *directory;
+
+    if (!tool_on_path("g++")) {
+        fprintf(stderr, "interop_every_public_header_compiles_as_cxx: "
+                        "skipped: no g++ on PATH\n");
+        return;
+    }
+    repository_root(root);
+    directory = opendir(root);
+    if (!directory)
+        setup_failed(root);
+    while ((entry = readdir(directory)) != NULL) {
+        if (!is_header(entry->d_name))
+            continue;
+        headers++;
+        expect_header_compiles_as_cxx(root, entry->d_name);
+    }
+    closedir(directory);
+    expect_at_least(headers, 2, "headers found at the root (mmap.h, vm.h)");
+}
+
 static const test_case interop_tests[] = {
     TEST(interop_archive_exports_only_course_names_and_prefixed_names),
     TEST(interop_a_driver_defining_its_own_trace_links),
+    TEST(interop_every_public_header_compiles_as_cxx),
 };
 
-const test_suite interop_suite = {"interop", interop_tests,
-                                  sizeof interop_tests /
-                                      sizeof interop_tests[0]};
+const test_suite interop_suite = {
+    "interop", interop_tests, sizeof interop_tests / sizeof interop_tests[0]};
