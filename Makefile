@@ -6,6 +6,8 @@
 # make asan   the test suite built and run with AddressSanitizer and UBSan
 # make cxx-check   build tests/cxx_driver.cpp with $(CXX) against libmmap.a
 #                  and run it: the headers as a C++ program uses them
+# make c99-check   compile each library source with -std=c99: each one
+#                  asks for the POSIX or GNU declarations it uses itself
 # make clean  remove every build output
 
 CC ?= cc
@@ -30,7 +32,7 @@ TEST_HEADERS = $(wildcard tests/*.h) examples/exchange.h examples/machine.h
 EXAMPLES = examples/private_read examples/grow_and_msync examples/file_read \
            examples/persistent_variable examples/exchange
 
-.PHONY: all test demo bench asan cxx-check clean
+.PHONY: all test demo bench asan cxx-check c99-check clean
 
 all: libmmap.a mmap_tests mmap_demo mmap_bench $(EXAMPLES)
 
@@ -87,6 +89,15 @@ tests/cxx_driver: tests/cxx_driver.cpp libmmap.a $(HEADERS)
 # Run from the root, where test_files/ is.
 cxx-check: tests/cxx_driver
 	./tests/cxx_driver
+
+# Objects go to a scratch directory, removed however the check ends.
+c99-check:
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	for src in $(LIB_SRCS); do \
+	    echo "$(CC) -std=c99 -Wall -Wextra -Werror -c $$src"; \
+	    $(CC) -std=c99 -Wall -Wextra -Werror -c $$src \
+	        -o "$$scratch/$${src%.c}.o" || exit 1; \
+	done
 
 clean:
 	rm -rf *.o tests/*.o libmmap.a mmap_tests mmap_demo mmap_bench asan \

@@ -2,6 +2,8 @@
  * file_store.c: page runs in and out of a host file, and the checks on
  * opening a file to map.
  */
+/* preadv and pwritev are not POSIX: glibc and musl declare them here. */
+#define _GNU_SOURCE
 #define _FILE_OFFSET_BITS 64
 
 #include "file_store.h"

@@ -2,12 +2,14 @@
  * tests/interop_tests.c: the library as a stranger's program meets it:
  * libmmap.a exports only the course's names and names carrying their
  * module's prefix, so a driver's own generic names (trace, ...) link
- * beside it, and every public header compiles as C++. The tests run the
- * host's tools (nm, cc, g++) on the repository root's libmmap.a and
- * headers, the directory above test_files/; build with make first. nm is
- * part of binutils, which every C toolchain brings: without it the test
- * fails. cc and g++ may be absent from a machine that only runs the
- * suite: their tests then say so and pass (CI installs them).
+ * beside it; each library source asks for the POSIX declarations it
+ * needs, so it compiles under -std=c99; every public header compiles as
+ * C++. The tests run the host's tools (nm, ar, cc, g++) on the repository
+ * root's libmmap.a, sources and headers, the directory above test_files/;
+ * build with make first. nm and ar are part of binutils, which every C
+ * toolchain brings: without them a test fails. cc and g++ may be absent
+ * from a machine that only runs the suite: their tests then say so and
+ * pass (CI installs them).
  */
 #include "helpers.h"
 
@@ -308,10 +310,63 @@ static void test_interop_every_public_header_compiles_as_cxx(void) {
     expect_at_least(headers, 2, "headers found at the root (mmap.h, vm.h)");
 }
 
+/* cc -std=c99 -Wall -Wextra -Werror on `source` alone, which must pass. */
+static void expect_source_compiles_as_c99(const char *root,
+                                          const char *source) {
+    static char output[TOOL_OUTPUT_SIZE];
+    char path[PATH_MAX], include[PATH_MAX + 2];
+    char *argv[] = {"cc",      "-std=c99", "-Wall",
+                    "-Wextra", "-Werror",  "-fsyntax-only",
+                    include,   path,       NULL};
+
+    join_path(path, root, source);
+    snprintf(include, sizeof include, "-I%s", root);
+    expect_tool_succeeded(
+        describe("cc -std=c99 -Wall -Wextra -Werror %s", source),
+        run_tool(argv, output), output);
+}
+
+static void test_interop_every_library_source_compiles_as_c99(void) {
+    static char members[TOOL_OUTPUT_SIZE];
+    char root[PATH_MAX], archive[PATH_MAX], source[256];
+    char *argv[] = {"ar", "t", archive, NULL};
+    char *line, *save = NULL;
+    size_t sources = 0, length;
+
+    if (!tool_on_path("cc")) {
+        fprintf(stderr, "interop_every_library_source_compiles_as_c99: "
+                        "skipped: no cc on PATH\n");
+        return;
+    }
+    if (!tool_on_path("ar"))
+        fail(__FILE__, __LINE__,
+             "ar is not on PATH: this test lists "
+             "libmmap.a with it (install binutils)");
+    repository_root(root);
+    join_path(archive, root, "libmmap.a");
+    if (access(archive, R_OK) != 0)
+        fail(__FILE__, __LINE__, "%s: %s (build it with make)", archive,
+             strerror(errno));
+    expect_tool_succeeded("ar t libmmap.a", run_tool(argv, members), members);
+
+    for (line = strtok_r(members, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        length = strlen(line);
+        expect_true(length > 2 && strcmp(line + length - 2, ".o") == 0 &&
+                        length < sizeof source,
+                    describe("a member of libmmap.a named X.o: %s", line));
+        snprintf(source, sizeof source, "%.*s.c", (int)(length - 2), line);
+        sources++;
+        expect_source_compiles_as_c99(root, source);
+    }
+    expect_at_least(sources, 10, "library sources (members of libmmap.a)");
+}
+
 static const test_case interop_tests[] = {
     TEST(interop_archive_exports_only_course_names_and_prefixed_names),
     TEST(interop_a_driver_defining_its_own_trace_links),
     TEST(interop_every_public_header_compiles_as_cxx),
+    TEST(interop_every_library_source_compiles_as_c99),
 };
 
 const test_suite interop_suite = {

@@ -8,7 +8,7 @@
  * programs of examples/, tests/demo_tests.c what ./mmap_demo --sharing
  * reports, and tests/vm_kernel_tests.c holds vm.h against the host
  * kernel's own mmap (tests/host_mappings.c makes the host's calls),
- * tests/interop_tests.c runs nm, cc and g++ on libmmap.a and the headers,
+ * tests/interop_tests.c runs nm, ar, cc and g++ on libmmap.a and its files,
  * each file ending with its suite; tests/helpers.c holds what they share.
  *
  * Every test is a named function that sets up, acts and checks. Each runs
