@@ -4,6 +4,7 @@
 # make demo   run the demo on a copy of a bundled file
 # make bench  build and run the benchmark against stdio and the kernel's mmap
 # make asan   the test suite built and run with AddressSanitizer and UBSan
+#             (make CC=clang asan: the same with clang's, in its own build)
 # make cxx-check   build tests/cxx_driver.cpp with $(CXX) against libmmap.a
 #                  and run it: the headers as a C++ program uses them
 # make c99-check   compile each library source with -std=c99: each one
@@ -17,6 +18,10 @@ CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++11 -Wall -Wextra -Werror
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=all
+# One sanitized build per compiler, so that a build by one is never taken
+# for the other's: asan/ for cc and gcc, asan-clang/ for clang, ...
+ASAN_COMPILER = $(notdir $(firstword $(CC)))
+ASAN_DIR = asan$(addprefix -,$(filter-out cc gcc,$(ASAN_COMPILER)))
 
 LIB_SRCS = host_memory.c kernel.c page_table.c tlb.c segments.c trace.c mmu.c \
            segment_pager.c \
@@ -73,15 +78,16 @@ demo: mmap_demo
 bench: mmap_bench
 	./mmap_bench
 
-# A build of its own in asan/, so sanitized and plain objects never mix.
-asan/mmap_tests: $(LIB_SRCS) $(TEST_SRCS) $(HEADERS) $(TEST_HEADERS)
-	mkdir -p asan
+# A build of its own in $(ASAN_DIR), so sanitized and plain objects never
+# mix.
+$(ASAN_DIR)/mmap_tests: $(LIB_SRCS) $(TEST_SRCS) $(HEADERS) $(TEST_HEADERS)
+	mkdir -p $(ASAN_DIR)
 	$(CC) -std=gnu99 -Wall -Wextra -Werror $(ASAN_FLAGS) -I. \
 	    -o $@ $(LIB_SRCS) $(TEST_SRCS)
 
-asan: asan/mmap_tests mmap_demo $(EXAMPLES)
+asan: $(ASAN_DIR)/mmap_tests mmap_demo $(EXAMPLES)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	    ./asan/mmap_tests
+	    ./$(ASAN_DIR)/mmap_tests
 
 tests/cxx_driver: tests/cxx_driver.cpp libmmap.a $(HEADERS)
 	$(CXX) $(CXXFLAGS) -I. -o $@ $< libmmap.a
@@ -101,4 +107,4 @@ c99-check:
 
 clean:
 	rm -rf *.o tests/*.o libmmap.a mmap_tests mmap_demo mmap_bench asan \
-	    tests/cxx_driver examples/*.o $(EXAMPLES)
+	    asan-* tests/cxx_driver examples/*.o $(EXAMPLES)
