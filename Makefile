@@ -4,13 +4,24 @@
 # make demo   run the demo on a copy of a bundled file
 # make bench  build and run the benchmark against stdio and the kernel's mmap
 # make asan   the test suite built and run with AddressSanitizer and UBSan
+#             (make CC=clang asan: the same with clang's, in its own build)
+# make cxx-check   build tests/cxx_driver.cpp with $(CXX) against libmmap.a
+#                  and run it: the headers as a C++ program uses them
+# make c99-check   compile each library source with -std=c99: each one
+#                  asks for the POSIX or GNU declarations it uses itself
 # make clean  remove every build output
 
 CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu99 -Wall -Wextra -Werror
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++11 -Wall -Wextra -Werror
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=all
+# One sanitized build per compiler, so that a build by one is never taken
+# for the other's: asan/ for cc and gcc, asan-clang/ for clang, ...
+ASAN_COMPILER = $(notdir $(firstword $(CC)))
+ASAN_DIR = asan$(addprefix -,$(filter-out cc gcc,$(ASAN_COMPILER)))
 
 LIB_SRCS = host_memory.c kernel.c page_table.c tlb.c segments.c trace.c mmu.c \
            segment_pager.c \
@@ -26,7 +37,7 @@ TEST_HEADERS = $(wildcard tests/*.h) examples/exchange.h examples/machine.h
 EXAMPLES = examples/private_read examples/grow_and_msync examples/file_read \
            examples/persistent_variable examples/exchange
 
-.PHONY: all test demo bench asan clean
+.PHONY: all test demo bench asan cxx-check c99-check clean
 
 all: libmmap.a mmap_tests mmap_demo mmap_bench $(EXAMPLES)
 
@@ -67,16 +78,33 @@ demo: mmap_demo
 bench: mmap_bench
 	./mmap_bench
 
-# A build of its own in asan/, so sanitized and plain objects never mix.
-asan/mmap_tests: $(LIB_SRCS) $(TEST_SRCS) $(HEADERS) $(TEST_HEADERS)
-	mkdir -p asan
+# A build of its own in $(ASAN_DIR), so sanitized and plain objects never
+# mix.
+$(ASAN_DIR)/mmap_tests: $(LIB_SRCS) $(TEST_SRCS) $(HEADERS) $(TEST_HEADERS)
+	mkdir -p $(ASAN_DIR)
 	$(CC) -std=gnu99 -Wall -Wextra -Werror $(ASAN_FLAGS) -I. \
 	    -o $@ $(LIB_SRCS) $(TEST_SRCS)
 
-asan: asan/mmap_tests mmap_demo $(EXAMPLES)
+asan: $(ASAN_DIR)/mmap_tests mmap_demo $(EXAMPLES)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	    ./asan/mmap_tests
+	    ./$(ASAN_DIR)/mmap_tests
+
+tests/cxx_driver: tests/cxx_driver.cpp libmmap.a $(HEADERS)
+	$(CXX) $(CXXFLAGS) -I. -o $@ $< libmmap.a
+
+# Run from the root, where test_files/ is.
+cxx-check: tests/cxx_driver
+	./tests/cxx_driver
+
+# Objects go to a scratch directory, removed however the check ends.
+c99-check:
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	for src in $(LIB_SRCS); do \
+	    echo "$(CC) -std=c99 -Wall -Wextra -Werror -c $$src"; \
+	    $(CC) -std=c99 -Wall -Wextra -Werror -c $$src \
+	        -o "$$scratch/$${src%.c}.o" || exit 1; \
+	done
 
 clean:
 	rm -rf *.o tests/*.o libmmap.a mmap_tests mmap_demo mmap_bench asan \
-	    examples/*.o $(EXAMPLES)
+	    asan-* tests/cxx_driver examples/*.o $(EXAMPLES)

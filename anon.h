@@ -13,6 +13,10 @@
 
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* A pinned frame of zeros, or 0 with errno (see ask_kernel_for_frame). */
 addr32 anon_page_zeroed(void);
 
@@ -25,5 +29,9 @@ addr32 anon_page_take(void);
 
 /* Gives an anonymous page's frame back to the pool. */
 void anon_page_free(addr32 frame);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -26,6 +26,10 @@
 #include "types.h"
 #include "vma.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * Serves a fault on the page of `address` in process `pid`, which lies in
  * one of its areas and which the area allows the access (see mmu_area_ops).
@@ -33,7 +37,7 @@
  * errno: ENOMEM (no frame), the file's errno (a failed read), EFAULT (a
  * page past the end of the file: a segmentation fault is counted).
  */
-int fault_handle(mmu *this, size_t pid, addr32 address,
+int fault_handle(mmu *self, size_t pid, addr32 address,
                  page_table_entry *entry, const mmu_access *access);
 
 /*
@@ -43,5 +47,9 @@ int fault_handle(mmu *this, size_t pid, addr32 address,
  * writable (its first write must copy the page).
  */
 void fault_protect_entry(page_table_entry *entry, const vm_area *area);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -2,7 +2,8 @@
  * file_store.c: page runs in and out of a host file, and the checks on
  * opening a file to map.
  */
-#define _GNU_SOURCE /* O_PATH, O_DIRECT */
+/* preadv and pwritev, O_PATH and O_DIRECT are not POSIX. */
+#define _GNU_SOURCE
 #define _FILE_OFFSET_BITS 64
 
 #include "file_store.h"

@@ -19,6 +19,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     int fd;          /* owned */
     bool writable;   /* fd is open for writing */
@@ -76,5 +80,9 @@ int file_store_write(const file_store *store, uint64_t page,
  * sets store->length. Returns 0, or -1 with fstat(2)'s errno.
  */
 int file_store_size(file_store *store);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -2,6 +2,7 @@
  * host_memory.c: lazily backed, huge-page aligned reservations of host
  * memory, through the host kernel's anonymous mmap.
  */
+/* MAP_ANONYMOUS, MAP_NORESERVE, madvise and syscall are not POSIX. */
 #define _GNU_SOURCE
 
 #include "host_memory.h"

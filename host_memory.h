@@ -13,6 +13,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The size of a huge page on x86-64 hosts; reservations are aligned to it. */
 #define HOST_HUGE_PAGE ((size_t)2 << 20)
 
@@ -35,5 +39,9 @@ size_t host_memory_table_bytes(size_t count, size_t record);
 
 /* Ends a reservation of `bytes` made by host_memory_reserve; NULL is ignored. */
 void host_memory_release(void *memory, size_t bytes);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -12,6 +12,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * Maps the whole file at `path` read-only and shared, faulting nothing in,
  * and stores its length in `*length`. Returns the mapping, or NULL with
@@ -22,5 +26,9 @@ const unsigned char *host_map_file(const char *path, size_t *length);
 
 /* Unmaps what host_map_file returned. Returns 0, or -1 with errno. */
 int host_unmap(const unsigned char *mapping, size_t length);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

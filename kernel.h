@@ -28,6 +28,10 @@
 
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define KERNEL_DEFAULT_FRAMES 4096
 #define KERNEL_MIN_FRAMES 8
 /* Frame numbers must fit a page-table entry's 20-bit base_addr. */
@@ -119,5 +123,9 @@ size_t kernel_frames_total(void);
 
 /* The number of frames not in use; 0 when the pool cannot be set up. */
 size_t kernel_frames_free(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

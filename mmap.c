@@ -12,6 +12,8 @@
  * library's munmap in the whole program. Left out: mapping part of a file
  * (vm_mmap does that).
  */
+/* fdopen and fileno are POSIX, not C99. */
+#define _POSIX_C_SOURCE 200809L
 #define _FILE_OFFSET_BITS 64
 
 #include "mmap.h"

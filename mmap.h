@@ -32,10 +32,14 @@
 #include "mmu.h"
 #include "segments.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define DEFAULT_PID 42
 
 typedef struct {
-    mmu *mmu;                /* owned: the mapping's own MMU */
+    struct mmu *mmu;         /* owned: the mapping's own MMU */
     FILE *stream;            /* owned: the mapped file, unbuffered */
     size_t length;           /* the file's length when mapped, in bytes */
     uintptr_t start_address; /* virtual address of byte 0, page-aligned */
@@ -62,7 +66,7 @@ mmap *mmap_create(const char *path_to_file);
  * page could not be brought in (errno from the MMU). NULL `this` or
  * `buff`: 0 with errno EINVAL.
  */
-size_t mmap_read(mmap *this, void *buff, size_t offset, size_t num_bytes);
+size_t mmap_read(mmap *self, void *buff, size_t offset, size_t num_bytes);
 
 /*
  * Copies up to `num_bytes` from `buff` to byte `offset` of the mapping,
@@ -74,7 +78,7 @@ size_t mmap_read(mmap *this, void *buff, size_t offset, size_t num_bytes);
  * segmentation fault. The file sees the bytes only at mmap_sync, munmap or
  * eviction.
  */
-size_t mmap_write(mmap *this, const void *buff, size_t offset,
+size_t mmap_write(mmap *self, const void *buff, size_t offset,
                   size_t num_bytes);
 
 /*
@@ -82,7 +86,7 @@ size_t mmap_write(mmap *this, const void *buff, size_t offset,
  * length) and marks it clean. Returns 0, or -1 with errno; pages that could
  * not be written stay dirty. NULL `this`: -1 with errno EINVAL.
  */
-int mmap_sync(mmap *this);
+int mmap_sync(mmap *self);
 
 /*
  * Writes dirty pages back, returns every frame to the pool, closes the
@@ -93,6 +97,10 @@ int mmap_sync(mmap *this);
  * one line to stderr naming it (and how to reach the host's munmap, which
  * this one replaces) and aborts.
  */
-void munmap(mmap *this);
+void munmap(mmap *self);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -15,6 +15,10 @@
 #include "trace.h"
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * Mapped when no FILE is named: a copy of it, so the tree stays untouched.
  * Its 48 pages say on every line which page they are.
@@ -108,5 +112,9 @@ void demo_explain_create_failure(const char *path, int failure);
  * what it shows.
  */
 int demo_run_sharing(const char *path, const options *opts);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

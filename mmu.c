@@ -186,7 +186,7 @@ static page_table_entry *translate_miss(mmu *this, size_t pid, addr32 address,
                                         const mmu_access *span) {
     this->num_tlb_misses++;
     if (trace_on())
-        trace(TRACE_TLB_MISS, pid, address, 0);
+        trace_event_at(TRACE_TLB_MISS, pid, address, 0);
     page_directory *directory = this->page_directories[pid];
     page_table_entry *entry = page_table_walk(directory, address, false);
     if (!entry) {
@@ -197,8 +197,8 @@ static page_table_entry *translate_miss(mmu *this, size_t pid, addr32 address,
             return NULL;
     }
     if (trace_on())
-        trace(TRACE_PAGE_WALK, pid, address,
-              entry->present ? page_table_entry_frame(entry) : 0);
+        trace_event_at(TRACE_PAGE_WALK, pid, address,
+                       entry->present ? page_table_entry_frame(entry) : 0);
     if ((!entry->present || !entry_allows(*entry, span->write)) &&
         page_fault(this, pid, address, entry, span) != 0)
         return NULL;
@@ -276,7 +276,7 @@ SLOW_PATH static bool access_allowed_by_each(mmu *this, size_t pid,
         int refusal = refusal_in(this, pid, segment, &at, end, permission);
         if (refusal) {
             this->num_segmentation_faults++;
-            trace(TRACE_SEGFAULT, pid, (addr32)at, 0);
+            trace_event_at(TRACE_SEGFAULT, pid, (addr32)at, 0);
             errno = refusal;
             return false;
         }
@@ -395,7 +395,7 @@ OUT_OF_LINE static size_t access_memory(mmu *this, addr32 address, size_t pid,
         if (!entry)
             entry = translate_miss(this, pid, at, &span);
         else if (trace_on())
-            trace(TRACE_TLB_HIT, pid, at, 0);
+            trace_event_at(TRACE_TLB_HIT, pid, at, 0);
         if (entry && !entry_allows(*entry, write))
             entry = protection_fault(this, pid, at, entry, &span);
         if (!entry)

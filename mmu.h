@@ -30,6 +30,10 @@
 #include "tlb.h"
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Process ids run from 0 to MAX_PROCESS_ID - 1. */
 #define MAX_PROCESS_ID 1024
 
@@ -61,12 +65,12 @@ typedef struct {
      * written). Returns 0 with `entry` present and allowing the access,
      * or -1 with errno (and then the access stops there).
      */
-    int (*fault)(mmu *this, size_t pid, addr32 address,
+    int (*fault)(mmu *self, size_t pid, addr32 address,
                  page_table_entry *entry, const mmu_access *access);
     /* mmu_sync for the mapped areas in [start, end). */
-    int (*sync)(mmu *this, size_t pid, addr32 start, addr32 end);
+    int (*sync)(mmu *self, size_t pid, addr32 start, addr32 end);
     /* Unmaps every area of `pid`, as the process ends. 0, or -1: errno. */
-    int (*release)(mmu *this, size_t pid);
+    int (*release)(mmu *self, size_t pid);
 } mmu_area_ops;
 
 struct vm_areas;
@@ -74,7 +78,7 @@ struct vm_areas;
 struct mmu {
     page_directory *page_directories[MAX_PROCESS_ID];
     vm_segmentations *segmentations[MAX_PROCESS_ID];
-    tlb *tlb;
+    struct tlb *tlb; /* C++ needs "struct": the member shares the type's name */
     size_t num_page_faults;         /* pages mapped, each at first touch */
     size_t num_segmentation_faults; /* accesses refused by the segments */
     size_t num_tlb_misses;          /* translations not found in the TLB */
@@ -105,9 +109,9 @@ struct mmu {
  * the MMAP segment is theirs alone (vm.h), so its extent decides. Their
  * pages belong to the page cache and the fault path, not to a pager.
  */
-static inline bool mmu_in_areas(const mmu *this, size_t pid, addr32 address) {
-    const vm_segmentation *segment = &this->segmentations[pid]->segments[MMAP];
-    return this->areas[pid] &&
+static inline bool mmu_in_areas(const mmu *self, size_t pid, addr32 address) {
+    const vm_segmentation *segment = &self->segmentations[pid]->segments[MMAP];
+    return self->areas[pid] &&
            address - segment->start < segment->end - segment->start;
 }
 
@@ -123,7 +127,7 @@ mmu *mmu_create(void);
  * (see segmentations_create). Returns 0, or -1 with errno: EINVAL for a pid
  * out of range, EEXIST if it exists, ENOMEM.
  */
-int mmu_add_process(mmu *this, size_t pid);
+int mmu_add_process(mmu *self, size_t pid);
 
 /*
  * Ends process `pid`: unmaps every area it maps as vm_munmap does (dirty
@@ -135,10 +139,10 @@ int mmu_add_process(mmu *this, size_t pid);
  * lost; everything is freed all the same). A pid with no process is
  * ignored.
  */
-int mmu_remove_process(mmu *this, size_t pid);
+int mmu_remove_process(mmu *self, size_t pid);
 
 /* Removes every process and frees `this`; NULL is allowed. */
-void mmu_delete(mmu *this);
+void mmu_delete(mmu *self);
 
 /*
  * Copies `num_bytes` from `virtual_address` onward in process `pid` into
@@ -149,7 +153,7 @@ void mmu_delete(mmu *this);
  * (errno ENOMEM, or the pager's errno). EINVAL: no such process, or NULL
  * buffer with a non-zero count.
  */
-size_t mmu_read_from_virtual_address(mmu *this, addr32 virtual_address,
+size_t mmu_read_from_virtual_address(mmu *self, addr32 virtual_address,
                                      size_t pid, void *buffer,
                                      size_t num_bytes);
 
@@ -158,7 +162,7 @@ size_t mmu_read_from_virtual_address(mmu *this, addr32 virtual_address,
  * and marking the pages dirty; a segment without WRITE refuses with
  * EACCES.
  */
-size_t mmu_write_to_virtual_address(mmu *this, addr32 virtual_address,
+size_t mmu_write_to_virtual_address(mmu *self, addr32 virtual_address,
                                     size_t pid, const void *buffer,
                                     size_t num_bytes);
 
@@ -169,6 +173,10 @@ size_t mmu_write_to_virtual_address(mmu *this, addr32 virtual_address,
  * -1 with the errno of the first failure; the pages that failed stay
  * dirty and the rest are still written.
  */
-int mmu_sync(mmu *this, size_t pid, addr32 start, addr32 end);
+int mmu_sync(mmu *self, size_t pid, addr32 start, addr32 end);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -30,6 +30,10 @@
 
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct cached_file cached_file;
 
 /*
@@ -140,5 +144,9 @@ int page_cache_write_back(cached_file *file, uint64_t first, uint64_t end);
  * unmapping them wherever they are mapped; dirty pages stay.
  */
 void page_cache_invalidate(cached_file *file, uint64_t first, uint64_t end);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -17,6 +17,10 @@
 #include "kernel.h"
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     unsigned int present : 1;
     unsigned int read_write : 1;      /* 1: writable */
@@ -77,7 +81,7 @@ page_directory *page_directory_create(void);
  * Returns every page table of `this` and the directory itself to the pool.
  * Data frames the tables point to are the caller's: release them first.
  */
-void page_directory_delete(page_directory *this);
+void page_directory_delete(page_directory *self);
 
 /* The physical address of the frame an entry holds (present or cached). */
 static inline addr32 page_table_entry_frame(const page_table_entry *entry) {
@@ -97,7 +101,7 @@ typedef void (*page_table_visitor)(addr32 address, page_table_entry *entry,
  * table exists, present or not, in address order; no table is created and
  * no accessed bit is set. The visitor may change the entry.
  */
-void page_table_for_each(page_directory *this, addr32 start, uint64_t end,
+void page_table_for_each(page_directory *self, addr32 start, uint64_t end,
                          page_table_visitor visit, void *context);
 
 /*
@@ -107,7 +111,7 @@ void page_table_for_each(page_directory *this, addr32 start, uint64_t end,
  * mapped holds no table for it. The caller has dropped every translation
  * of the range from its TLB, since the TLB points into tables.
  */
-void page_table_release_unused(page_directory *this, addr32 start,
+void page_table_release_unused(page_directory *self, addr32 start,
                                uint64_t end);
 
 /*
@@ -116,7 +120,7 @@ void page_table_release_unused(page_directory *this, addr32 start,
  * `alloc` is true, else returns NULL; NULL with errno ENOMEM when no frame
  * can be had.
  */
-page_table_entry *page_table_walk_missing(page_directory *this,
+page_table_entry *page_table_walk_missing(page_directory *self,
                                           addr32 virtual_address, bool alloc);
 
 /*
@@ -127,16 +131,20 @@ page_table_entry *page_table_walk_missing(page_directory *this,
  * itself may or may not be present. Inline, since every TLB miss walks.
  */
 static inline page_table_entry *
-page_table_walk(page_directory *this, addr32 virtual_address, bool alloc) {
+page_table_walk(page_directory *self, addr32 virtual_address, bool alloc) {
     page_directory_entry *entry =
-        &this->entries[PAGE_DIRECTORY_INDEX(virtual_address)];
+        &self->entries[PAGE_DIRECTORY_INDEX(virtual_address)];
     if (!entry->present)
-        return page_table_walk_missing(this, virtual_address, alloc);
+        return page_table_walk_missing(self, virtual_address, alloc);
     if (!entry->accessed) /* store only on a change, as an MMU does */
         entry->accessed = 1;
-    page_table *table =
-        kernel_frame_memory((addr32)entry->base_addr << NUM_OFFSET_BITS);
+    page_table *table = (page_table *)kernel_frame_memory(
+        (addr32)entry->base_addr << NUM_OFFSET_BITS);
     return &table->entries[PAGE_TABLE_INDEX(virtual_address)];
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

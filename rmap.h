@@ -24,6 +24,10 @@
 #include "mmu.h"
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * Records that `address` of process `pid` of `mmu` maps the frame at
  * `frame`. Returns 0, or -1 with errno ENOMEM (the pool's records cannot
@@ -58,5 +62,9 @@ void rmap_clear_dirty(addr32 frame);
  * Returns whether any of them was dirty.
  */
 bool rmap_unmap_all(addr32 frame);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

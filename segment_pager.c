@@ -81,9 +81,9 @@ static int page_out(write_back_run *run, size_t from, size_t count) {
         return -1;
     for (size_t i = from; i < from + count; i++) {
         if (trace_on())
-            trace(TRACE_WRITE_BACK, run->pid,
-                  run->first_address + (addr32)(i * PAGE_SIZE),
-                  frame_address(run->entries[i]));
+            trace_event_at(TRACE_WRITE_BACK, run->pid,
+                           run->first_address + (addr32)(i * PAGE_SIZE),
+                           frame_address(run->entries[i]));
         run->entries[i]->dirty = 0;
     }
     return 0;

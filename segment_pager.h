@@ -19,6 +19,10 @@
 #include "mmu.h"
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * What the pool asks of an MMU about the frames its segments hold: the
  * MMU's `owner` points here.
@@ -32,7 +36,7 @@ extern const frame_owner_ops segment_pager_frame_ops;
  * mapped. Counts the page fault. Returns 0, or -1 with errno (ENOMEM, the
  * pager's).
  */
-int segment_pager_fault(mmu *this, size_t pid, addr32 address,
+int segment_pager_fault(mmu *self, size_t pid, addr32 address,
                         page_table_entry *entry, const mmu_access *access);
 
 /*
@@ -41,6 +45,10 @@ int segment_pager_fault(mmu *this, size_t pid, addr32 address,
  * left alone. Returns 0, or -1 with the errno of the first failure (those
  * pages stay dirty).
  */
-int segment_pager_sync(mmu *this, size_t pid, addr32 start, addr32 end);
+int segment_pager_sync(mmu *self, size_t pid, addr32 start, addr32 end);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -22,6 +22,10 @@
 
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum permissions { READ = 0x1, WRITE = 0x2, EXEC = 0x4 };
 
 enum segments { STACK, MMAP, HEAP, BSS, DATA, TEXT, TESTING, NUM_SEGMENTS };
@@ -41,7 +45,7 @@ struct pager {
      * them) with pages `page` .. `page + count - 1`; bytes the store does
      * not have read as zero. Returns 0, or -1 with errno.
      */
-    int (*page_in)(pager *this, size_t page, void *const frames[],
+    int (*page_in)(pager *self, size_t page, void *const frames[],
                    size_t count);
     /*
      * Saves the PAGE_SIZE bytes of each of frames[0] .. frames[count - 1]
@@ -49,7 +53,7 @@ struct pager {
      * that a failure is reported here. Returns 0, or -1 with errno, and
      * then no page of the run counts as saved.
      */
-    int (*page_out)(pager *this, size_t page, const void *const frames[],
+    int (*page_out)(pager *self, size_t page, const void *const frames[],
                     size_t count);
 };
 
@@ -98,5 +102,9 @@ vm_segmentation *find_segment(vm_segmentations *segmentations, addr32 address);
 
 /* The segment's name as the layout above spells it, e.g. "MMAP". */
 const char *segment_name(enum segments segment);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

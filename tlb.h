@@ -26,6 +26,10 @@
 #include "page_table.h"
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define TLB_SIZE 16
 #define TLB_BUCKETS 256 /* a power of two */
 #define TLB_NO_SLOT (-1)
@@ -59,26 +63,26 @@ typedef char tlb_fits_recency[TLB_SIZE == 16 ? 1 : -1];
 tlb *tlb_create(void);
 
 /* Frees `this`; NULL is allowed. */
-void tlb_delete(tlb *this);
+void tlb_delete(tlb *self);
 
 /* Forgets the translation of the page of `virtual_address`, if cached. */
-void tlb_invalidate(tlb *this, addr32 virtual_address);
+void tlb_invalidate(tlb *self, addr32 virtual_address);
 
 /* Forgets every translation. */
-void tlb_flush(tlb *this);
+void tlb_flush(tlb *self);
 
 /* The slot caching page `vpn`, or TLB_NO_SLOT. */
-TLB_INLINE tlb_slot_index tlb_find_slot(const tlb *this, addr32 vpn) {
-    tlb_slot_index i = this->buckets[vpn & (TLB_BUCKETS - 1)];
-    while (i != TLB_NO_SLOT && this->slots[i].vpn != vpn)
-        i = this->slots[i].chain;
+TLB_INLINE tlb_slot_index tlb_find_slot(const tlb *self, addr32 vpn) {
+    tlb_slot_index i = self->buckets[vpn & (TLB_BUCKETS - 1)];
+    while (i != TLB_NO_SLOT && self->slots[i].vpn != vpn)
+        i = self->slots[i].chain;
     return i;
 }
 
 /* Where slot `i` stands in the recency list: 0 is the most recent. */
-TLB_INLINE unsigned tlb_recency_position(const tlb *this, tlb_slot_index i) {
+TLB_INLINE unsigned tlb_recency_position(const tlb *self, tlb_slot_index i) {
     const uint64_t ones = 0x1111111111111111u, highs = 0x8888888888888888u;
-    uint64_t x = this->recency ^ (ones * (uint64_t)i); /* its nibble is 0 */
+    uint64_t x = self->recency ^ (ones * (uint64_t)i); /* its nibble is 0 */
     uint64_t zero = (x - ones) & ~x & highs; /* lowest set bit: that nibble */
 #if defined(__GNUC__)
     return (unsigned)__builtin_ctzll(zero) / 4;
@@ -91,35 +95,35 @@ TLB_INLINE unsigned tlb_recency_position(const tlb *this, tlb_slot_index i) {
 }
 
 /* Moves slot `i` to the front of the recency list. */
-TLB_INLINE void tlb_make_newest(tlb *this, tlb_slot_index i) {
-    if ((this->recency & 0xF) == (uint64_t)i)
+TLB_INLINE void tlb_make_newest(tlb *self, tlb_slot_index i) {
+    if ((self->recency & 0xF) == (uint64_t)i)
         return;
-    unsigned shift = 4 * tlb_recency_position(this, i);
+    unsigned shift = 4 * tlb_recency_position(self, i);
     uint64_t before = ((uint64_t)1 << shift) - 1; /* the more recent ones */
     uint64_t after = ~(before | (uint64_t)0xF << shift);
-    this->recency =
-        (this->recency & after) | (this->recency & before) << 4 | (uint64_t)i;
+    self->recency =
+        (self->recency & after) | (self->recency & before) << 4 | (uint64_t)i;
 }
 
 /*
  * Returns the cached entry for the page of `virtual_address` and makes it
  * the most recently used, or NULL on a miss.
  */
-TLB_INLINE page_table_entry *tlb_get_pte(tlb *this, addr32 virtual_address) {
-    tlb_slot_index i = tlb_find_slot(this, VPN(virtual_address));
+TLB_INLINE page_table_entry *tlb_get_pte(tlb *self, addr32 virtual_address) {
+    tlb_slot_index i = tlb_find_slot(self, VPN(virtual_address));
     if (i == TLB_NO_SLOT)
         return NULL;
-    tlb_make_newest(this, i);
-    return this->slots[i].entry;
+    tlb_make_newest(self, i);
+    return self->slots[i].entry;
 }
 
 /* Takes slot `i`, which caches a page, out of its bucket's chain. */
-TLB_INLINE void tlb_unlink(tlb *this, tlb_slot_index i) {
+TLB_INLINE void tlb_unlink(tlb *self, tlb_slot_index i) {
     tlb_slot_index *link =
-        &this->buckets[this->slots[i].vpn & (TLB_BUCKETS - 1)];
+        &self->buckets[self->slots[i].vpn & (TLB_BUCKETS - 1)];
     while (*link != i)
-        link = &this->slots[*link].chain;
-    *link = this->slots[i].chain;
+        link = &self->slots[*link].chain;
+    *link = self->slots[i].chain;
 }
 
 /*
@@ -127,18 +131,18 @@ TLB_INLINE void tlb_unlink(tlb *this, tlb_slot_index i) {
  * miss, which need not look again): the least recently used entry, or an
  * empty one, is replaced.
  */
-TLB_INLINE void tlb_add_missing_pte(tlb *this, addr32 virtual_address,
+TLB_INLINE void tlb_add_missing_pte(tlb *self, addr32 virtual_address,
                                     page_table_entry *entry) {
     addr32 vpn = VPN(virtual_address);
-    tlb_slot_index i = (tlb_slot_index)(this->recency >> 60);
-    if (this->slots[i].vpn != TLB_NO_PAGE)
-        tlb_unlink(this, i);
-    tlb_slot_index *bucket = &this->buckets[vpn & (TLB_BUCKETS - 1)];
-    this->slots[i].vpn = vpn;
-    this->slots[i].chain = *bucket;
-    this->slots[i].entry = entry;
+    tlb_slot_index i = (tlb_slot_index)(self->recency >> 60);
+    if (self->slots[i].vpn != TLB_NO_PAGE)
+        tlb_unlink(self, i);
+    tlb_slot_index *bucket = &self->buckets[vpn & (TLB_BUCKETS - 1)];
+    self->slots[i].vpn = vpn;
+    self->slots[i].chain = *bucket;
+    self->slots[i].entry = entry;
     *bucket = i;
-    this->recency = this->recency << 4 | (uint64_t)i;
+    self->recency = self->recency << 4 | (uint64_t)i;
 }
 
 /*
@@ -146,15 +150,19 @@ TLB_INLINE void tlb_add_missing_pte(tlb *this, addr32 virtual_address,
  * used translation. A page already cached is updated in place; otherwise,
  * when the TLB is full, the least recently used entry is replaced.
  */
-TLB_INLINE void tlb_add_pte(tlb *this, addr32 virtual_address,
+TLB_INLINE void tlb_add_pte(tlb *self, addr32 virtual_address,
                             page_table_entry *entry) {
-    tlb_slot_index i = tlb_find_slot(this, VPN(virtual_address));
+    tlb_slot_index i = tlb_find_slot(self, VPN(virtual_address));
     if (i == TLB_NO_SLOT) {
-        tlb_add_missing_pte(this, virtual_address, entry);
+        tlb_add_missing_pte(self, virtual_address, entry);
         return;
     }
-    this->slots[i].entry = entry;
-    tlb_make_newest(this, i);
+    self->slots[i].entry = entry;
+    tlb_make_newest(self, i);
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

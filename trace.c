@@ -17,8 +17,8 @@ void trace_report(const trace_record *record) {
         trace_current_hook(record, current_context);
 }
 
-void trace(enum trace_event event, size_t pid, addr32 virtual_address,
-           addr32 physical_address) {
+void trace_event_at(enum trace_event event, size_t pid,
+                    addr32 virtual_address, addr32 physical_address) {
     if (trace_current_hook)
         trace_report(&(trace_record){.event = event,
                                      .pid = pid,

@@ -16,6 +16,10 @@
 
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum trace_event {
     TRACE_TLB_HIT,     /* pid, virtual address */
     TRACE_TLB_MISS,    /* pid, virtual address */
@@ -106,10 +110,14 @@ static inline bool trace_on(void) {
 void trace_report(const trace_record *record);
 
 /* Reports an event that has only a pid and addresses. */
-void trace(enum trace_event event, size_t pid, addr32 virtual_address,
-           addr32 physical_address);
+void trace_event_at(enum trace_event event, size_t pid,
+                    addr32 virtual_address, addr32 physical_address);
 
 /* The event's name, e.g. "TLB miss". */
 const char *trace_event_name(enum trace_event event);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

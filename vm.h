@@ -49,6 +49,10 @@
 #include "mmu.h"
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Protections: the values of Linux's PROT_* (and of enum permissions). */
 #define VM_PROT_NONE 0x0
 #define VM_PROT_READ 0x1
@@ -100,7 +104,7 @@
  *   EOVERFLOW `offset + length` is past what off_t holds;
  *   or what fstat(2) or dup(2) says.
  */
-addr32 vm_mmap(mmu *this, size_t pid, addr32 addr, size_t length, int prot,
+addr32 vm_mmap(mmu *self, size_t pid, addr32 addr, size_t length, int prot,
                int flags, int fd, off_t offset);
 
 /*
@@ -116,7 +120,7 @@ addr32 vm_mmap(mmu *this, size_t pid, addr32 addr, size_t length, int prot,
  * the page stays dirty in the page cache, where a later write-back (the
  * file's last unmapping, or eviction) tries again.
  */
-int vm_munmap(mmu *this, size_t pid, addr32 addr, size_t length);
+int vm_munmap(mmu *self, size_t pid, addr32 addr, size_t length);
 
 /*
  * Sets the protection of [addr, addr + length rounded up) in process
@@ -128,7 +132,7 @@ int vm_munmap(mmu *this, size_t pid, addr32 addr, size_t length);
  * (VM_PROT_WRITE on a shared mapping of a file not open for writing when
  * it was mapped). A `length` of 0 changes nothing and returns 0.
  */
-int vm_mprotect(mmu *this, size_t pid, addr32 addr, size_t length, int prot);
+int vm_mprotect(mmu *self, size_t pid, addr32 addr, size_t length, int prot);
 
 /*
  * Writes the dirty pages of shared file mappings in [addr, addr + length
@@ -144,6 +148,10 @@ int vm_mprotect(mmu *this, size_t pid, addr32 addr, size_t length, int prot);
  * mapped), or the errno of a failed write, whose pages stay dirty. A
  * `length` of 0 does nothing and returns 0.
  */
-int vm_msync(mmu *this, size_t pid, addr32 addr, size_t length, int flags);
+int vm_msync(mmu *self, size_t pid, addr32 addr, size_t length, int flags);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

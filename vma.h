@@ -19,6 +19,10 @@
 
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cached_file;
 
 typedef struct {
@@ -53,13 +57,13 @@ typedef struct vm_areas {
 vm_areas *vma_create(void);
 
 /* Frees `this` (the areas must be gone: their references are the caller's). */
-void vma_delete(vm_areas *this);
+void vma_delete(vm_areas *self);
 
 /* The area holding `address`, or NULL. */
-vm_area *vma_find(vm_areas *this, addr32 address);
+vm_area *vma_find(vm_areas *self, addr32 address);
 
 /* The index of the first area that ends after `address` (count if none). */
-size_t vma_index_after(const vm_areas *this, addr32 address);
+size_t vma_index_after(const vm_areas *self, addr32 address);
 
 /*
  * Checks an access of [start, end) needing `permission` (VM_PROT_READ or
@@ -67,30 +71,30 @@ size_t vma_index_after(const vm_areas *this, addr32 address);
  * EFAULT when one lies in no area, EACCES when one lies in an area without
  * it; `*stop` gets the first address refused.
  */
-int vma_check(vm_areas *this, addr32 start, uint64_t end, uint32_t permission,
+int vma_check(vm_areas *self, addr32 start, uint64_t end, uint32_t permission,
               addr32 *stop);
 
 /* Whether no area overlaps [start, end). */
-bool vma_range_free(const vm_areas *this, addr32 start, uint64_t end);
+bool vma_range_free(const vm_areas *self, addr32 start, uint64_t end);
 
 /* Whether every page of [start, end) lies in some area. */
-bool vma_range_mapped(const vm_areas *this, addr32 start, uint64_t end);
+bool vma_range_mapped(const vm_areas *self, addr32 start, uint64_t end);
 
 /*
  * The lowest start in [low, high) of a free range of `bytes` (a multiple
  * of PAGE_SIZE), or 0 when none fits.
  */
-addr32 vma_lowest_gap(const vm_areas *this, addr32 low, uint64_t high,
+addr32 vma_lowest_gap(const vm_areas *self, addr32 low, uint64_t high,
                       uint64_t bytes);
 
 /*
  * Makes room for `more` areas, so that the inserts and splits that follow
  * cannot fail. Returns 0, or -1 with errno ENOMEM.
  */
-int vma_reserve(vm_areas *this, size_t more);
+int vma_reserve(vm_areas *self, size_t more);
 
 /* Inserts `area`, which overlaps none, in order (room must be reserved). */
-void vma_insert(vm_areas *this, const vm_area *area);
+void vma_insert(vm_areas *self, const vm_area *area);
 
 /*
  * Splits the area holding `address` in two at it, if `address` lies
@@ -99,15 +103,19 @@ void vma_insert(vm_areas *this, const vm_area *area);
  * the caller takes one more reference on it. Returns the second half's
  * index, or count when nothing was split.
  */
-size_t vma_split(vm_areas *this, addr32 address);
+size_t vma_split(vm_areas *self, addr32 address);
 
 /* Removes the area at `index`; its file reference is the caller's. */
-void vma_remove(vm_areas *this, size_t index);
+void vma_remove(vm_areas *self, size_t index);
 
 /* The highest end of any area, or `otherwise` when there is none. */
-addr32 vma_highest_end(const vm_areas *this, addr32 otherwise);
+addr32 vma_highest_end(const vm_areas *self, addr32 otherwise);
 
 /* The union of every area's protection. */
-uint32_t vma_all_prot(const vm_areas *this);
+uint32_t vma_all_prot(const vm_areas *self);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

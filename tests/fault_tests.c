@@ -313,7 +313,7 @@ static void test_fault_read_reaching_a_page_past_eof_stops_there(void) {
     expect_size(m->num_page_faults, faults, "page faults (none counted)");
     expect_bytes(got, lorem + 2 * PAGE_SIZE + 1000, 10000 - 2 * PAGE_SIZE - 1000,
                  "the bytes copied: the file's last ones");
-    expect_bytes(got + 10000 - 2 * PAGE_SIZE - 1000, zeros,
+    expect_bytes(got + (10000 - 2 * PAGE_SIZE - 1000), zeros,
                  3 * PAGE_SIZE - 10000, "then zeros to the end of the page");
     errno = 0;
     expect_size(read_virtual(m, 1, at + 4 * PAGE_SIZE, got, 1), 0,

@@ -7,8 +7,9 @@
  * page_cache_tests.c, fault_tests.c), tests/examples_tests.c runs the
  * programs of examples/, tests/demo_tests.c what ./mmap_demo --sharing
  * reports, and tests/vm_kernel_tests.c holds vm.h against the host
- * kernel's own mmap (tests/host_mappings.c makes the host's calls), each
- * file ending with its suite; tests/helpers.c holds what they share.
+ * kernel's own mmap (tests/host_mappings.c makes the host's calls),
+ * tests/interop_tests.c runs nm, ar, cc and g++ on libmmap.a and its files,
+ * each file ending with its suite; tests/helpers.c holds what they share.
  *
  * Every test is a named function that sets up, acts and checks. Each runs
  * in its own forked child: it starts with a fresh frame pool (sized by
@@ -24,7 +25,7 @@
  *                            test's name or a suite's (page_table, tlb,
  *                            kernel, segments, mmu, trace, mmap, vm,
  *                            page_cache, fault, examples, demo,
- *                            vm_kernel: all its
+ *                            vm_kernel, interop: all its
  *                            tests); an unknown name: exit 2
  *   ./mmap_tests --list      prints the names of every test, one a line
  *
@@ -49,7 +50,7 @@ static const test_suite *const suites[] = {
     &page_table_suite, &tlb_suite,   &kernel_suite,   &segments_suite,
     &mmu_suite,        &trace_suite, &mmap_suite,     &vm_suite,
     &page_cache_suite, &fault_suite, &examples_suite, &demo_suite,
-    &vm_kernel_suite,
+    &vm_kernel_suite,  &interop_suite,
 };
 
 #define NUM_SUITES (sizeof suites / sizeof suites[0])
