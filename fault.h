@@ -11,7 +11,9 @@
  *   - a write through a private mapping: a copy of the page cache's frame
  *     in a frame of the process's own (copy-on-write), whether the page
  *     was mapped already (read-only, shared with the cache) or not;
- *   - a page wholly past the end of the file: refused (Linux's SIGBUS).
+ *   - a page wholly past the end of the file: refused, a bus error
+ *     (Linux's SIGBUS), counted in num_bus_errors, errno ENXIO; the file
+ *     is asked its length first, since it may have grown.
  * Each first touch counts one page fault in the MMU, major when the page
  * itself was read from the file, minor otherwise; copies count in
  * num_cow_faults as well. Left out: fault-around (mapping cached
@@ -34,8 +36,8 @@ extern "C" {
  * Serves a fault on the page of `address` in process `pid`, which lies in
  * one of its areas and which the area allows the access (see mmu_area_ops).
  * Returns 0 with `entry` present and allowing the access, or -1 with
- * errno: ENOMEM (no frame), the file's errno (a failed read), EFAULT (a
- * page past the end of the file: a segmentation fault is counted).
+ * errno: ENOMEM (no frame), the file's errno (a failed read), ENXIO (a
+ * page past the end of the file: a bus error is counted).
  */
 int fault_handle(mmu *self, size_t pid, addr32 address,
                  page_table_entry *entry, const mmu_access *access);

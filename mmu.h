@@ -135,9 +135,10 @@ int mmu_add_process(mmu *self, size_t pid);
  * page cache with its last mapping), writes the dirty pages of its
  * segments back through their pagers, then returns every frame it held
  * (pages, page tables, directory) to the pool and frees its segments.
- * Returns 0, or -1 with errno if a write-back failed (those bytes are
- * lost; everything is freed all the same). A pid with no process is
- * ignored.
+ * Returns 0, or -1 with errno if a write-back failed; everything is
+ * freed all the same, but a file page that could not be written stays
+ * dirty in the page cache (vm.h), while a segment's page is lost, having
+ * no other place to go. A pid with no process is ignored.
  */
 int mmu_remove_process(mmu *self, size_t pid);
 
@@ -150,8 +151,10 @@ void mmu_delete(mmu *self);
  * bytes copied. On a segmentation fault nothing is copied, the fault is
  * counted and errno is EFAULT (outside every segment) or EACCES (a segment
  * without READ). A shorter count means a page fault could not be served
- * (errno ENOMEM, or the pager's errno). EINVAL: no such process, or NULL
- * buffer with a non-zero count.
+ * (errno ENOMEM, or the pager's errno), or a bus error: a page of a mapped
+ * file wholly past the file's end (errno ENXIO, num_bus_errors; vm.h).
+ * EINVAL: no such process, or NULL buffer with a non-zero count. errno is
+ * left alone when every byte is copied.
  */
 size_t mmu_read_from_virtual_address(mmu *self, addr32 virtual_address,
                                      size_t pid, void *buffer,

@@ -21,20 +21,44 @@
  * touch and stays resident (there is no swap yet). Dirty pages of shared
  * file mappings go back to the file at vm_msync, at eviction, and when
  * their range is unmapped; only bytes inside the file are written, so a
- * mapping never grows its file. A file's pages leave the cache, dirty
- * ones written first, when its last mapping goes.
+ * mapping never grows its file, nor writes bytes it did not have from
+ * the file. A file's pages leave the cache, dirty ones written first,
+ * when its last mapping goes; a page whose write-back fails is never
+ * dropped: it stays dirty in the cache, and a later write-back of the
+ * file (a new mapping's vm_msync or vm_munmap, an eviction) writes it.
+ *
+ * The file's length is the one it has now, as for Linux, but the library
+ * must ask the file (fstat), which it does at each vm_mmap of it, each
+ * read of pages from it, each write-back and eviction of a dirty page,
+ * and before refusing a page past the end it last saw. A file grown by
+ * another program (ftruncate, write) can then be touched in the grown
+ * part, and the writes reach it; a file truncated loses its pages wholly
+ * past the new end from every mapping (dirty or not, as truncate(2) does),
+ * a later access there is a bus error, and no write-back grows it again.
+ *
+ * An access is refused in one of two ways, as Linux signals it: outside
+ * every mapping, or without the right, it is a segmentation fault (errno
+ * EFAULT or EACCES, num_segmentation_faults; Linux's SIGSEGV); to a page
+ * of a file mapping wholly past the file's end it is a bus error (errno
+ * ENXIO, num_bus_errors; Linux's SIGBUS). Either stops the access there,
+ * with the bytes before it copied. No call sets errno when it succeeds.
  *
  * Where this simulation differs from Linux, on purpose:
- * - An access to a page wholly past the end of the file (as it was when
- *   mapped) stops there with the bytes before it copied, errno EFAULT and
- *   a segmentation fault counted, where Linux raises SIGBUS.
+ * - Between the moments the library asks the file its length, a page
+ *   already mapped is served as it was: Linux refuses a page the file no
+ *   longer holds at once, and shows at once bytes another program wrote.
+ *   Private copies of pages past a new end are kept; Linux drops them.
  * - A read needs VM_PROT_READ, whatever else is set: x86 Linux lets
  *   PROT_WRITE or PROT_EXEC alone read, this MMU does not.
  * - There is no background writer: VM_MS_ASYNC writes at once, as
  *   VM_MS_SYNC does.
- * - A file changed by another program (write(2), truncate) is seen by
- *   mapped pages only after they leave the cache (eviction, or vm_msync
- *   with VM_MS_INVALIDATE); Linux's page cache is that program's too.
+ * - Bytes another program writes inside the length the library knew are
+ *   seen by mapped pages only after they leave the cache (eviction, or
+ *   vm_msync with VM_MS_INVALIDATE); Linux's page cache is that
+ *   program's too.
+ * - The simulated address space is 32 bits wide but lengths are size_t:
+ *   a range is judged as Linux judges one that leaves a 64-bit process's
+ *   space (vm_munmap, vm_mprotect and vm_msync below).
  *
  * Left out: fork, copy-on-write between processes and swap (the next
  * step), mremap, madvise, mlock, MAP_NORESERVE and the other flags, huge
@@ -79,8 +103,10 @@ extern "C" {
  * memory (`fd` is then ignored and `offset` must be 0), into process `pid`.
  * `flags` holds exactly one of VM_MAP_SHARED and VM_MAP_PRIVATE, and may
  * add VM_MAP_FIXED and VM_MAP_ANONYMOUS. Nothing is read now. The mapping
- * holds the file open itself (a duplicate of `fd`): closing `fd` changes
- * nothing.
+ * holds the file open itself, through an opening of its own (of
+ * /proc/self/fd/`fd`; a duplicate where /proc is missing): closing `fd`
+ * changes nothing, and no status flag of `fd` (O_APPEND, O_DIRECT, or one
+ * set later with fcntl) changes how pages are read and written back.
  *
  * Placement: without VM_MAP_FIXED, a page-aligned `addr` whose whole range
  * is free inside the MMAP region is used as given (a hint, as on Linux);
@@ -95,10 +121,13 @@ extern "C" {
  *           VM_MAP_FIXED with an unaligned `addr`, or an MMAP segment that
  *           the process grew by hand (segments.h), which mappings cannot
  *           share;
- *   EBADF   `fd` is not an open descriptor (without VM_MAP_ANONYMOUS);
+ *   EBADF   `fd` is not an open descriptor, or one opened O_PATH (without
+ *           VM_MAP_ANONYMOUS);
  *   EACCES  `fd` is not open for reading, or VM_MAP_SHARED with
- *           VM_PROT_WRITE and `fd` not open for writing;
- *   ENODEV  `fd` is not a regular file;
+ *           VM_PROT_WRITE and `fd` not open for writing, or `fd` has
+ *           O_APPEND or O_DIRECT and /proc cannot open the file again;
+ *   ENODEV  `fd` is not a regular file, or one of a pseudo file system
+ *           (/proc, /sys, ...) whose files have no pages;
  *   ENOMEM  no free range of the MMAP region fits, a VM_MAP_FIXED range
  *           leaves the region, or no memory for the records;
  *   EOVERFLOW `offset + length` is past what off_t holds;
@@ -114,11 +143,15 @@ addr32 vm_mmap(mmu *self, size_t pid, addr32 addr, size_t length, int prot,
  * returned, as on Linux. A later access to the range is a segmentation
  * fault, also for a page whose translation the TLB held. Dirty pages of
  * shared file mappings in the range are written back; private copies and
- * anonymous pages are freed. Returns 0, or -1 with errno: EINVAL (unaligned
- * `addr`, `length` 0, no such process, `this` NULL), or the errno of a
- * failed write-back, in which case the range is unmapped all the same and
- * the page stays dirty in the page cache, where a later write-back (the
- * file's last unmapping, or eviction) tries again.
+ * anonymous pages are freed; page tables left with no page go back to
+ * the pool. Returns 0, or -1 with errno: EINVAL (unaligned `addr`,
+ * `length` 0, a range that runs past the 32-bit space or a `length` whose
+ * rounding up wraps, as Linux refuses one past its own: nothing is
+ * unmapped; no such process; `this` NULL), or the errno of a failed
+ * write-back, in which case the range is unmapped all the same and the
+ * page stays dirty in the page cache, even when this was the file's last
+ * mapping, where a later write-back (another mapping's, a new mapping's,
+ * or eviction) tries again.
  */
 int vm_munmap(mmu *self, size_t pid, addr32 addr, size_t length);
 
@@ -128,7 +161,8 @@ int vm_munmap(mmu *self, size_t pid, addr32 addr, size_t length);
  * the TLB holds is dropped, so an access just made illegal is refused.
  * Returns 0, or -1 with errno and nothing changed: EINVAL (unaligned
  * `addr`, unknown bits in `prot`, no such process, `this` NULL), ENOMEM (a
- * page of the range is not mapped, or no memory for a split), EACCES
+ * page of the range is not mapped, the range runs past the 32-bit space
+ * or `length` wraps when rounded up, or no memory for a split), EACCES
  * (VM_PROT_WRITE on a shared mapping of a file not open for writing when
  * it was mapped). A `length` of 0 changes nothing and returns 0.
  */
@@ -145,8 +179,10 @@ int vm_mprotect(mmu *self, size_t pid, addr32 addr, size_t length, int prot);
  * programs wrote to it; private copies are kept. Returns 0, or -1 with
  * errno: EINVAL (unaligned `addr`, both VM_MS_SYNC and VM_MS_ASYNC, unknown
  * bits, no such process, `this` NULL), ENOMEM (a page of the range is not
- * mapped), or the errno of a failed write, whose pages stay dirty. A
- * `length` of 0 does nothing and returns 0.
+ * mapped, or the range runs past the 32-bit space), or the errno of a
+ * failed write, whose pages stay dirty. A `length` of 0, or one so large
+ * that rounding it up to a page wraps to 0, does nothing and returns 0,
+ * as Linux's msync does.
  */
 int vm_msync(mmu *self, size_t pid, addr32 addr, size_t length, int flags);
 
