@@ -25,8 +25,8 @@ typedef struct vma_node {
     struct vma_node *left, *right; /* a spare's `left` links the spares */
     int height;                    /* of the subtree: 1 for a leaf */
     /* The subtree's summaries (summarize). */
-    addr32 lowest;  /* start of its first area */
-    addr32 highest; /* end of its last area */
+    addr32 lowest;     /* start of its first area */
+    addr32 highest;    /* end of its last area */
     addr32 widest_gap; /* between two of its areas (not before its first) */
     uint32_t prots;    /* union of its areas' protections */
 } vma_node;
@@ -64,8 +64,8 @@ static void summarize(vma_node *n) {
     if (l)
         n->widest_gap = max_addr(l->widest_gap, n->area.start - l->highest);
     if (r)
-        n->widest_gap = max_addr(n->widest_gap, max_addr(r->widest_gap,
-                                                         r->lowest - n->area.end));
+        n->widest_gap = max_addr(
+            n->widest_gap, max_addr(r->widest_gap, r->lowest - n->area.end));
 }
 
 static vma_node *rotate_right(vma_node *n) {
@@ -266,15 +266,14 @@ bool vma_range_mapped(const vm_areas *this, addr32 start, uint64_t end) {
 /*
  * Whether no gap of `bytes` at or above `low` can lie before an area of
  * the subtree `n`, whose first area follows free space from `free_from`.
- * Exact when the subtree lies wholly at or above `low`; when `low` falls
- * inside it, only the path towards `low` is looked into.
+ * Never wrong, and exact for a subtree wholly at or above `low` (its gaps
+ * are whole there, but the first): only the subtrees on the path towards
+ * `low` may be looked into in vain.
  */
 static bool no_fit_under(const vma_node *n, addr32 free_from, addr32 low,
                          uint64_t bytes) {
     if (n->highest <= low) /* every gap here ends below low */
         return true;
-    if (n->lowest < low)
-        return false;
     return (uint64_t)max_addr(free_from, low) + bytes > n->lowest &&
            n->widest_gap < bytes;
 }
@@ -349,9 +348,8 @@ vm_area *vma_split(vm_areas *this, addr32 address) {
     first->area.end = address; /* summarized as `second` goes in */
     second->area.start = address;
     second->area.first_page += pages;
-    second->area.file_pages = second->area.file_pages > pages
-                                  ? second->area.file_pages - pages
-                                  : 0;
+    second->area.file_pages =
+        second->area.file_pages > pages ? second->area.file_pages - pages : 0;
     summarize(second);
     this->root = insert_node(this->root, second);
     return &second->area;
