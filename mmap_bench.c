@@ -648,8 +648,9 @@ static void many_mappings(child_result *result, bool ours) {
             bool writable = made % 2;
             int prot = VM_PROT_READ | (writable ? VM_PROT_WRITE : 0);
             if (ours)
-                starts[made] = vm_mmap(m, pass + 1, 0, MAPPING_PAGE, prot,
-                                       VM_MAP_PRIVATE | VM_MAP_ANONYMOUS, -1, 0);
+                starts[made] =
+                    vm_mmap(m, pass + 1, 0, MAPPING_PAGE, prot,
+                            VM_MAP_PRIVATE | VM_MAP_ANONYMOUS, -1, 0);
             else
                 hosts[made] = host_map_anonymous(MAPPING_PAGE, writable);
             if (ours ? starts[made] == VM_MAP_FAILED : !hosts[made]) {
