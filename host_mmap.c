@@ -1,5 +1,6 @@
 /*
- * host_mmap.c: the host kernel's mmap of a whole file, for the benchmark.
+ * host_mmap.c: the host kernel's mmap of a whole file or of anonymous
+ * memory, for the benchmark.
  */
 #define _GNU_SOURCE
 
@@ -33,6 +34,12 @@ const unsigned char *host_map_file(const char *path, size_t *length) {
     }
     *length = (size_t)status.st_size;
     return mapping;
+}
+
+const unsigned char *host_map_anonymous(size_t length, bool writable) {
+    void *mapping = mmap(NULL, length, PROT_READ | (writable ? PROT_WRITE : 0),
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return mapping == MAP_FAILED ? NULL : mapping;
 }
 
 int host_unmap(const unsigned char *mapping, size_t length) {

@@ -10,6 +10,7 @@
 #ifndef HOST_MMAP_H
 #define HOST_MMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -24,7 +25,15 @@ extern "C" {
  */
 const unsigned char *host_map_file(const char *path, size_t *length);
 
-/* Unmaps what host_map_file returned. Returns 0, or -1 with errno. */
+/*
+ * Maps `length` bytes of private anonymous memory wherever the kernel
+ * places them, readable, and writable too with `writable`. Returns the
+ * mapping, or NULL with errno (from mmap). Unmap it with host_unmap.
+ */
+const unsigned char *host_map_anonymous(size_t length, bool writable);
+
+/* Unmaps what host_map_file or host_map_anonymous returned. Returns 0, or
+ * -1 with errno. */
 int host_unmap(const unsigned char *mapping, size_t length);
 
 #ifdef __cplusplus

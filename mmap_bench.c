@@ -611,6 +611,66 @@ static void stdio_overwrite(child_result *result, unsigned seed) {
     result->ok = !result->error[0];
 }
 
+/* --- many one-page mappings ------------------------------------------- */
+
+/* How many one-page mappings each pass of the mapping rows makes. */
+static const size_t mapping_counts[] = {10000, 50000};
+#define MAPPING_PASSES (sizeof mapping_counts / sizeof mapping_counts[0])
+#define MAPPING_PAGE 4096
+typedef char mapping_passes_fit[MAPPING_PASSES <= PASSES ? 1 : -1];
+
+/*
+ * Maps mapping_counts[pass] one-page anonymous mappings, each placed where
+ * the mapper chooses (no hint), then unmaps them in the order made; pass p
+ * times both for mapping_counts[p]. The protections alternate, read-only
+ * and read-write, so that the kernel cannot merge neighbours into one area
+ * (ours never merges): both sides keep one area per mapping. `ours` maps
+ * with vm_mmap in a fresh process of one MMU, made before the clock starts;
+ * else the host kernel maps. Nothing is touched, so no page is faulted in.
+ */
+static void many_mappings(child_result *result, bool ours) {
+    size_t most = mapping_counts[MAPPING_PASSES - 1];
+    addr32 *starts = malloc(most * sizeof *starts);
+    const unsigned char **hosts = malloc(most * sizeof *hosts);
+    mmu *m = ours ? mmu_create() : NULL;
+    if (!starts || !hosts || (ours && !m)) {
+        fail(result, ours ? "mmu_create" : "malloc");
+        goto done;
+    }
+    for (size_t pass = 0; pass < MAPPING_PASSES && !result->error[0]; pass++) {
+        size_t count = mapping_counts[pass], made = 0;
+        if (ours && mmu_add_process(m, pass + 1) != 0) {
+            fail(result, "mmu_add_process");
+            break;
+        }
+        double start = now();
+        for (; made < count; made++) {
+            bool writable = made % 2;
+            int prot = VM_PROT_READ | (writable ? VM_PROT_WRITE : 0);
+            if (ours)
+                starts[made] =
+                    vm_mmap(m, pass + 1, 0, MAPPING_PAGE, prot,
+                            VM_MAP_PRIVATE | VM_MAP_ANONYMOUS, -1, 0);
+            else
+                hosts[made] = host_map_anonymous(MAPPING_PAGE, writable);
+            if (ours ? starts[made] == VM_MAP_FAILED : !hosts[made]) {
+                fail(result, ours ? "vm_mmap" : "mmap");
+                break;
+            }
+        }
+        for (size_t i = 0; i < made; i++)
+            if (ours ? vm_munmap(m, pass + 1, starts[i], MAPPING_PAGE) != 0
+                     : host_unmap(hosts[i], MAPPING_PAGE) != 0)
+                fail(result, ours ? "vm_munmap" : "munmap");
+        result->seconds[pass] = now() - start;
+    }
+done:
+    mmu_delete(m);
+    free(starts);
+    free(hosts);
+    result->ok = !result->error[0];
+}
+
 /* --- running, collecting, reporting ---------------------------------- */
 
 enum method {
@@ -624,6 +684,8 @@ enum method {
     STDIO_WRITE,
     OURS_SHARED_READS, /* 40000 frames: two processes, one shared mapping */
     HOST_SHARED_READS, /* two mappings */
+    OURS_MAPPINGS,     /* one-page mappings, made and unmapped */
+    HOST_MAPPINGS,
     NUM_METHODS
 };
 
@@ -634,6 +696,7 @@ static const int method_passes[NUM_METHODS] = {
     [FLOOR_READ] = 1,        [STDIO_READ] = 1,
     [HOST_READS] = 4,        [STDIO_WRITE] = 1,
     [OURS_SHARED_READS] = 3, [HOST_SHARED_READS] = 3,
+    [OURS_MAPPINGS] = MAPPING_PASSES, [HOST_MAPPINGS] = MAPPING_PASSES,
 };
 
 /* Runs `method` in a child with the pool size it calls for. */
@@ -673,6 +736,8 @@ static child_result run_child(enum method method, unsigned seed) {
         case STDIO_WRITE: stdio_overwrite(&result, seed); break;
         case OURS_SHARED_READS: ours_shared_reads(&result); break;
         case HOST_SHARED_READS: host_shared_reads(&result); break;
+        case OURS_MAPPINGS: many_mappings(&result, true); break;
+        case HOST_MAPPINGS: many_mappings(&result, false); break;
         case NUM_METHODS: break;
         }
         ssize_t written = write(channel[1], &result, sizeof result);
@@ -768,6 +833,10 @@ static const comparison comparisons[] = {
      OURS_PRESSURE_WRITE, 0, STDIO_WRITE, 0, "fwrite", 1.25, false},
     {"shared_read_vs_kernel_mmap", "2 processes, shared map", OURS_SHARED_READS,
      0, HOST_SHARED_READS, 0, "kernel 2 mappings", 0, false},
+    {"mappings_10000_vs_kernel_mmap", "10000 1-page mmap+unmap", OURS_MAPPINGS,
+     0, HOST_MAPPINGS, 0, "kernel mmap+munmap", 0, false},
+    {"mappings_50000_vs_kernel_mmap", "50000 1-page mmap+unmap", OURS_MAPPINGS,
+     1, HOST_MAPPINGS, 1, "kernel mmap+munmap", 0, false},
 };
 #define NUM_COMPARISONS (sizeof comparisons / sizeof comparisons[0])
 
@@ -814,6 +883,19 @@ static bool checksums_agree(void) {
     return true;
 }
 
+/* The mapping rows' figures per mapping: each mapping made and unmapped. */
+static void print_mapping_costs(int count) {
+    printf("one-page mappings, per mapping made and unmapped:");
+    for (size_t pass = 0; pass < MAPPING_PASSES; pass++)
+        printf("%s %zu: ours %.0f ns, kernel %.0f ns", pass ? ";" : "",
+               mapping_counts[pass],
+               figure(OURS_MAPPINGS, (int)pass, count, false) * 1e6 /
+                   (double)mapping_counts[pass],
+               figure(HOST_MAPPINGS, (int)pass, count, false) * 1e6 /
+                   (double)mapping_counts[pass]);
+    printf("\n");
+}
+
 static void print_table(int count) {
     double mib = (double)bench.size / (1024 * 1024);
     printf("mmap_bench: %.0f MiB file, median of %d runs; pool %s frames, "
@@ -854,6 +936,7 @@ static void print_table(int count) {
            runs.page_faults[OURS_SHARED_READS],
            runs.major_faults[OURS_SHARED_READS],
            runs.minor_faults[OURS_SHARED_READS]);
+    print_mapping_costs(count);
 }
 
 static void print_json(int count) {

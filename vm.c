@@ -157,13 +157,13 @@ static void file_pages_of(const vm_area *area, addr32 start, uint64_t end,
  * its own reference. Room for two areas must be reserved.
  */
 static void split_at(vm_areas *areas, addr32 start, uint64_t end) {
-    size_t i = vma_split(areas, start);
-    if (i < areas->count && areas->areas[i].file)
-        page_cache_hold(areas->areas[i].file);
+    vm_area *half = vma_split(areas, start);
+    if (half && half->file)
+        page_cache_hold(half->file);
     if (end < ADDRESS_SPACE_END) {
-        i = vma_split(areas, (addr32)end);
-        if (i < areas->count && areas->areas[i].file)
-            page_cache_hold(areas->areas[i].file);
+        half = vma_split(areas, (addr32)end);
+        if (half && half->file)
+            page_cache_hold(half->file);
     }
 }
 
@@ -177,11 +177,11 @@ static int unmap_range(mmu *this, size_t pid, addr32 start, uint64_t end) {
     vm_areas *areas = this->areas[pid];
     split_at(areas, start, end);
     int failure = 0;
-    size_t i = vma_index_after(areas, start);
-    while (i < areas->count && areas->areas[i].start < end) {
-        vm_area area = areas->areas[i];
+    vm_area *next = vma_first_ending_after(areas, start);
+    while (next && next->start < end) {
+        vm_area area = *next;
         for_each_page(this, pid, &area, unmap_page);
-        vma_remove(areas, i);
+        next = vma_remove(areas, next);
         if (area.file && area.shared) {
             uint64_t first, last;
             file_pages_of(&area, area.start, area.end, &first, &last);
@@ -301,9 +301,8 @@ int vm_mprotect(mmu *this, size_t pid, addr32 addr, size_t length, int prot) {
         errno = ENOMEM;
         return -1;
     }
-    for (size_t i = vma_index_after(areas, addr);
-         i < areas->count && areas->areas[i].start < end; i++) {
-        const vm_area *area = &areas->areas[i];
+    for (const vm_area *area = vma_first_ending_after(areas, addr);
+         area && area->start < end; area = vma_next(areas, area)) {
         if (area->file && area->shared && !area->file_writable &&
             (prot & VM_PROT_WRITE)) {
             errno = EACCES;
@@ -313,10 +312,10 @@ int vm_mprotect(mmu *this, size_t pid, addr32 addr, size_t length, int prot) {
     if (vma_reserve(areas, 2) != 0)
         return -1;
     split_at(areas, addr, end);
-    for (size_t i = vma_index_after(areas, addr);
-         i < areas->count && areas->areas[i].start < end; i++) {
-        areas->areas[i].prot = (uint32_t)prot;
-        for_each_page(this, pid, &areas->areas[i], protect_page);
+    for (vm_area *area = vma_first_ending_after(areas, addr);
+         area && area->start < end; area = vma_next(areas, area)) {
+        vma_protect(areas, area, (uint32_t)prot);
+        for_each_page(this, pid, area, protect_page);
     }
     fit_segment(this, pid);
     return 0;
@@ -330,9 +329,8 @@ static int sync_range(mmu *this, size_t pid, addr32 start, uint64_t end,
                       bool invalidate) {
     vm_areas *areas = this->areas[pid];
     int failure = 0;
-    for (size_t i = vma_index_after(areas, start);
-         i < areas->count && areas->areas[i].start < end; i++) {
-        const vm_area *area = &areas->areas[i];
+    for (const vm_area *area = vma_first_ending_after(areas, start);
+         area && area->start < end; area = vma_next(areas, area)) {
         if (!area->file)
             continue;
         uint64_t first, last;

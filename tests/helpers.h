@@ -61,6 +61,7 @@ extern const test_suite segments_suite;
 extern const test_suite mmu_suite;
 extern const test_suite trace_suite;
 extern const test_suite mmap_suite;
+extern const test_suite vma_suite;
 extern const test_suite vm_suite;
 extern const test_suite page_cache_suite;
 extern const test_suite fault_suite;

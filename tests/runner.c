@@ -3,10 +3,10 @@
  * as a specification of the simulated MMU (page walk, TLB, frame pool,
  * segments, faults) and the mmap library. The tests live in one file per
  * module (tests/page_table_tests.c, tlb_tests.c, kernel_tests.c,
- * segments_tests.c, mmu_tests.c, trace_tests.c, mmap_tests.c, vm_tests.c,
- * page_cache_tests.c, fault_tests.c), tests/examples_tests.c runs the
- * programs of examples/, tests/demo_tests.c what ./mmap_demo --sharing
- * reports, and tests/vm_kernel_tests.c holds vm.h against the host
+ * segments_tests.c, mmu_tests.c, trace_tests.c, mmap_tests.c, vma_tests.c,
+ * vm_tests.c, page_cache_tests.c, fault_tests.c), tests/examples_tests.c
+ * runs the programs of examples/, tests/demo_tests.c what ./mmap_demo
+ * --sharing reports, and tests/vm_kernel_tests.c holds vm.h against the host
  * kernel's own mmap (tests/host_mappings.c makes the host's calls),
  * tests/interop_tests.c runs nm, ar, cc and g++ on libmmap.a and its files,
  * each file ending with its suite; tests/helpers.c holds what they share.
@@ -23,8 +23,8 @@
  *   ./mmap_tests             runs every test, suite by suite, in order
  *   ./mmap_tests ARG...      runs those, in the order given: each ARG is a
  *                            test's name or a suite's (page_table, tlb,
- *                            kernel, segments, mmu, trace, mmap, vm,
- *                            page_cache, fault, examples, demo,
+ *                            kernel, segments, mmu, trace, mmap, vma,
+ *                            vm, page_cache, fault, examples, demo,
  *                            vm_kernel, interop: all its
  *                            tests); an unknown name: exit 2
  *   ./mmap_tests --list      prints the names of every test, one a line
@@ -47,10 +47,10 @@
 
 /* Every suite, in the order a full run takes them. */
 static const test_suite *const suites[] = {
-    &page_table_suite, &tlb_suite,   &kernel_suite,   &segments_suite,
-    &mmu_suite,        &trace_suite, &mmap_suite,     &vm_suite,
-    &page_cache_suite, &fault_suite, &examples_suite, &demo_suite,
-    &vm_kernel_suite,  &interop_suite,
+    &page_table_suite, &tlb_suite,        &kernel_suite, &segments_suite,
+    &mmu_suite,        &trace_suite,      &mmap_suite,   &vma_suite,
+    &vm_suite,         &page_cache_suite, &fault_suite,  &examples_suite,
+    &demo_suite,       &vm_kernel_suite,  &interop_suite,
 };
 
 #define NUM_SUITES (sizeof suites / sizeof suites[0])
