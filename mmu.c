@@ -162,9 +162,14 @@ void mmu_delete(mmu *this) {
  */
 static int page_fault(mmu *this, size_t pid, addr32 address,
                       page_table_entry *entry, const mmu_access *span) {
-    if (mmu_in_areas(this, pid, address))
-        return this->area_ops->fault(this, pid, address, entry, span);
-    return segment_pager_fault(this, pid, address, entry, span);
+    /* The fault may take frames: the table `entry` lies in must stay. */
+    page_table_hold(this->page_directories[pid], address);
+    int result =
+        mmu_in_areas(this, pid, address)
+            ? this->area_ops->fault(this, pid, address, entry, span)
+            : segment_pager_fault(this, pid, address, entry, span);
+    page_table_unhold(this->page_directories[pid], address);
+    return result;
 }
 
 /*

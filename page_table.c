@@ -8,10 +8,52 @@
  */
 #include "page_table.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "kernel.h"
 #include "trace.h"
+
+/*
+ * A page table is a frame the pool may take back once no entry of it
+ * holds a frame (a process that read a large mapping sparsely, its pages
+ * since evicted, would otherwise pin a table per 4 MiB it touched). The
+ * key of a table names the directory entry that points to it: the
+ * directory's frame number and the entry's index.
+ */
+static bool table_referenced(frame_owner *owner, uint32_t key);
+static int table_evict(frame_owner *owner, uint32_t key);
+
+static const frame_owner_ops table_frame_ops = {
+    .referenced = table_referenced,
+    .evict = table_evict,
+};
+static frame_owner table_owner = {&table_frame_ops};
+
+static uint32_t table_key(const page_directory *directory, addr32 address) {
+    return (get_address_from_system_pointer(directory) >> NUM_OFFSET_BITS)
+               << NUM_VPN_BITS |
+           PAGE_DIRECTORY_INDEX(address);
+}
+
+static page_directory_entry *directory_entry_of(uint32_t key) {
+    page_directory *directory =
+        kernel_frame_memory((addr32)(key >> NUM_VPN_BITS) << NUM_OFFSET_BITS);
+    return &directory->entries[key & (NUM_ENTRIES - 1)];
+}
+
+/* Whether no entry of `table` holds a frame. */
+static bool table_unused(const page_table *table) {
+    for (size_t i = 0; i < NUM_ENTRIES; i++)
+        if (page_table_entry_resident(&table->entries[i]))
+            return false;
+    return true;
+}
+
+static page_table *table_of(const page_directory_entry *entry) {
+    return (page_table *)kernel_frame_memory((addr32)entry->base_addr
+                                             << NUM_OFFSET_BITS);
+}
 
 /*
  * A zeroed, pinned frame: every entry in it reads not present. `first` is
@@ -62,6 +104,8 @@ page_table_entry *page_table_walk_missing(page_directory *this,
     entry->read_write = 1;
     entry->user_supervisor = 1;
     entry->present = 1;
+    kernel_set_frame_owner(physical_address, &table_owner,
+                           table_key(this, virtual_address));
     return page_table_walk(this, virtual_address, false);
 }
 
@@ -82,13 +126,6 @@ void page_table_for_each(page_directory *this, addr32 start, uint64_t end,
     }
 }
 
-/* Whether no entry of `table` holds a frame. */
-static bool table_unused(const page_table *table) {
-    for (size_t i = 0; i < NUM_ENTRIES; i++)
-        if (page_table_entry_resident(&table->entries[i]))
-            return false;
-    return true;
-}
 
 void page_table_release_unused(page_directory *this, addr32 start,
                                uint64_t end) {
@@ -102,4 +139,36 @@ void page_table_release_unused(page_directory *this, addr32 start,
             return_frame_to_kernel(frame);
         }
     }
+}
+
+/* The pool's second chance: a table in use is never taken, one unused is. */
+static bool table_referenced(frame_owner *owner, uint32_t key) {
+    (void)owner;
+    return !table_unused(table_of(directory_entry_of(key)));
+}
+
+/* The pool takes an unused table: its directory entry goes. */
+static int table_evict(frame_owner *owner, uint32_t key) {
+    (void)owner;
+    page_directory_entry *entry = directory_entry_of(key);
+    assert(entry->present && table_unused(table_of(entry)));
+    *entry = (page_directory_entry){0};
+    return 0;
+}
+
+/* Pins or frees for eviction the table of `address`, if it has one. */
+static void set_table_owner(page_directory *this, addr32 address,
+                            frame_owner *owner) {
+    page_directory_entry *entry = &this->entries[PAGE_DIRECTORY_INDEX(address)];
+    if (entry->present)
+        kernel_set_frame_owner((addr32)entry->base_addr << NUM_OFFSET_BITS,
+                               owner, owner ? table_key(this, address) : 0);
+}
+
+void page_table_hold(page_directory *this, addr32 address) {
+    set_table_owner(this, address, NULL);
+}
+
+void page_table_unhold(page_directory *this, addr32 address) {
+    set_table_owner(this, address, &table_owner);
 }

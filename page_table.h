@@ -4,7 +4,10 @@
  *
  * Entries are 32-bit bit-fields laid out as in the IA-32 manual (bit 0 is
  * `present`, bits 12-31 the frame number). Directories and tables live in
- * frames of the simulated physical pool and are never evicted. Left out:
+ * frames of the simulated physical pool. A directory is pinned; a table
+ * is pinned while any of its entries holds a frame, and the pool may take
+ * it back once none does (its directory entry is then cleared), unless a
+ * fault holds it (page_table_hold). Left out:
  * 4 MiB pages, caching attributes (the bits exist but mean nothing here).
  */
 #ifndef PAGE_TABLE_H
@@ -113,6 +116,14 @@ void page_table_for_each(page_directory *self, addr32 start, uint64_t end,
  */
 void page_table_release_unused(page_directory *self, addr32 start,
                                uint64_t end);
+
+/*
+ * Keeps the table of `address` (if it has one) from the pool while a
+ * fault, holding a pointer to one of its entries, takes frames; then
+ * page_table_unhold gives it back to the pool's care.
+ */
+void page_table_hold(page_directory *self, addr32 address);
+void page_table_unhold(page_directory *self, addr32 address);
 
 /*
  * The half of page_table_walk for an address whose page table is missing:

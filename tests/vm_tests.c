@@ -871,6 +871,41 @@ static void test_vm_munmap_gives_page_tables_with_nothing_mapped_back(void) {
     mmu_delete(m);
 }
 
+/*
+ * The pool takes back a page table once no entry of it holds a frame: 16
+ * processes that each read a 1 GiB mapping sparsely, a byte every 4 MiB,
+ * need 4096 tables and 4096 pages in all, as many as the whole default
+ * pool; the pages are evicted, and then their tables, and every read is
+ * served.
+ */
+static void test_vm_page_tables_whose_pages_were_evicted_go_back_to_the_pool(
+    void) {
+    char path[PATH_MAX];
+    const size_t processes = 16, gib = (size_t)1 << 30;
+    int fd;
+    mmu *m = mmu_create();
+    addr32 at[16];
+    unsigned char byte;
+
+    make_sparse_file("sparse", (off_t)gib, path);
+    fd = open_file(path, O_RDONLY);
+    expect_not_null(m, "mmu_create");
+    for (size_t pid = 0; pid < processes; pid++) {
+        expect_int(mmu_add_process(m, pid), 0, "mmu_add_process");
+        at[pid] = map_or_fail(m, pid, 0, gib, VM_PROT_READ, SHARED, fd, 0);
+    }
+    for (size_t pid = 0; pid < processes; pid++)
+        for (size_t window = 0; window < gib / TABLE_SPAN; window++)
+            expect_size(read_virtual(m, pid,
+                                     at[pid] + (addr32)(window * TABLE_SPAN),
+                                     &byte, 1),
+                        1,
+                        describe("process %zu reads window %zu (errno %s)",
+                                 pid, window, errno_name(errno)));
+    mmu_delete(m);
+    close(fd);
+}
+
 static void test_vm_munmap_with_bad_arguments_is_einval(void) {
     mmu *m = new_mmu_with_process(PID);
     addr32 at = map_or_fail(m, PID, 0, 2 * PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
@@ -1602,6 +1637,7 @@ static const test_case vm_tests[] = {
     TEST(vm_munmap_rounds_length_up_to_whole_pages),
     TEST(vm_munmap_with_bad_arguments_is_einval),
     TEST(vm_munmap_gives_page_tables_with_nothing_mapped_back),
+    TEST(vm_page_tables_whose_pages_were_evicted_go_back_to_the_pool),
     TEST(vm_last_munmap_whose_write_back_fails_keeps_the_page_dirty),
     TEST(vm_mmap_fixed_over_a_mapping_whose_write_back_fails_loses_nothing),
     TEST(vm_munmap_makes_an_access_a_segfault_even_for_a_page_the_tlb_held),
