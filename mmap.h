@@ -24,6 +24,15 @@
  * AArch64 (the only targets it builds for) both arguments travel in
  * registers, so a lab call, which passes one, leaves garbage where the
  * length goes, and the length is read only for the host's calls.
+ *
+ * How this layer meets the MMU's: the struct records what mmap_create saw
+ * and did, and never changes after. `writable` says how the file was
+ * opened; whether a write gets through is decided by the MMU's page rights
+ * alone, so a vm_mprotect(this->mmu, DEFAULT_PID, ...) to read-only makes
+ * mmap_write fail with the MMU's errno (EACCES) while `writable` stays
+ * true. `start_address` is a uintptr_t by the handout's layout, but it
+ * always holds an addr32 (the MMAP segment lies in the 32-bit space), so
+ * (addr32)this->start_address is exact for the mmu_* and vm_* calls.
  */
 #ifndef MMAP_H
 #define MMAP_H

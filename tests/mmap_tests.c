@@ -725,6 +725,44 @@ static void test_mmu_write_is_seen_by_mmap_read_and_written_back(void) {
     free(fixture);
 }
 
+/*
+ * The struct is what mmap_create saw; the MMU's page rights decide. After
+ * vm_mprotect to read-only, mmap_write fails as the MMU refuses it while
+ * `writable` still says how the file was opened.
+ */
+static void
+test_vm_mprotect_read_only_refuses_mmap_write_while_writable_stays_true(void) {
+    char path[PATH_MAX], got[5];
+    mmap *map;
+    addr32 start;
+
+    copy_fixture("hello.txt", path);
+    map = map_file(path);
+    start = (addr32)map->start_address;
+    expect_true((uintptr_t)start == map->start_address,
+                describe("start_address 0x%jx fits an addr32",
+                         (uintmax_t)map->start_address));
+    expect_int(
+        vm_mprotect(map->mmu, DEFAULT_PID, start, PAGE_SIZE, VM_PROT_READ), 0,
+        "vm_mprotect of the mapping to VM_PROT_READ");
+    errno = 0;
+    expect_size(mmap_write(map, "J", 0, 1), 0, "mmap_write after vm_mprotect");
+    expect_errno(errno, EACCES, "mmap_write after vm_mprotect (the MMU's)");
+    expect_size(map->mmu->num_segmentation_faults, 1,
+                "segmentation faults after the refused write");
+    expect_true(map->writable, "writable after vm_mprotect (how the file "
+                               "was opened: still true)");
+    expect_size(mmap_read(map, got, 0, 5), 5, "mmap_read after vm_mprotect");
+    expect_bytes(got, "Hello", 5, "the bytes, unchanged");
+    expect_int(vm_mprotect(map->mmu, DEFAULT_PID, start, PAGE_SIZE,
+                           VM_PROT_READ | VM_PROT_WRITE),
+               0, "vm_mprotect back to read-write");
+    expect_size(mmap_write(map, "J", 0, 1), 1, "mmap_write after it");
+    munmap(map);
+    expect_file_contents(path, "Jello, mapped world!\n", 21,
+                         "file after munmap (the second write only)");
+}
+
 static void test_mmap_write_reaches_the_file_at_munmap(void) {
     static const char text[] = "Hello, mapping!";
     char path[PATH_MAX];
@@ -1595,6 +1633,7 @@ static const test_case mmap_tests[] = {
     TEST(mmap_read_goes_through_the_mmu_tlb_and_fault_counters),
     TEST(mmu_read_at_the_mapping_address_returns_the_file_bytes),
     TEST(mmu_write_is_seen_by_mmap_read_and_written_back),
+    TEST(vm_mprotect_read_only_refuses_mmap_write_while_writable_stays_true),
     TEST(mmap_write_reaches_the_file_at_munmap),
     TEST(mmap_write_does_not_reach_the_file_before_munmap_or_sync),
     TEST(mmap_sync_writes_dirty_pages_and_leaves_them_clean),
