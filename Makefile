@@ -26,7 +26,8 @@ TEST_OBJS = $(TEST_SRCS:.c=.o)
 # through its rpath, so it runs from anywhere.
 TEST_LIB_SRCS = tests/host_user_lib.c
 TEST_LIB = tests/libhostuser.so
-TEST_HEADERS = $(wildcard tests/*.h) examples/exchange.h examples/machine.h
+TEST_HEADERS = $(wildcard tests/*.h) examples/exchange.h examples/machine.h \
+               examples/workspace.h
 # The lectures' examples, rewritten for the simulated machine; the suite
 # "examples" of mmap_tests runs them.
 EXAMPLES = examples/private_read examples/grow_and_msync examples/file_read \
@@ -58,11 +59,13 @@ mmap_tests: $(TEST_OBJS) libmmap.a $(TEST_LIB)
 mmap_demo: mmap_demo.o mmap_demo_sharing.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
-examples/%.o: examples/%.c examples/exchange.h examples/machine.h $(HEADERS)
+examples/%.o: examples/%.c examples/exchange.h examples/machine.h \
+              examples/workspace.h $(HEADERS)
 	$(CC) $(CFLAGS) -I. -c $< -o $@
 
-# Each example runs on the one simulated machine of examples/machine.c.
-$(EXAMPLES): %: %.o examples/machine.o libmmap.a
+# Each example runs on the one simulated machine of examples/machine.c, in
+# a folder of its own (examples/workspace.c).
+$(EXAMPLES): %: %.o examples/machine.o examples/workspace.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
 # The suites demo and examples run ./mmap_demo and examples/: built first.
