@@ -10,6 +10,10 @@
 
 #include <stdbool.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * When `mapping` is a mapping mmap_create returned and munmap has not
  * ended, ends it as mmap.h's munmap promises (write-back, frames, stream,
@@ -18,5 +22,9 @@
  * already ended.
  */
 bool mmap_end_if_live(void *mapping);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

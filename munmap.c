@@ -24,6 +24,8 @@
 #error "munmap.c serves munmap(mmap *) on x86-64 and AArch64 only"
 #endif
 
+#define _DEFAULT_SOURCE /* syscall, also under -std=c99 */
+
 #include <stddef.h>
 #include <sys/mman.h> /* the host's declaration, checked against ours */
 #include <sys/syscall.h>
