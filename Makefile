@@ -25,13 +25,20 @@ ASAN_DIR = asan$(addprefix -,$(filter-out cc gcc,$(ASAN_COMPILER)))
 
 LIB_SRCS = host_memory.c kernel.c page_table.c tlb.c segments.c trace.c mmu.c \
            segment_pager.c \
-           file_store.c vma.c rmap.c page_cache.c anon.c fault.c vm.c mmap.c
+           file_store.c vma.c rmap.c page_cache.c anon.c fault.c vm.c mmap.c \
+           munmap.c
 LIB_OBJS = $(LIB_SRCS:.c=.o)
 HEADERS = $(wildcard *.h)
 # The test suite: a runner, shared helpers and one file per module.
-TEST_SRCS = $(sort $(wildcard tests/*.c))
+TEST_SRCS = $(filter-out $(TEST_LIB_SRCS),$(sort $(wildcard tests/*.c)))
 TEST_OBJS = $(TEST_SRCS:.c=.o)
-TEST_HEADERS = $(wildcard tests/*.h) examples/exchange.h examples/machine.h
+# A shared library the suite links, whose calls to munmap must reach the
+# program's (munmap.c) through the dynamic linker; the suite finds it
+# through its rpath, so it runs from anywhere.
+TEST_LIB_SRCS = tests/host_user_lib.c
+TEST_LIB = tests/libhostuser.so
+TEST_HEADERS = $(wildcard tests/*.h) examples/exchange.h examples/machine.h \
+               examples/workspace.h
 # The lectures' examples, rewritten for the simulated machine; the suite
 # "examples" of mmap_tests runs them.
 EXAMPLES = examples/private_read examples/grow_and_msync examples/file_read \
@@ -51,18 +58,25 @@ libmmap.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-mmap_tests: $(TEST_OBJS) libmmap.a
-	$(CC) $(CFLAGS) -o $@ $^
+$(TEST_LIB): $(TEST_LIB_SRCS) tests/host_calls.h
+	$(CC) $(CFLAGS) -fPIC -shared -Wl,-soname,$(notdir $(TEST_LIB)) \
+	    -o $@ $(TEST_LIB_SRCS)
+
+mmap_tests: $(TEST_OBJS) libmmap.a $(TEST_LIB)
+	$(CC) $(CFLAGS) -o $@ $(TEST_OBJS) libmmap.a $(TEST_LIB) \
+	    -Wl,-rpath,'$$ORIGIN/tests'
 
 # The demo: its default run, and --sharing in a file of its own.
 mmap_demo: mmap_demo.o mmap_demo_sharing.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
-examples/%.o: examples/%.c examples/exchange.h examples/machine.h $(HEADERS)
+examples/%.o: examples/%.c examples/exchange.h examples/machine.h \
+              examples/workspace.h $(HEADERS)
 	$(CC) $(CFLAGS) -I. -c $< -o $@
 
-# Each example runs on the one simulated machine of examples/machine.c.
-$(EXAMPLES): %: %.o examples/machine.o libmmap.a
+# Each example runs on the one simulated machine of examples/machine.c, in
+# a folder of its own (examples/workspace.c).
+$(EXAMPLES): %: %.o examples/machine.o examples/workspace.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
 # The suites demo and examples run ./mmap_demo and examples/: built first.
@@ -80,10 +94,12 @@ bench: mmap_bench
 
 # A build of its own in $(ASAN_DIR), so sanitized and plain objects never
 # mix.
-$(ASAN_DIR)/mmap_tests: $(LIB_SRCS) $(TEST_SRCS) $(HEADERS) $(TEST_HEADERS)
+$(ASAN_DIR)/mmap_tests: $(LIB_SRCS) $(TEST_SRCS) $(HEADERS) $(TEST_HEADERS) \
+                        $(TEST_LIB)
 	mkdir -p $(ASAN_DIR)
 	$(CC) -std=gnu99 -Wall -Wextra -Werror $(ASAN_FLAGS) -I. \
-	    -o $@ $(LIB_SRCS) $(TEST_SRCS)
+	    -o $@ $(LIB_SRCS) $(TEST_SRCS) $(TEST_LIB) \
+	    -Wl,-rpath,'$$ORIGIN/../tests'
 
 asan: $(ASAN_DIR)/mmap_tests mmap_demo $(EXAMPLES)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -106,5 +122,5 @@ c99-check:
 	done
 
 clean:
-	rm -rf *.o tests/*.o libmmap.a mmap_tests mmap_demo mmap_bench asan \
-	    asan-* tests/cxx_driver examples/*.o $(EXAMPLES)
+	rm -rf *.o tests/*.o tests/*.so libmmap.a mmap_tests mmap_demo \
+	    mmap_bench asan asan-* tests/cxx_driver examples/*.o $(EXAMPLES)

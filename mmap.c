@@ -7,10 +7,10 @@
  * its pages: a write through one is read through the other at once. The
  * stream is the lab's handle on the file; the page cache keeps a duplicate
  * of its descriptor and does every read and write with positioned I/O, so
- * the stream is unbuffered, and nothing it holds could go stale. munmap
- * keeps a list of the mappings it may end, since its name replaces the C
- * library's munmap in the whole program. Left out: mapping part of a file
- * (vm_mmap does that).
+ * the stream is unbuffered, and nothing it holds could go stale. The
+ * program's one munmap (munmap.c) is also the host's, so this file keeps a
+ * list of the live mappings, by which it tells a lab call from a host one.
+ * Left out: mapping part of a file (vm_mmap does that).
  */
 /* fdopen and fileno are POSIX, not C99. */
 #define _POSIX_C_SOURCE 200809L
@@ -18,11 +18,13 @@
 
 #include "mmap.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "file_store.h"
+#include "mmap_live.h"
 #include "vm.h"
 #include "vma.h"
 
@@ -73,13 +75,21 @@ static int map_file(mmap *this) {
 }
 
 /*
- * A mapping as mmap_create allocates it: what the caller sees, and the
- * link that keeps it on the list of live mappings.
+ * A mapping as mmap_create allocates it: the link that keeps it on the list
+ * of live mappings, then what the caller sees. The caller's pointer is
+ * therefore 8 bytes into a block malloc aligned to 16 bytes (the alignment
+ * of max_align_t on the ABIs munmap.c accepts), so it is never page
+ * aligned: once the mapping has ended, the host's munmap refuses that
+ * pointer (EINVAL) whatever length it is given, and a second munmap of it
+ * can neither free it again nor unmap a page.
  */
 typedef struct live_mapping {
-    mmap map; /* first: the caller's pointer is this one */
     struct live_mapping *next;
+    mmap map;
 } live_mapping;
+
+typedef char mapping_is_not_at_the_start_of_its_block
+    [offsetof(live_mapping, map) % 16 == 8 ? 1 : -1];
 
 /*
  * Every mapping mmap_create made and munmap has not ended, newest first, so
@@ -88,13 +98,17 @@ typedef struct live_mapping {
  */
 static live_mapping *live_mappings;
 
+static live_mapping *live_mapping_of(mmap *this) {
+    return (live_mapping *)((char *)this - offsetof(live_mapping, map));
+}
+
 /*
- * Takes `this` off the list of live mappings; false when it is not on it.
- * Only addresses are compared: a pointer that is not ours is never read.
+ * Takes `mapping` off the list of live mappings; false when it is not on
+ * it. Only addresses are compared: a pointer that is not ours is never read.
  */
-static bool forget_mapping(const mmap *this) {
+static bool forget_mapping(const void *mapping) {
     for (live_mapping **link = &live_mappings; *link; link = &(*link)->next) {
-        if (&(*link)->map == this) {
+        if (&(*link)->map == mapping) {
             *link = (*link)->next;
             return true;
         }
@@ -108,7 +122,7 @@ static void end_mapping(mmap *this) {
     mmu_delete(this->mmu);
     if (this->stream)
         fclose(this->stream);
-    free(this); /* the first member of its live_mapping: frees that */
+    free(live_mapping_of(this));
 }
 
 mmap *mmap_create(const char *path_to_file) {
@@ -197,23 +211,11 @@ int mmap_sync(mmap *this) {
                     pages_spanned(this->length) * PAGE_SIZE, VM_MS_SYNC);
 }
 
-void munmap(mmap *this) {
-    if (!this)
-        return;
-    if (!forget_mapping(this)) {
-        /*
-         * Most likely another file of the program called the C library's
-         * munmap(addr, length), which this one replaces; going on would
-         * free or write through a pointer that is not ours.
-         */
-        fprintf(stderr,
-                "munmap(%p): not a mapping made by mmap_create, or one "
-                "already unmapped. This program's munmap is the simulated "
-                "one of mmap.h; to unmap a host mapping in a file that does "
-                "not use mmap.h, call syscall(SYS_munmap, addr, length) "
-                "there.\n",
-                (void *)this);
-        abort();
-    }
-    end_mapping(this);
+bool mmap_end_if_live(void *mapping) {
+    if (!mapping || !forget_mapping(mapping))
+        return false;
+    /* The invariant a stale pointer's safety rests on (see live_mapping). */
+    assert((uintptr_t)mapping % PAGE_SIZE != 0);
+    end_mapping(mapping);
+    return true;
 }

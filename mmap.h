@@ -14,12 +14,25 @@
  * length (as a write(2) past the end of a file would).
  *
  * The typedef `mmap` and the function `munmap` shadow the POSIX names:
- * never include <sys/mman.h> in a file that includes this header. Since the
- * linker resolves every call to munmap in the program to this one, a file
- * that means the host's munmap(addr, length) must call
- * syscall(SYS_munmap, addr, length) instead; munmap stops the program with
- * a message that says so when it is handed a pointer that is not a mapping
- * of this library.
+ * never include <sys/mman.h> in a file that includes this header. A program
+ * has one munmap, and the library's (munmap.c) serves both: the program's
+ * other files and its shared libraries may call the host's munmap(addr,
+ * length) as usual, and get what the host's does. It is defined with the
+ * host's signature and tells the two kinds of call apart by the pointer
+ * alone: a mapping mmap_create made and munmap has not ended is the lab's
+ * call, anything else the host's. That relies on the ABI: on x86-64 and
+ * AArch64 (the only targets it builds for) both arguments travel in
+ * registers, so a lab call, which passes one, leaves garbage where the
+ * length goes, and the length is read only for the host's calls.
+ *
+ * How this layer meets the MMU's: the struct records what mmap_create saw
+ * and did, and never changes after. `writable` says how the file was
+ * opened; whether a write gets through is decided by the MMU's page rights
+ * alone, so a vm_mprotect(this->mmu, DEFAULT_PID, ...) to read-only makes
+ * mmap_write fail with the MMU's errno (EACCES) while `writable` stays
+ * true. `start_address` is a uintptr_t by the handout's layout, but it
+ * always holds an addr32 (the MMAP segment lies in the 32-bit space), so
+ * (addr32)this->start_address is exact for the mmu_* and vm_* calls.
  */
 #ifndef MMAP_H
 #define MMAP_H
@@ -91,11 +104,14 @@ int mmap_sync(mmap *self);
 /*
  * Writes dirty pages back, returns every frame to the pool, closes the
  * stream and frees `this`. NULL does nothing. A failed write-back cannot be
- * reported here: call mmap_sync first when it matters. Any other pointer,
- * one mmap_create did not return or one already unmapped, is a bug the
- * library cannot survive, as free() of such a pointer is: munmap writes
- * one line to stderr naming it (and how to reach the host's munmap, which
- * this one replaces) and aborts.
+ * reported here: call mmap_sync first when it matters. Any other pointer is
+ * taken for a call of the host's munmap(addr, length) (see the opening
+ * comment) and handed to the system call with whatever length the caller's
+ * register held. A mapping already unmapped is never page aligned, so
+ * that call refuses it: nothing is freed twice or unmapped, and errno is
+ * EINVAL. Do not hand munmap a struct mmap_create did not return (one on
+ * the stack, say): should it be page aligned, the host would unmap from
+ * there.
  */
 void munmap(mmap *self);
 

@@ -293,21 +293,36 @@ static void print_file_start(sharing_run *run, const char *label, char *bytes) {
     printf("\n");
 }
 
+/* How many of the WORD_LENGTH bytes at `offset` lie inside the file. */
+static size_t word_bytes_in_file(const sharing_run *run, size_t offset) {
+    if (offset >= run->length)
+        return 0;
+    size_t left = run->length - offset;
+    return left < WORD_LENGTH ? left : WORD_LENGTH;
+}
+
 /*
  * Says whether the file holds A's last word and not C's, as it must: msync
  * writes the page cache's frame, which C stopped mapping when it copied.
+ * Only the bytes of a word inside the file can be there: a mapping never
+ * grows its file, so in a file of 2 bytes A's word is "A2".
  */
 static void judge_file(sharing_run *run, const char *bytes) {
-    bool has_a = memcmp(bytes + A_WORD_OFFSET, A_SECOND_WORD, WORD_LENGTH) == 0;
-    bool has_c = memcmp(bytes + C_WORD_OFFSET, C_WORD, WORD_LENGTH) == 0;
+    size_t a_bytes = word_bytes_in_file(run, A_WORD_OFFSET);
+    size_t c_bytes = word_bytes_in_file(run, C_WORD_OFFSET);
+    bool has_a = memcmp(bytes + A_WORD_OFFSET, A_SECOND_WORD, a_bytes) == 0;
+    bool has_c =
+        c_bytes > 0 && memcmp(bytes + C_WORD_OFFSET, C_WORD, c_bytes) == 0;
     if (has_a && !has_c) {
-        printf("  A's last write is in the file; C's \"%s\" is not: a private "
-               "copy never is\n",
-               C_WORD);
+        printf("  A's last write is in the file");
+        if (a_bytes < WORD_LENGTH)
+            printf(" (its first %zu byte%s: the file ends there)", a_bytes,
+                   demo_plural(a_bytes));
+        printf("; C's \"%s\" is not: a private copy never is\n", C_WORD);
         return;
     }
-    printf("  wrong: the file should hold A's \"%s\" and not C's \"%s\"\n",
-           A_SECOND_WORD, C_WORD);
+    printf("  wrong: the file should hold A's \"%.*s\" and not C's \"%s\"\n",
+           (int)a_bytes, A_SECOND_WORD, C_WORD);
     run->failed = true;
 }
 

@@ -17,6 +17,14 @@
  * neighbours together, on eviction, mmu_sync and process removal. Pages of
  * segments without a pager are demand-zero and stay pinned: there is no
  * swap yet. Left out: kernel mode, fork.
+ *
+ * Mind the argument order: the course fixes it as (mmu, virtual address,
+ * pid, ...) for mmu_read_from_virtual_address and
+ * mmu_write_to_virtual_address, while vm.h's calls take (mmu, pid,
+ * address, ...). Both are integers, so swapped arguments compile without
+ * a warning: mmu_read_from_virtual_address(m, pid, addr, ...) reads
+ * nothing, with a bare EINVAL (the address, 0x40000000 say, taken for a
+ * pid).
  */
 #ifndef MMU_H
 #define MMU_H

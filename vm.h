@@ -11,6 +11,14 @@
  * cover the highest mapping, and each mapped area carries its own
  * protection and backing, which the MMU checks on every access.
  *
+ * Mind the argument order: the vm_* calls take (mmu, pid, addr, ...), the
+ * course's MMU, whose order is fixed, (mmu, addr, pid, ...) for
+ * mmu_read_from_virtual_address and mmu_write_to_virtual_address. Both
+ * are integers, so swapped arguments compile without a warning: a swapped
+ * vm_munmap(m, addr, pid, length) fails with a bare EINVAL (the address,
+ * 0x40000000 say, taken for a pid), and vm_mmap(m, 0, pid, ...), meant as
+ * "anywhere in process pid", maps into process 0 if there is one.
+ *
  * Pages of files live in one page cache per host process, keyed by the
  * file's device and inode, so every mapping of a file, in any process of
  * any MMU, reaches the same frame: a write through a shared mapping is

@@ -22,6 +22,10 @@
  * a trader who can pay, and buys any amount.
  *
  *   ./exchange < trades.txt
+ *
+ * exchange.dat lives in the example's folder (workspace.h): a new one,
+ * removed at the end, unless EXAMPLES_DIR names one for the runs to share,
+ * as the holdings carrying over need: export EXAMPLES_DIR=$(mktemp -d).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -33,6 +37,7 @@
 
 #include "exchange.h"
 #include "machine.h"
+#include "workspace.h"
 
 /* What a new exchange.dat (all zeros) starts with. */
 static const struct Currency new_exchange[NUM_CURRENCIES] = {
@@ -89,11 +94,12 @@ static void sell(addr32 currency, long amount, double *balance) {
 }
 
 int main(void) {
+    workspace_enter(NULL);
     machine_start();
 
     int fd = open("exchange.dat", O_RDWR | O_CREAT, 0600);
     if (fd < 0) {
-        perror("open");
+        perror("exchange.dat");
         return 1;
     }
     // The notes map 4 currencies of a file that O_CREAT may just have

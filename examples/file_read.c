@@ -9,7 +9,8 @@
  * are perror and exit here, since assert(close(fd) == 0) would not close
  * anything when built with NDEBUG.
  *
- * Run it on any file: ./file_read f1.txt
+ * Run it on any file: ./file_read f1.txt. It only reads the file, where
+ * it is, so it needs no folder of its own (workspace.h).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ int main(int ac, char *av[]) {
 
     int fd = open(av[1], O_RDONLY);
     if (fd == -1) {
-        perror("open");
+        perror(av[1]);
         exit(1);
     }
 

@@ -10,7 +10,9 @@
  * strcat on `filedata` is string_cat here: find the terminating NUL in
  * the simulated process's memory and write after it.
  *
- * Run it where f1.txt is (it changes the file): ./grow_and_msync
+ * Run it from anywhere: ./grow_and_msync changes a copy of the f1.txt
+ * beside it, in a folder of its own (workspace.h; set EXAMPLES_DIR to keep
+ * the folder and look at the file afterwards).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,6 +23,9 @@
 #include <unistd.h>
 
 #include "machine.h"
+#include "workspace.h"
+
+static const char *const fixtures[] = {"f1.txt", NULL};
 
 /* strcat(dest, src) for a `dest` in the simulated process's memory. */
 static void string_cat(addr32 dest, const char *src) {
@@ -32,11 +37,12 @@ static void string_cat(addr32 dest, const char *src) {
 }
 
 int main(void) {
+    workspace_enter(fixtures);
     machine_start();
 
     int fd = open("f1.txt", O_RDWR);
     if (fd == -1) {
-        perror("open");
+        perror("f1.txt");
         exit(1);
     }
     // Stretch the file size to the new size

@@ -12,6 +12,10 @@
  *
  *   echo hello | ./persistent_variable -write   stores stdin in the variable
  *   ./persistent_variable                       prints it (also with -read)
+ *
+ * The file lives in the example's folder (workspace.h): a new one, removed
+ * at the end, unless EXAMPLES_DIR names one for the runs to share, as the
+ * two lines above need: export EXAMPLES_DIR=$(mktemp -d) first.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,6 +24,7 @@
 #include <unistd.h>
 
 #include "machine.h"
+#include "workspace.h"
 
 #define PGSIZE PAGE_SIZE
 
@@ -51,7 +56,7 @@ static void persist(const char *filename, addr32 variableaddr, size_t size) {
     }
     int fd = open(filename, O_RDWR | O_CREAT, 0666);
     if (fd == -1) {
-        perror("open");
+        perror(filename);
         exit(1);
     }
     if (ftruncate(fd, size) != 0) {
@@ -73,6 +78,7 @@ static void persist(const char *filename, addr32 variableaddr, size_t size) {
 }
 
 int main(int ac, char *av[]) {
+    workspace_enter(NULL);
     machine_start();
 
     int i, do_read = ac < 2 || strcmp(av[1], "-read") == 0;

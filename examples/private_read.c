@@ -7,7 +7,8 @@
  * unmapping does not close the descriptor. Where the lecture dereferences
  * `filedata`, the simulated process reads its memory through the MMU.
  *
- * Run it where f1.txt is: ./private_read
+ * Run it from anywhere: ./private_read works on a copy of the f1.txt
+ * beside it, in a folder of its own (workspace.h).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,14 +16,18 @@
 #include <unistd.h>
 
 #include "machine.h"
+#include "workspace.h"
+
+static const char *const fixtures[] = {"f1.txt", NULL};
 
 int main(void) {
+    workspace_enter(fixtures);
     machine_start();
 
     // open a file
     int fd = open("f1.txt", O_RDONLY);
     if (fd == -1) {
-        perror("open");
+        perror("f1.txt");
         exit(1);
     }
     // get size of the file

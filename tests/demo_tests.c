@@ -285,12 +285,44 @@ static void test_demo_sharing_of_a_named_file_leaves_a_s_bytes_in_it(void) {
     free(report);
 }
 
+/*
+ * A file shorter than A's word keeps the bytes of it that fit: the demo
+ * judges those, says so, and exits 0.
+ */
+static void
+test_demo_sharing_of_a_file_shorter_than_a_word_keeps_the_bytes_that_fit(void) {
+    static const char *const files[] = {"ab", "abc"};
+    char *report = malloc(REPORT_SIZE), path[PATH_MAX], line[LINE_SIZE];
+    unsigned char *bytes;
+    size_t i, size, length;
+
+    if (!report)
+        setup_failed("malloc");
+    for (i = 0; i < sizeof files / sizeof files[0]; i++) {
+        length = strlen(files[i]);
+        write_new_file(length == 2 ? "two.txt" : "three.txt", files[i], length,
+                       path);
+        run_sharing_demo(path, report); /* fails unless it exits 0 */
+        step_line(report, 5, "A's last write", line);
+        expect_true(strstr(line, "C's \"C1C1\" is not") != NULL,
+                    describe("step 5 of a %zu-byte file: %s", length, line));
+        bytes = load_file(path, &size);
+        expect_size(size, length, "the file's size, unchanged");
+        expect_bytes(
+            bytes, "A2A2", length,
+            describe("the %zu bytes of A's last write that fit", length));
+        free(bytes);
+    }
+    free(report);
+}
+
 static const test_case demo_tests[] = {
     TEST(demo_sharing_shows_one_frame_for_a_b_and_c_until_c_writes),
     TEST(demo_sharing_shows_c_on_a_frame_of_its_own_after_it_writes),
     TEST(demo_sharing_shows_b_seeing_a_s_writes_and_c_only_the_first),
     TEST(demo_sharing_shows_the_file_holding_a_s_bytes_after_msync),
     TEST(demo_sharing_of_a_named_file_leaves_a_s_bytes_in_it),
+    TEST(demo_sharing_of_a_file_shorter_than_a_word_keeps_the_bytes_that_fit),
 };
 
 const test_suite demo_suite = {"demo", demo_tests,

@@ -9,7 +9,9 @@
 #include "helpers.h"
 
 #include "examples/exchange.h"
+#include "examples/workspace.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -83,14 +85,32 @@ static char *load_text(const char *name, size_t *size) {
     return text;
 }
 
+/*
+ * Where an example runs: its current directory, the folder it is told to
+ * keep its files in (EXAMPLES_DIR; NULL: a folder of its own, removed at
+ * its end) and the TMPDIR that folder is made in (NULL: as inherited).
+ */
+typedef struct {
+    const char *directory;
+    const char *kept;
+    const char *tmpdir;
+} example_place;
+
 /* In the forked child: becomes the example, or exits 127 saying why. */
-static void exec_example(const char *binary, char *const argv[]) {
+static void exec_example(const char *binary, char *const argv[],
+                         const example_place *place) {
     char path[PATH_MAX];
     int in, out, err;
 
     close(message_fd); /* the runner hears from the test, not from us */
-    if (chdir(work_dir) != 0)
+    if (chdir(place->directory) != 0)
         _exit(127);
+    if (place->kept)
+        setenv(WORKSPACE_ENV, place->kept, 1);
+    else
+        unsetenv(WORKSPACE_ENV);
+    if (place->tmpdir)
+        setenv("TMPDIR", place->tmpdir, 1);
     path_in_work_dir(EXAMPLE_STDIN, path);
     in = open(path, O_RDONLY);
     path_in_work_dir(EXAMPLE_STDOUT, path);
@@ -107,22 +127,22 @@ static void exec_example(const char *binary, char *const argv[]) {
 }
 
 /*
- * Runs examples/NAME in the work directory with the arguments `args`
+ * Runs the example `binary` at `place` with the arguments `args`
  * (NULL-terminated; NULL for none) and `input` as its stdin, and waits for
  * it: `run` gets how it ended and what it printed (example_run_free).
  */
-static void run_example(const char *name, const char *const *args,
-                        const char *input, example_run *run) {
-    char binary[PATH_MAX], path[PATH_MAX];
+static void run_example_at(const char *binary, const char *const *args,
+                           const char *input, const example_place *place,
+                           example_run *run) {
+    char path[PATH_MAX];
     char *argv[MAX_EXAMPLE_ARGS + 2];
     size_t argc = 0, err_size;
     pid_t child;
 
-    example_path(name, binary);
     if (access(binary, X_OK) != 0)
         fail(__FILE__, __LINE__, "setup: %s: %s (build it with make)", binary,
              strerror(errno));
-    argv[argc++] = binary;
+    argv[argc++] = (char *)binary;
     while (args && args[argc - 1]) {
         if (argc > MAX_EXAMPLE_ARGS)
             fail(__FILE__, __LINE__, "setup: more than %d arguments",
@@ -139,12 +159,25 @@ static void run_example(const char *name, const char *const *args,
     if (child < 0)
         setup_failed("fork for an example");
     if (child == 0)
-        exec_example(binary, argv);
+        exec_example(binary, argv, place);
     while (waitpid(child, &run->status, 0) < 0)
         if (errno != EINTR)
             setup_failed("waitpid for an example");
     run->out = load_text(EXAMPLE_STDOUT, &run->out_size);
     run->err = load_text(EXAMPLE_STDERR, &err_size);
+}
+
+/*
+ * Runs examples/NAME as run_example_at does, in the work directory, and
+ * has it keep its files there (EXAMPLES_DIR), where the test looks at them.
+ */
+static void run_example(const char *name, const char *const *args,
+                        const char *input, example_run *run) {
+    char binary[PATH_MAX];
+    const example_place place = {work_dir, work_dir, NULL};
+
+    example_path(name, binary);
+    run_example_at(binary, args, input, &place, run);
 }
 
 static void example_run_free(example_run *run) {
@@ -418,12 +451,239 @@ static void test_example_exchange_trades_through_a_shared_file(void) {
     expect_exchange_holds(after_second, "exchange.dat after the second run");
 }
 
+/* ------------------------------------------------------------------ */
+/* Running from the repository                                         */
+/* ------------------------------------------------------------------ */
+
+/* Room for the listing of one directory of the mirror. */
+#define LISTING_SIZE 4096
+
+/* The files beside the built examples that they read. */
+static const char *const example_fixtures[] = {F1_NAME, "trades.txt"};
+
+/*
+ * `path` gets work_dir/tree/examples/NAME (NAME NULL: the folder): the
+ * mirror of the repository's examples/ that these tests run.
+ */
+static void mirror_path(const char *name, char *path) {
+    char folder[PATH_MAX];
+
+    path_in_work_dir("tree/examples", folder);
+    if (name)
+        join_path(path, folder, name);
+    else
+        strcpy(path, folder);
+}
+
+/*
+ * Makes work_dir/tree, the repository as the examples see it: tree/examples
+ * holds the built examples and, `with_fixtures`, the files they read; and
+ * work_dir/tmp, the TMPDIR of the runs. A mirror, not the repository: an
+ * example that broke would change the files it runs among.
+ */
+static void make_mirror(bool with_fixtures) {
+    static const char *const programs[] = {"private_read", "grow_and_msync",
+                                           "file_read", "persistent_variable",
+                                           "exchange"};
+    char path[PATH_MAX], name[PATH_MAX];
+    size_t i;
+
+    path_in_work_dir("tree", path);
+    mkdir(path, 0755);
+    mirror_path(NULL, path);
+    mkdir(path, 0755);
+    path_in_work_dir("tmp", path);
+    if (mkdir(path, 0755) != 0)
+        setup_failed("mkdir the mirror");
+    for (i = 0; i < sizeof programs / sizeof programs[0]; i++) {
+        unsigned char *bytes;
+        size_t size;
+
+        example_path(programs[i], path);
+        bytes = load_file(path, &size);
+        snprintf(name, sizeof name, "tree/examples/%s", programs[i]);
+        write_new_file(name, bytes, size, path);
+        free(bytes);
+        if (chmod(path, 0755) != 0)
+            setup_failed("chmod an example");
+    }
+    for (i = 0; with_fixtures && i < 2; i++) {
+        char source[PATH_MAX];
+        unsigned char *bytes;
+        size_t size;
+
+        example_path(example_fixtures[i], source);
+        bytes = load_file(source, &size);
+        snprintf(name, sizeof name, "tree/examples/%s", example_fixtures[i]);
+        write_new_file(name, bytes, size, path);
+        free(bytes);
+    }
+}
+
+/*
+ * `listing` (LISTING_SIZE) gets one line per entry of `directory`, in
+ * order: its name, and for a file its size and modification time, which
+ * any change to it moves.
+ */
+static void list_directory(const char *directory, char *listing) {
+    struct dirent **entries;
+    char path[PATH_MAX];
+    struct stat info;
+    size_t length = 0;
+    int count = scandir(directory, &entries, NULL, alphasort), i;
+
+    if (count < 0)
+        setup_failed("scandir");
+    listing[0] = '\0';
+    for (i = 0; i < count; i++) {
+        const char *name = entries[i]->d_name;
+
+        join_path(path, directory, name);
+        if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
+            lstat(path, &info) == 0 && length < LISTING_SIZE)
+            length += (size_t)snprintf(
+                listing + length, LISTING_SIZE - length,
+                S_ISREG(info.st_mode) ? "%s %lld %lld.%09ld\n" : "%s/\n", name,
+                (long long)info.st_size, (long long)info.st_mtim.tv_sec,
+                info.st_mtim.tv_nsec);
+        free(entries[i]);
+    }
+    free(entries);
+}
+
+/* The listings of the mirror's root and examples/, one after the other. */
+static void list_mirror(char *root, char *examples) {
+    char path[PATH_MAX];
+
+    path_in_work_dir("tree", path);
+    list_directory(path, root);
+    mirror_path(NULL, path);
+    list_directory(path, examples);
+}
+
+/*
+ * Fails unless the listings `before` and `after` of `folder` are equal,
+ * naming the first line where they differ ("" past the end of one).
+ */
+static void expect_same_listing(const char *before, const char *after,
+                                const char *folder, const char *what) {
+    size_t line = 0, i;
+
+    for (i = 0; before[i] == after[i] && before[i]; i++)
+        if (before[i] == '\n')
+            line = i + 1;
+    if (before[i] == after[i])
+        return;
+    fail(__FILE__, __LINE__,
+         "%s: %s changed: its listing had \"%s\", now \"%s\"", what, folder,
+         quoted(before + line, strcspn(before + line, "\n")),
+         quoted(after + line, strcspn(after + line, "\n")));
+}
+
+/* Fails unless work_dir/tmp, where the runs make their folders, is empty. */
+static void expect_no_folder_left(const char *what) {
+    char path[PATH_MAX], listing[LISTING_SIZE];
+
+    path_in_work_dir("tmp", path);
+    list_directory(path, listing);
+    expect_true(listing[0] == '\0',
+                describe("%s: its folder in TMPDIR was removed, but TMPDIR "
+                         "holds \"%s\"",
+                         what, quoted(listing, strlen(listing))));
+}
+
+/* One call of an example: its argument from the root and from examples/. */
+typedef struct {
+    const char *program;
+    const char *arg_from_root, *arg_from_examples;
+    const char *input;
+} example_call;
+
+/* Runs `call` from `directory` of the mirror; fails on any change there. */
+static void expect_call_leaves_the_tree(const example_call *call,
+                                        const char *directory, bool from_root) {
+    char binary[PATH_MAX], tmp[PATH_MAX], what[PATH_MAX];
+    char root_before[LISTING_SIZE], examples_before[LISTING_SIZE];
+    char root_after[LISTING_SIZE], examples_after[LISTING_SIZE];
+    const char *arg = from_root ? call->arg_from_root : call->arg_from_examples;
+    const char *const args[] = {arg, NULL};
+    example_place place = {directory, NULL, tmp};
+    example_run run;
+
+    path_in_work_dir("tmp", tmp);
+    mirror_path(call->program, binary);
+    snprintf(what, sizeof what, "%s%s%s, run from %s", call->program,
+             arg ? " " : "", arg ? arg : "",
+             from_root ? "the root" : "examples/");
+    list_mirror(root_before, examples_before);
+    run_example_at(binary, args, call->input, &place, &run);
+    expect_exited_0(&run, what);
+    list_mirror(root_after, examples_after);
+    expect_same_listing(root_before, root_after, "the root", what);
+    expect_same_listing(examples_before, examples_after, "examples/", what);
+    expect_no_folder_left(what);
+    example_run_free(&run);
+}
+
+static void
+test_examples_run_from_the_root_or_examples_change_no_file_there(void) {
+    static const example_call calls[] = {
+        {"private_read", NULL, NULL, ""},
+        {"grow_and_msync", NULL, NULL, ""},
+        {"file_read", "examples/" F1_NAME, F1_NAME, ""},
+        {"persistent_variable", "-write", "-write", "kept\n"},
+        {"persistent_variable", NULL, NULL, ""},
+        {"exchange", NULL, NULL, "buy 1 10\nsell 2 5\n"},
+    };
+    char root[PATH_MAX], examples[PATH_MAX];
+    size_t i;
+
+    make_mirror(true);
+    path_in_work_dir("tree", root);
+    mirror_path(NULL, examples);
+    for (i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+        expect_call_leaves_the_tree(&calls[i], root, true);
+        expect_call_leaves_the_tree(&calls[i], examples, false);
+    }
+}
+
+static void test_example_without_its_fixture_names_the_missing_path(void) {
+    char binary[PATH_MAX], tmp[PATH_MAX], root[PATH_MAX];
+    char real[PATH_MAX], missing[2 * PATH_MAX], want[3 * PATH_MAX];
+    example_place place = {root, NULL, tmp};
+    example_run run;
+
+    make_mirror(false);
+    path_in_work_dir("tree", root);
+    path_in_work_dir("tmp", tmp);
+    mirror_path("private_read", binary);
+    if (!realpath(work_dir, real))
+        setup_failed("realpath of the work directory");
+    snprintf(missing, sizeof missing, "%s/tree/examples/%s", real, F1_NAME);
+    snprintf(want, sizeof want, "private_read: %s: %s\n", missing,
+             strerror(ENOENT));
+    run_example_at(binary, NULL, "", &place, &run);
+    expect_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 1,
+                describe("private_read without f1.txt: expected exit status "
+                         "1, but it %s",
+                         describe_wait_status(run.status)));
+    expect_true(strcmp(run.err, want) == 0,
+                describe("private_read without f1.txt: expected stderr \"%s\","
+                         " got \"%s\"",
+                         quoted(want, strlen(want)),
+                         quoted(run.err, strlen(run.err))));
+    expect_no_folder_left("private_read without f1.txt");
+    example_run_free(&run);
+}
+
 static const test_case examples_tests[] = {
     TEST(example_private_read_prints_the_file),
     TEST(example_grow_and_msync_appends_to_the_file),
     TEST(example_file_read_prints_the_file_after_closing_it),
     TEST(example_persistent_variable_keeps_its_value_across_runs),
     TEST(example_exchange_trades_through_a_shared_file),
+    TEST(examples_run_from_the_root_or_examples_change_no_file_there),
+    TEST(example_without_its_fixture_names_the_missing_path),
 };
 
 const test_suite examples_suite = {"examples", examples_tests,

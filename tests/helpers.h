@@ -273,13 +273,6 @@ void check_grandchild_passed(const char *file, int line,
 #define expect_grandchild_passed(result, what)                                 \
     check_grandchild_passed(__FILE__, __LINE__, (result), (what))
 
-/*
- * Maps one anonymous page with the host's mmap and hands it to munmap(addr,
- * 4096) from a file that does not include mmap.h (tests/host_calls.c), as
- * a program's other files do. That munmap is the library's.
- */
-void unmap_a_host_page_from_a_file_without_mmap_h(void);
-
 /* ------------------------------------------------------------------ */
 /* Pages of a pattern                                                  */
 /* ------------------------------------------------------------------ */

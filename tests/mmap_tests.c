@@ -5,6 +5,7 @@
 #define _GNU_SOURCE /* setgroups, prctl */
 
 #include "helpers.h"
+#include "host_calls.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -724,6 +725,44 @@ static void test_mmu_write_is_seen_by_mmap_read_and_written_back(void) {
     free(fixture);
 }
 
+/*
+ * The struct is what mmap_create saw; the MMU's page rights decide. After
+ * vm_mprotect to read-only, mmap_write fails as the MMU refuses it while
+ * `writable` still says how the file was opened.
+ */
+static void
+test_vm_mprotect_read_only_refuses_mmap_write_while_writable_stays_true(void) {
+    char path[PATH_MAX], got[5];
+    mmap *map;
+    addr32 start;
+
+    copy_fixture("hello.txt", path);
+    map = map_file(path);
+    start = (addr32)map->start_address;
+    expect_true((uintptr_t)start == map->start_address,
+                describe("start_address 0x%jx fits an addr32",
+                         (uintmax_t)map->start_address));
+    expect_int(
+        vm_mprotect(map->mmu, DEFAULT_PID, start, PAGE_SIZE, VM_PROT_READ), 0,
+        "vm_mprotect of the mapping to VM_PROT_READ");
+    errno = 0;
+    expect_size(mmap_write(map, "J", 0, 1), 0, "mmap_write after vm_mprotect");
+    expect_errno(errno, EACCES, "mmap_write after vm_mprotect (the MMU's)");
+    expect_size(map->mmu->num_segmentation_faults, 1,
+                "segmentation faults after the refused write");
+    expect_true(map->writable, "writable after vm_mprotect (how the file "
+                               "was opened: still true)");
+    expect_size(mmap_read(map, got, 0, 5), 5, "mmap_read after vm_mprotect");
+    expect_bytes(got, "Hello", 5, "the bytes, unchanged");
+    expect_int(vm_mprotect(map->mmu, DEFAULT_PID, start, PAGE_SIZE,
+                           VM_PROT_READ | VM_PROT_WRITE),
+               0, "vm_mprotect back to read-write");
+    expect_size(mmap_write(map, "J", 0, 1), 1, "mmap_write after it");
+    munmap(map);
+    expect_file_contents(path, "Jello, mapped world!\n", 21,
+                         "file after munmap (the second write only)");
+}
+
 static void test_mmap_write_reaches_the_file_at_munmap(void) {
     static const char text[] = "Hello, mapping!";
     char path[PATH_MAX];
@@ -1095,91 +1134,133 @@ test_munmap_closes_the_file_and_failed_creates_leave_none_open(void) {
 }
 
 /* ================================================================== */
-/* mmap.h: munmap of a pointer it did not make                         */
+/* munmap.c: one munmap for the lab's calls and the host's             */
 /* ================================================================== */
 
-/*
- * Fails unless the grandchild died of SIGABRT after writing exactly one
- * line to stderr that names mmap_create and the way to the host's munmap,
- * and `pointer` (as %p prints it) unless that is NULL.
- */
-static void expect_munmap_aborted(const grandchild *result, const void *pointer,
-                                  const char *what) {
-    const char *text = result->errors;
-    size_t length = strlen(text);
-    const char *named = pointer ? describe("munmap(%p)", pointer) : NULL;
-
-    if (result->failure[0])
-        fail(__FILE__, __LINE__, "%s: in its grandchild: %s", what,
-             result->failure);
-    if (!WIFSIGNALED(result->status) || WTERMSIG(result->status) != SIGABRT)
-        fail(__FILE__, __LINE__,
-             "%s: expected SIGABRT, but the grandchild %s; its stderr: "
-             "\"%s\"",
-             what, describe_wait_status(result->status), text);
-    if (length == 0 || strchr(text, '\n') != text + length - 1)
-        fail(__FILE__, __LINE__,
-             "%s: expected exactly one line on stderr, got \"%s\"", what, text);
-    if (!strstr(text, "mmap_create") || !strstr(text, "syscall(SYS_munmap"))
-        fail(__FILE__, __LINE__,
-             "%s: expected a line naming mmap_create and syscall(SYS_munmap, "
-             "got \"%s\"",
-             what, text);
-    if (named && !strstr(text, named))
-        fail(__FILE__, __LINE__, "%s: expected the line to name %s, got \"%s\"",
-             what, named, text);
+static void expect_host_unmapping(const host_unmapping *done,
+                                  const char *where) {
+    expect_int(done->result, 0,
+               describe("munmap(page, 4096) %s: its result", where));
+    expect_errno(done->error, 0, describe("munmap(page, 4096) %s", where));
+    expect_true(done->first_page_gone,
+                describe("the page munmap(page, 4096) %s named is unmapped "
+                         "(mincore: ENOMEM)",
+                         where));
+    expect_true(done->second_page_kept,
+                describe("the next page, outside the 4096 bytes munmap %s "
+                         "was given, is still mapped with its bytes",
+                         where));
 }
 
-static mmap never_mapped; /* one place mmap_create never returned */
-
-static void munmap_a_static_struct(const void *argument) {
-    (void)argument;
-    munmap(&never_mapped);
-}
-
-static void munmap_a_local_struct(const void *argument) {
-    mmap local;
-
-    (void)argument;
-    memset(&local, 0xA5, sizeof local); /* garbage, if munmap read it */
-    munmap(&local);
-}
-
-static void munmap_a_mapping_twice(const void *argument) {
-    mmap *map = map_file(argument);
-
-    munmap(map);
-    munmap(map);
+static void expect_refused_as_the_host_refuses(const host_refusal *refusal,
+                                               const char *what) {
+    expect_int(refusal->syscall_result, -1,
+               describe("%s: the system call's result", what));
+    expect_errno(refusal->syscall_error, EINVAL,
+                 describe("%s: the system call", what));
+    expect_int(refusal->result, refusal->syscall_result,
+               describe("%s: munmap's result, as the system call's", what));
+    expect_errno(refusal->error, refusal->syscall_error,
+                 describe("%s: munmap, as the system call", what));
 }
 
 static void
-test_munmap_of_a_pointer_not_from_mmap_create_aborts_naming_the_way_out(void) {
-    char path[PATH_MAX];
-    grandchild result;
+test_host_munmap_from_a_file_without_mmap_h_unmaps_the_range_it_names(void) {
+    host_unmapping done;
 
-    run_in_grandchild(munmap_a_static_struct, NULL, true, &result);
-    expect_munmap_aborted(&result, &never_mapped, "munmap of a static struct");
-    run_in_grandchild(munmap_a_local_struct, NULL, true, &result);
-    expect_munmap_aborted(&result, NULL, "munmap of a local struct");
-    copy_fixture("hello.txt", path);
-    run_in_grandchild(munmap_a_mapping_twice, path, true, &result);
-    expect_munmap_aborted(&result, NULL, "munmap of one mapping twice");
-}
-
-static void unmap_a_host_page(const void *argument) {
-    (void)argument;
-    unmap_a_host_page_from_a_file_without_mmap_h();
+    host_calls_unmap_first_of_two_pages(host_calls_munmap, &done);
+    expect_host_unmapping(&done, "in tests/host_calls.c");
 }
 
 static void
-test_host_munmap_called_from_another_file_aborts_with_a_message_instead_of_crashing(
+test_host_munmap_from_a_file_without_mmap_h_refuses_what_the_host_refuses(
     void) {
-    grandchild result;
+    host_refusal unaligned, empty;
 
-    run_in_grandchild(unmap_a_host_page, NULL, true, &result);
-    expect_munmap_aborted(&result, NULL,
-                          "munmap(addr, 4096) of a host page, called from "
-                          "tests/host_calls.c");
+    host_calls_refused_munmaps(host_calls_munmap, &unaligned, &empty);
+    expect_refused_as_the_host_refuses(
+        &unaligned, "munmap(page + 1, 4096) in tests/host_calls.c");
+    expect_refused_as_the_host_refuses(&empty,
+                                       "munmap(page, 0) in tests/host_calls.c");
+}
+
+typedef void any_function(void);
+
+static void
+test_host_munmap_from_a_shared_library_is_the_programs_and_unmaps(void) {
+    host_unmapping done;
+    host_refusal unaligned, empty;
+
+    /* The dynamic linker found the executable's munmap, not the C library's. */
+    expect_ptr((void *)(any_function *)host_user_munmap_address(),
+               (void *)(any_function *)munmap,
+               "munmap as tests/libhostuser.so resolves it, against the "
+               "program's");
+    host_calls_unmap_first_of_two_pages(host_user_munmap, &done);
+    expect_host_unmapping(&done, "in tests/libhostuser.so");
+    host_calls_refused_munmaps(host_user_munmap, &unaligned, &empty);
+    expect_refused_as_the_host_refuses(
+        &unaligned, "munmap(page + 1, 4096) in tests/libhostuser.so");
+    expect_refused_as_the_host_refuses(
+        &empty, "munmap(page, 0) in tests/libhostuser.so");
+}
+
+static void test_a_mapping_handed_to_munmap_by_a_shared_library_is_ended(void) {
+    char path[PATH_MAX];
+    mmap *map;
+
+    copy_fixture("hello.txt", path);
+    map = map_file(path);
+    expect_size(mmap_write(map, "HOWDY", 0, 5), 5, "mmap_write of HOWDY");
+    expect_int(host_user_munmap(map, 0), 0,
+               "munmap(map, 0) of a live mapping, in tests/libhostuser.so");
+    expect_all_frames_free("after the library's munmap of the mapping");
+    expect_file_contents(path, "HOWDY, mapped world!\n", 21,
+                         "file after the library's munmap (written back)");
+}
+
+static void
+test_munmap_of_a_mapping_already_unmapped_frees_nothing_and_sets_einval(void) {
+    enum { MAPS = 64 };
+    char path[PATH_MAX];
+    mmap *map;
+    int round;
+
+    copy_fixture("hello.txt", path);
+    for (round = 0; round < MAPS; round++) {
+        map = map_file(path);
+        /* The guard against unmapping a page: never page aligned. */
+        expect_true((uintptr_t)map % PAGE_SIZE != 0,
+                    describe("mapping %p (round %d) is not page aligned",
+                             (void *)map, round));
+        munmap(map);
+        errno = 0;
+        munmap(map); /* stale: the host's munmap, which refuses it */
+        expect_errno(errno, EINVAL,
+                     describe("second munmap of one mapping, round %d", round));
+    }
+    expect_all_frames_free("after every mapping was unmapped twice");
+}
+
+static void
+test_munmap_of_a_struct_mmap_create_did_not_return_leaves_it_untouched(void) {
+    union {
+        mmap map[2];
+        unsigned char bytes[2 * sizeof(mmap)];
+    } block;
+    unsigned char before[sizeof block];
+    mmap *never_mapped = &block.map[1];
+
+    memset(&block, 0xA5, sizeof block); /* garbage, if munmap read it */
+    memcpy(before, &block, sizeof block);
+    if ((uintptr_t)never_mapped % PAGE_SIZE == 0)
+        never_mapped = &block.map[0]; /* one of two 8-aligned structs */
+    errno = 0;
+    munmap(never_mapped);
+    expect_errno(errno, EINVAL, "munmap of a struct on the stack (unaligned)");
+    expect_bytes(&block, before, sizeof block,
+                 "the struct after munmap (neither read nor written)");
+    expect_all_frames_free("after munmap of a struct never mapped");
 }
 
 /* ================================================================== */
@@ -1552,6 +1633,7 @@ static const test_case mmap_tests[] = {
     TEST(mmap_read_goes_through_the_mmu_tlb_and_fault_counters),
     TEST(mmu_read_at_the_mapping_address_returns_the_file_bytes),
     TEST(mmu_write_is_seen_by_mmap_read_and_written_back),
+    TEST(vm_mprotect_read_only_refuses_mmap_write_while_writable_stays_true),
     TEST(mmap_write_reaches_the_file_at_munmap),
     TEST(mmap_write_does_not_reach_the_file_before_munmap_or_sync),
     TEST(mmap_sync_writes_dirty_pages_and_leaves_them_clean),
@@ -1566,10 +1648,13 @@ static const test_case mmap_tests[] = {
     TEST(mmap_sync_of_null_is_einval_and_munmap_of_null_is_a_no_op),
     TEST(munmap_returns_every_frame_to_the_pool),
     TEST(munmap_closes_the_file_and_failed_creates_leave_none_open),
-    /* mmap.h: munmap of a pointer it did not make */
-    TEST(munmap_of_a_pointer_not_from_mmap_create_aborts_naming_the_way_out),
-    TEST(
-        host_munmap_called_from_another_file_aborts_with_a_message_instead_of_crashing),
+    /* munmap.c: one munmap for the lab's calls and the host's */
+    TEST(host_munmap_from_a_file_without_mmap_h_unmaps_the_range_it_names),
+    TEST(host_munmap_from_a_file_without_mmap_h_refuses_what_the_host_refuses),
+    TEST(host_munmap_from_a_shared_library_is_the_programs_and_unmaps),
+    TEST(a_mapping_handed_to_munmap_by_a_shared_library_is_ended),
+    TEST(munmap_of_a_mapping_already_unmapped_frees_nothing_and_sets_einval),
+    TEST(munmap_of_a_struct_mmap_create_did_not_return_leaves_it_untouched),
     /* mmap.h: memory pressure and several maps */
     TEST(file_many_times_the_pool_is_written_and_read_back_right),
     TEST(evicted_dirty_page_is_written_back_before_munmap),
