@@ -11,7 +11,9 @@
  * that length. If another program shrinks the file meanwhile, pages past
  * its new end read as zeros, and writing back a dirty page there extends
  * the file again, up to the end of that page's bytes inside the mapped
- * length (as a write(2) past the end of a file would).
+ * length (as a write(2) past the end of a file would). This rule is the
+ * lab's own, and each mapping keeps it whatever other mappings of the
+ * file (vm.h's, whose rule is Linux's: the file as it is now) do.
  *
  * The typedef `mmap` and the function `munmap` shadow the POSIX names:
  * never include <sys/mman.h> in a file that includes this header. A program
@@ -104,7 +106,9 @@ int mmap_sync(mmap *self);
 /*
  * Writes dirty pages back, returns every frame to the pool, closes the
  * stream and frees `this`. NULL does nothing. A failed write-back cannot be
- * reported here: call mmap_sync first when it matters. Any other pointer is
+ * reported here (call mmap_sync first when it matters), but loses nothing:
+ * the pages stay dirty in the page cache (vm.h), and a later mapping of
+ * the file writes them. Any other pointer is
  * taken for a call of the host's munmap(addr, length) (see the opening
  * comment) and handed to the system call with whatever length the caller's
  * register held. A mapping already unmapped is never page aligned, so
