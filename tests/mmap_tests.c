@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -1609,6 +1610,43 @@ test_eviction_by_one_map_takes_another_maps_page_and_data_lives(void) {
     free(lorem);
 }
 
+/*
+ * munmap cannot report a failed write-back, but loses nothing: the page
+ * stays dirty in the page cache, and the file's next mapping writes it.
+ */
+static void test_munmap_whose_write_back_fails_leaves_the_page_to_the_next_map(
+    void) {
+    char path[PATH_MAX];
+    unsigned char *lorem;
+    size_t size;
+    struct rlimit old_limit, limit;
+    mmap *map;
+
+    copy_fixture("lorem.txt", path);
+    lorem = load_file(path, &size);
+    map = mmap_create(path);
+    expect_not_null(map, "mmap_create");
+    expect_size(mmap_write(map, "SAVED", 2 * PAGE_SIZE, 5), 5, "mmap_write");
+    if (getrlimit(RLIMIT_FSIZE, &old_limit) != 0)
+        setup_failed("getrlimit");
+    limit = old_limit;
+    limit.rlim_cur = PAGE_SIZE;
+    signal(SIGXFSZ, SIG_IGN);
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0)
+        setup_failed("setrlimit");
+    munmap(map); /* its write-back of page 2 fails with EFBIG */
+    if (setrlimit(RLIMIT_FSIZE, &old_limit) != 0)
+        setup_failed("setrlimit back");
+    expect_file_contents(path, lorem, size, "the file after the failure");
+    map = mmap_create(path);
+    expect_not_null(map, "mmap_create again");
+    munmap(map);
+    memcpy(lorem + 2 * PAGE_SIZE, "SAVED", 5);
+    expect_file_contents(path, lorem, size,
+                         "the file once the next mapping is unmapped");
+    free(lorem);
+}
+
 static const test_case mmap_tests[] = {
     /* mmap.h: creating */
     TEST(mmap_create_is_lazy_no_fault_before_access),
@@ -1647,6 +1685,7 @@ static const test_case mmap_tests[] = {
     TEST(mmap_read_and_write_with_null_map_or_buffer_are_einval),
     TEST(mmap_sync_of_null_is_einval_and_munmap_of_null_is_a_no_op),
     TEST(munmap_returns_every_frame_to_the_pool),
+    TEST(munmap_whose_write_back_fails_leaves_the_page_to_the_next_map),
     TEST(munmap_closes_the_file_and_failed_creates_leave_none_open),
     /* munmap.c: one munmap for the lab's calls and the host's */
     TEST(host_munmap_from_a_file_without_mmap_h_unmaps_the_range_it_names),
