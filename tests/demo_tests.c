@@ -47,29 +47,6 @@ static void exec_demo(const char *root, const char *demo, int out,
 }
 
 /*
- * Reads `fd` to its end into `report` (REPORT_SIZE bytes, cut to fit and
- * ended with a NUL); what does not fit is read and dropped, so that the
- * writer never blocks on a full pipe.
- */
-static void read_to_end(int fd, char *report) {
-    char spill[4096];
-    size_t length = 0;
-    ssize_t got;
-
-    for (;;) {
-        if (length < REPORT_SIZE - 1)
-            got = read(fd, report + length, REPORT_SIZE - 1 - length);
-        else
-            got = read(fd, spill, sizeof spill);
-        if (got == 0 || (got < 0 && errno != EINTR))
-            break;
-        if (got > 0 && length < REPORT_SIZE - 1)
-            length += (size_t)got;
-    }
-    report[length] = '\0';
-}
-
-/*
  * Runs ./mmap_demo --sharing [FILE] from the repository root (FILE NULL:
  * the demo's own copy of its bundled file) and puts what it printed in
  * `report` (REPORT_SIZE bytes); fails unless it exits with status 0.
@@ -95,7 +72,7 @@ static void run_sharing_demo(const char *file, char *report) {
         exec_demo(root, demo, fds[1], file);
     }
     close(fds[1]);
-    read_to_end(fds[0], report);
+    read_to_end_of(fds[0], report, REPORT_SIZE);
     close(fds[0]);
     while (waitpid(child, &status, 0) < 0 && errno == EINTR)
         ;

@@ -558,3 +558,42 @@ void expect_all_frames_free(const char *when) {
     expect_size(kernel_frames_free(), kernel_frames_total(),
                 describe("free frames %s (all of them)", when));
 }
+
+void limit_file_size(size_t bytes, struct rlimit *old_limit) {
+    struct rlimit limit;
+
+    if (getrlimit(RLIMIT_FSIZE, old_limit) != 0)
+        setup_failed("getrlimit");
+    limit = *old_limit;
+    limit.rlim_cur = (rlim_t)bytes;
+    signal(SIGXFSZ, SIG_IGN);
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0)
+        setup_failed("setrlimit");
+}
+
+void restore_file_size_limit(const struct rlimit *old_limit) {
+    if (setrlimit(RLIMIT_FSIZE, old_limit) != 0)
+        setup_failed("setrlimit back");
+}
+
+bool read_to_end_of(int fd, char *buffer, size_t size) {
+    char spill[4096];
+    size_t length = 0;
+    bool fitted = true;
+    ssize_t got;
+
+    for (;;) {
+        if (length < size - 1)
+            got = read(fd, buffer + length, size - 1 - length);
+        else
+            got = read(fd, spill, sizeof spill);
+        if (got == 0 || (got < 0 && errno != EINTR))
+            break;
+        if (got > 0 && length < size - 1)
+            length += (size_t)got;
+        else if (got > 0)
+            fitted = false;
+    }
+    buffer[length] = '\0';
+    return fitted;
+}

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 /* mmap.h shadows the POSIX mmap/munmap: <sys/mman.h> must stay out. */
@@ -236,6 +237,21 @@ void check_file_contents(const char *file, int line, const char *path,
 
 /* The file holds `num_pages` pages of pattern `salt`, and nothing more. */
 void expect_file_pattern(const char *path, size_t num_pages, unsigned salt);
+
+/*
+ * Reads `fd` to its end into `buffer` (`size` bytes, cut to fit and ended
+ * with a NUL); what does not fit is read and dropped, so that the writer
+ * never blocks on a full pipe. Returns whether it all fitted.
+ */
+bool read_to_end_of(int fd, char *buffer, size_t size);
+
+/*
+ * The test's process may not write a file past `bytes` (RLIMIT_FSIZE):
+ * such a write fails with EFBIG (SIGXFSZ is ignored). `old_limit` gets
+ * the limit as it was, for restore_file_size_limit.
+ */
+void limit_file_size(size_t bytes, struct rlimit *old_limit);
+void restore_file_size_limit(const struct rlimit *old_limit);
 
 /* ------------------------------------------------------------------ */
 /* Grandchildren: processes a test forks for itself                    */

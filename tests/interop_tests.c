@@ -78,33 +78,6 @@ static bool tool_on_path(const char *tool) {
 }
 
 /*
- * Reads `fd` to its end into `output` (TOOL_OUTPUT_SIZE bytes, ended with
- * a NUL); what does not fit is read and dropped, so that the tool never
- * blocks on a full pipe. Returns whether it all fitted.
- */
-static bool read_output(int fd, char *output) {
-    char spill[4096];
-    size_t length = 0;
-    bool fitted = true;
-    ssize_t got;
-
-    for (;;) {
-        if (length < TOOL_OUTPUT_SIZE - 1)
-            got = read(fd, output + length, TOOL_OUTPUT_SIZE - 1 - length);
-        else
-            got = read(fd, spill, sizeof spill);
-        if (got == 0 || (got < 0 && errno != EINTR))
-            break;
-        if (got > 0 && length < TOOL_OUTPUT_SIZE - 1)
-            length += (size_t)got;
-        else if (got > 0)
-            fitted = false;
-    }
-    output[length] = '\0';
-    return fitted;
-}
-
-/*
  * Runs argv[0] (looked up in $PATH) with `argv`, its stdout and stderr in
  * `output` (TOOL_OUTPUT_SIZE bytes), and returns its wait status.
  */
@@ -131,7 +104,7 @@ static int run_tool(char *const argv[], char *output) {
         _exit(127);
     }
     close(fds[1]);
-    fitted = read_output(fds[0], output);
+    fitted = read_to_end_of(fds[0], output, TOOL_OUTPUT_SIZE);
     close(fds[0]);
     while (waitpid(child, &status, 0) < 0 && errno == EINTR)
         ;

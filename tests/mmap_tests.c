@@ -1619,7 +1619,7 @@ static void test_munmap_whose_write_back_fails_leaves_the_page_to_the_next_map(
     char path[PATH_MAX];
     unsigned char *lorem;
     size_t size;
-    struct rlimit old_limit, limit;
+    struct rlimit old_limit;
     mmap *map;
 
     copy_fixture("lorem.txt", path);
@@ -1627,16 +1627,9 @@ static void test_munmap_whose_write_back_fails_leaves_the_page_to_the_next_map(
     map = mmap_create(path);
     expect_not_null(map, "mmap_create");
     expect_size(mmap_write(map, "SAVED", 2 * PAGE_SIZE, 5), 5, "mmap_write");
-    if (getrlimit(RLIMIT_FSIZE, &old_limit) != 0)
-        setup_failed("getrlimit");
-    limit = old_limit;
-    limit.rlim_cur = PAGE_SIZE;
-    signal(SIGXFSZ, SIG_IGN);
-    if (setrlimit(RLIMIT_FSIZE, &limit) != 0)
-        setup_failed("setrlimit");
+    limit_file_size(PAGE_SIZE, &old_limit);
     munmap(map); /* its write-back of page 2 fails with EFBIG */
-    if (setrlimit(RLIMIT_FSIZE, &old_limit) != 0)
-        setup_failed("setrlimit back");
+    restore_file_size_limit(&old_limit);
     expect_file_contents(path, lorem, size, "the file after the failure");
     map = mmap_create(path);
     expect_not_null(map, "mmap_create again");

@@ -983,22 +983,15 @@ test_vm_munmap_whose_write_back_fails_still_unmaps_and_reports_its_errno(
     mmu *m = new_mmu_with_process(PID);
     addr32 at = map_or_fail(m, PID, 0, 10000, RW, SHARED, fd, 0);
     addr32 other;
-    struct rlimit old_limit, limit;
+    struct rlimit old_limit;
 
     expect_int(mmu_add_process(m, PID + 1), 0, "a second process");
     other = map_or_fail(m, PID + 1, 0, 10000, VM_PROT_READ, SHARED, fd, 0);
     expect_writes(m, PID, at + 2 * PAGE_SIZE, "FAILED", 6, "write page 2");
-    if (getrlimit(RLIMIT_FSIZE, &old_limit) != 0)
-        setup_failed("getrlimit");
-    limit = old_limit;
-    limit.rlim_cur = PAGE_SIZE;
-    signal(SIGXFSZ, SIG_IGN);
-    if (setrlimit(RLIMIT_FSIZE, &limit) != 0)
-        setup_failed("setrlimit");
+    limit_file_size(PAGE_SIZE, &old_limit);
     expect_failure(vm_munmap(m, PID, at, 10000), -1, EFBIG,
                    "vm_munmap whose write-back is refused");
-    if (setrlimit(RLIMIT_FSIZE, &old_limit) != 0)
-        setup_failed("setrlimit back");
+    restore_file_size_limit(&old_limit);
     expect_access_refused(m, at + 2 * PAGE_SIZE, 1, false, EFAULT,
                           "read of the range after the failed vm_munmap");
     expect_file_contents(path, lorem, 10000, "the file after the failure");
@@ -1012,24 +1005,6 @@ test_vm_munmap_whose_write_back_fails_still_unmaps_and_reports_its_errno(
     mmu_delete(m);
     close(fd);
     free(lorem);
-}
-
-/* The file may not grow past `bytes` (RLIMIT_FSIZE): writes there fail. */
-static void limit_file_size(rlim_t bytes, struct rlimit *old_limit) {
-    struct rlimit limit;
-
-    if (getrlimit(RLIMIT_FSIZE, old_limit) != 0)
-        setup_failed("getrlimit");
-    limit = *old_limit;
-    limit.rlim_cur = bytes;
-    signal(SIGXFSZ, SIG_IGN);
-    if (setrlimit(RLIMIT_FSIZE, &limit) != 0)
-        setup_failed("setrlimit");
-}
-
-static void restore_file_size_limit(const struct rlimit *old_limit) {
-    if (setrlimit(RLIMIT_FSIZE, old_limit) != 0)
-        setup_failed("setrlimit back");
 }
 
 /*
