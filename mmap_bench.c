@@ -34,7 +34,10 @@
  * second from the page cache the first filled; the kernel reads it twice
  * through two mappings of its own.
  *
- *   mmap_bench [--json] [--runs N] [--mib N]
+ *   mmap_bench [--json | --markdown] [--runs N] [--mib N]
+ *
+ * --json gives every figure as {min, median, max}; --markdown gives the
+ * table as README's speed section quotes it.
  */
 #define _GNU_SOURCE
 
@@ -876,7 +879,7 @@ static const char *spread_text(char text[48], spread s, int decimals,
     return text;
 }
 
-static void print_table_heading(int count) {
+static void print_table_heading(int count, bool markdown) {
     printf("mmap_bench: %.0f MiB file, %d run%s; pool %s frames, or the "
            "default %u for the 16 MiB pool rows\n",
            (double)bench.size / (1024 * 1024), count, count == 1 ? "" : "s",
@@ -889,8 +892,12 @@ static void print_table_heading(int count) {
             "taken run by run, ours over its baseline in the same round\n"
             "goal met: every run's ratio within it; median met: the "
             "median within it, not every run; missed: the median beyond it\n");
-    printf("%-24s %-25s %-20s %-25s %-19s %s\n", "scenario", "ours", "baseline",
-           "", "ratio", "goal");
+    if (markdown)
+        printf("\n| scenario | ours | baseline | ratio | goal |\n"
+               "| --- | --- | --- | --- | --- |\n");
+    else
+        printf("%-24s %-25s %-20s %-25s %-19s %s\n", "scenario", "ours",
+               "baseline", "", "ratio", "goal");
 }
 
 static void print_comparison_row(const comparison *c, int count) {
@@ -943,10 +950,30 @@ static void print_figures_apart(int count) {
            runs.minor_faults[OURS_SHARED_READS]);
 }
 
-static void print_table(int count) {
-    print_table_heading(count);
-    for (size_t i = 0; i < NUM_COMPARISONS; i++)
-        print_comparison_row(&comparisons[i], count);
+/* The row as README's speed table has it, for --markdown. */
+static void print_markdown_row(const comparison *c, int count) {
+    comparison_figures f = figures_of(c, count);
+    const char *unit = c->per_op ? " ns/op" : " ms";
+    const char *judged = verdict(c, f.ratio);
+    char ours[48], base[48], ratio[48], goal[48] = "";
+    if (judged)
+        snprintf(goal, sizeof goal, "%.2fx, %s", c->goal, judged);
+    printf("| %s | %s | %s %s | %s | %s |\n", c->label,
+           spread_text(ours, f.ours, 1, unit, count), c->baseline_label,
+           spread_text(base, f.baseline, 1, unit, count),
+           spread_text(ratio, f.ratio, 2, "x", count), goal);
+}
+
+/* The table, as text or as Markdown, then the figures printed apart. */
+static void print_table(int count, bool markdown) {
+    print_table_heading(count, markdown);
+    for (size_t i = 0; i < NUM_COMPARISONS; i++) {
+        if (markdown)
+            print_markdown_row(&comparisons[i], count);
+        else
+            print_comparison_row(&comparisons[i], count);
+    }
+    printf("\n");
     print_figures_apart(count);
 }
 
@@ -1050,17 +1077,20 @@ static void round_order(enum method order[NUM_METHODS]) {
 }
 
 static int usage(void) {
-    fprintf(stderr, "usage: mmap_bench [--json] [--runs N] [--mib N]\n");
+    fprintf(stderr,
+            "usage: mmap_bench [--json | --markdown] [--runs N] [--mib N]\n");
     return 2;
 }
 
 int main(int argc, char **argv) {
-    bool json = false;
+    bool json = false, markdown = false;
     int count = 5;
     long mib = 128;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             json = true;
+        else if (strcmp(argv[i], "--markdown") == 0)
+            markdown = true;
         else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
             count = atoi(argv[++i]);
         else if (strcmp(argv[i], "--mib") == 0 && i + 1 < argc)
@@ -1068,7 +1098,8 @@ int main(int argc, char **argv) {
         else
             return usage();
     }
-    if (count < 1 || count > MAX_RUNS || mib < 1 || mib > 1024)
+    if (count < 1 || count > MAX_RUNS || mib < 1 || mib > 1024 ||
+        (json && markdown))
         return usage();
     bench.size = (size_t)mib * 1024 * 1024;
     bench.chunk = malloc(CHUNK);
@@ -1112,6 +1143,6 @@ int main(int argc, char **argv) {
     if (json)
         print_json(count);
     else
-        print_table(count);
+        print_table(count, markdown);
     return 0;
 }
