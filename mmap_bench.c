@@ -14,21 +14,30 @@
  *   back to its host, and touching it again then costs about 2 s per GiB,
  *   so just before its clock starts every run touches and frees as much
  *   memory as a read of the file fills, and a margin (warm_then_start);
- * - each round of the methods starts one method further on, so that none
- *   always follows the same one.
- * The figure printed is the median of several runs, and every ratio
- * compares figures of the same invocation. Every method's data is checked:
- * sampled words of each read are summed and must agree across methods,
- * after the timed passes each mapping of ours is compared whole with the
- * file, and a written file must hold what was written. Nothing here is a
- * test: the suite never times anything.
+ * - a round runs every method once, each of ours close to its baselines
+ *   (round_order), and every other round runs backwards, so that both
+ *   sides of a ratio see the same machine and neither always goes first.
+ * The machine is noisy, so no figure is one run's: each is printed as its
+ * median and its spread (least and greatest) over the runs. A ratio is
+ * taken run by run, ours over its baseline of the same round, and its
+ * spread is that of those ratios. A goal is met only when the worst
+ * ratio is within it; "median met" when only the median is; otherwise
+ * missed.
+ *
+ * Every method's data is checked: sampled words of each read are summed
+ * and must agree across methods, after the timed passes each mapping of
+ * ours is compared whole with the file, and a written file must hold what
+ * was written. Nothing here is a test: the suite never times anything.
  *
  * One row shares a file: two processes of one MMU map it (vm.h,
  * VM_MAP_SHARED, read-only) and read it whole one after the other, the
  * second from the page cache the first filled; the kernel reads it twice
  * through two mappings of its own.
  *
- *   mmap_bench [--json] [--runs N] [--mib N]
+ *   mmap_bench [--json | --markdown] [--runs N] [--mib N]
+ *
+ * --json gives every figure as {min, median, max}; --markdown gives the
+ * table as README's speed section quotes it.
  */
 #define _GNU_SOURCE
 
@@ -761,10 +770,20 @@ static int compare_doubles(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static double median(double *values, size_t count) {
-    qsort(values, count, sizeof *values, compare_doubles);
-    return count % 2 ? values[count / 2]
-                     : (values[count / 2 - 1] + values[count / 2]) / 2;
+/* One figure over the runs: its least, its median and its greatest. */
+typedef struct {
+    double min, median, max;
+} spread;
+
+/* `scale` turns a run's value into the unit printed (1e3: s to ms). */
+static spread spread_of(const double *values_of_runs, int count, double scale) {
+    double values[MAX_RUNS];
+    for (int run = 0; run < count; run++)
+        values[run] = values_of_runs[run] * scale;
+    qsort(values, (size_t)count, sizeof *values, compare_doubles);
+    double median = count % 2 ? values[count / 2]
+                              : (values[count / 2 - 1] + values[count / 2]) / 2;
+    return (spread){values[0], median, values[count - 1]};
 }
 
 /* Every run of every method, pass by pass. */
@@ -840,16 +859,51 @@ static const comparison comparisons[] = {
 };
 #define NUM_COMPARISONS (sizeof comparisons / sizeof comparisons[0])
 
-static double median_of(const double *runs_of_one, int count) {
-    double values[MAX_RUNS];
-    memcpy(values, runs_of_one, (size_t)count * sizeof *values);
-    return median(values, (size_t)count);
+/* The unit a comparison prints its times in: ms, or ns per read. */
+static double unit_of(bool per_op) {
+    return per_op ? 1e9 / RANDOM_READS : 1e3;
 }
 
-/* A pass's median in the unit its comparison prints: ms, or ns per read. */
-static double figure(enum method method, int pass, int count, bool per_op) {
-    double seconds = median_of(runs.seconds[method][pass], count);
-    return per_op ? seconds * 1e9 / RANDOM_READS : seconds * 1e3;
+/* A pass's spread over the runs, in ms or in ns per read. */
+static spread pass_spread(enum method method, int pass, int count,
+                          bool per_op) {
+    return spread_of(runs.seconds[method][pass], count, unit_of(per_op));
+}
+
+/* A comparison's two times and its ratio, each with its spread. */
+typedef struct {
+    spread ours, baseline, ratio;
+} comparison_figures;
+
+/*
+ * The ratio is taken run by run, ours over the baseline's run of the same
+ * round, so that a slow spell of the machine that falls on both cancels;
+ * its spread is that of those per-run ratios, not a ratio of medians.
+ */
+static comparison_figures figures_of(const comparison *c, int count) {
+    double ratios[MAX_RUNS];
+    for (int run = 0; run < count; run++)
+        ratios[run] = runs.seconds[c->ours][c->ours_pass][run] /
+                      runs.seconds[c->baseline][c->baseline_pass][run];
+    return (comparison_figures){
+        .ours = pass_spread(c->ours, c->ours_pass, count, c->per_op),
+        .baseline =
+            pass_spread(c->baseline, c->baseline_pass, count, c->per_op),
+        .ratio = spread_of(ratios, count, 1),
+    };
+}
+
+/*
+ * A goal is met only when every run's ratio is within it (the worst, the
+ * greatest, included); "median met" when only the median is; NULL when
+ * the comparison has no goal.
+ */
+static const char *verdict(const comparison *c, spread ratio) {
+    if (c->goal <= 0)
+        return NULL;
+    if (ratio.max <= c->goal)
+        return "met";
+    return ratio.median <= c->goal ? "median met" : "missed";
 }
 
 static bool checksums_agree(void) {
@@ -883,54 +937,101 @@ static bool checksums_agree(void) {
     return true;
 }
 
+/* "median unit (min-max)", or the one value when there is one run. */
+static const char *spread_text(char text[48], spread s, int decimals,
+                               const char *unit, int count) {
+    if (count == 1)
+        snprintf(text, 48, "%.*f%s", decimals, s.median, unit);
+    else
+        snprintf(text, 48, "%.*f%s (%.*f-%.*f)", decimals, s.median, unit,
+                 decimals, s.min, decimals, s.max);
+    return text;
+}
+
+static void print_table_heading(int count, bool markdown) {
+    printf("mmap_bench: %.0f MiB file, %d run%s; pool %s frames, or the "
+           "default %u for the 16 MiB pool rows\n",
+           (double)bench.size / (1024 * 1024), count, count == 1 ? "" : "s",
+           LARGE_POOL_FRAMES, KERNEL_DEFAULT_FRAMES);
+    if (count == 1)
+        printf("one run, so no spread: judge no goal by it\n");
+    else
+        printf(
+            "each figure: median (min-max) of the runs; each ratio is "
+            "taken run by run, ours over its baseline in the same round\n"
+            "goal met: every run's ratio within it; median met: the "
+            "median within it, not every run; missed: the median beyond it\n");
+    if (markdown)
+        printf("\n| scenario | ours | baseline | ratio | goal |\n"
+               "| --- | --- | --- | --- | --- |\n");
+    else
+        printf("%-24s %-25s %-20s %-25s %-19s %s\n", "scenario", "ours",
+               "baseline", "", "ratio", "goal");
+}
+
+static void print_comparison_row(const comparison *c, int count) {
+    comparison_figures f = figures_of(c, count);
+    const char *unit = c->per_op ? " ns/op" : " ms";
+    const char *judged = verdict(c, f.ratio);
+    char ours[48], base[48], ratio[48], goal[80];
+    spread_text(ratio, f.ratio, 2, "x", count);
+    if (judged)
+        snprintf(goal, sizeof goal, "%-19s <= %.2fx %s", ratio, c->goal,
+                 judged);
+    printf("%-24s %-25s %-20s %-25s %s\n", c->label,
+           spread_text(ours, f.ours, 1, unit, count), c->baseline_label,
+           spread_text(base, f.baseline, 1, unit, count),
+           judged ? goal : ratio);
+}
+
 /* The mapping rows' figures per mapping: each mapping made and unmapped. */
 static void print_mapping_costs(int count) {
     printf("one-page mappings, per mapping made and unmapped:");
-    for (size_t pass = 0; pass < MAPPING_PASSES; pass++)
-        printf("%s %zu: ours %.0f ns, kernel %.0f ns", pass ? ";" : "",
-               mapping_counts[pass],
-               figure(OURS_MAPPINGS, (int)pass, count, false) * 1e6 /
-                   (double)mapping_counts[pass],
-               figure(HOST_MAPPINGS, (int)pass, count, false) * 1e6 /
-                   (double)mapping_counts[pass]);
+    for (size_t pass = 0; pass < MAPPING_PASSES; pass++) {
+        double ns_each = 1e9 / (double)mapping_counts[pass];
+        char ours[48], kernel[48];
+        spread_text(ours,
+                    spread_of(runs.seconds[OURS_MAPPINGS][pass], count,
+                              ns_each),
+                    0, " ns", count);
+        spread_text(kernel,
+                    spread_of(runs.seconds[HOST_MAPPINGS][pass], count,
+                              ns_each),
+                    0, " ns", count);
+        printf("%s %zu: ours %s, kernel %s", pass ? ";" : "",
+               mapping_counts[pass], ours, kernel);
+    }
     printf("\n");
 }
 
-static void print_table(int count) {
-    double mib = (double)bench.size / (1024 * 1024);
-    printf("mmap_bench: %.0f MiB file, median of %d runs; pool %s frames, "
-           "or the default %u for the 16 MiB pool rows\n",
-           mib, count, LARGE_POOL_FRAMES, KERNEL_DEFAULT_FRAMES);
-    printf("%-24s %14s  %-20s %12s  %6s  %s\n", "scenario", "ours", "baseline",
-           "", "ratio", "goal");
-    for (size_t i = 0; i < NUM_COMPARISONS; i++) {
-        const comparison *c = &comparisons[i];
-        double ours = figure(c->ours, c->ours_pass, count, c->per_op);
-        double base = figure(c->baseline, c->baseline_pass, count, c->per_op);
-        const char *unit = c->per_op ? "ns/op" : "ms";
-        char goal[32] = "";
-        if (c->goal > 0)
-            snprintf(goal, sizeof goal, "<= %.2fx %s", c->goal,
-                     ours / base <= c->goal ? "met" : "MISSED");
-        printf("%-24s %8.1f %-5s  %-20s %6.1f %-5s  %5.2fx  %s\n", c->label,
-               ours, unit, c->baseline_label, base, unit, ours / base, goal);
-    }
+/* The figures printed apart from the comparisons, for information. */
+static void print_figures_apart(int count) {
+    char first_call[48], faults[48], reader[2 * SHARED_READERS][48];
     printf("inside the cold read (40000 frames), not subtracted: the first "
-           "call, mmap_create with the pool's set-up, %.2f ms; %.0f host "
-           "page faults\n",
-           median_of(runs.first_call[OURS_READS], count) * 1e3,
-           median_of(runs.host_faults[OURS_READS], count));
+           "call, mmap_create with the pool's set-up, %s; host page faults "
+           "%s\n",
+           spread_text(first_call,
+                       spread_of(runs.first_call[OURS_READS], count, 1e3), 2,
+                       " ms", count),
+           spread_text(faults,
+                       spread_of(runs.host_faults[OURS_READS], count, 1), 0, "",
+                       count));
     printf("counters, first pass: cold read %zu page faults, %zu TLB misses; "
            "overwrite %zu page faults\n",
            runs.page_faults[OURS_READS], runs.tlb_misses[OURS_READS],
            runs.page_faults[OURS_OVERWRITE]);
-    printf("shared read, %d processes one after the other: first %.1f ms "
-           "(mmu_create included), second %.1f ms; kernel: first %.1f ms, "
-           "second %.1f ms\n",
-           SHARED_READERS, figure(OURS_SHARED_READS, 1, count, false),
-           figure(OURS_SHARED_READS, 2, count, false),
-           figure(HOST_SHARED_READS, 1, count, false),
-           figure(HOST_SHARED_READS, 2, count, false));
+    for (int r = 0; r < SHARED_READERS; r++) {
+        spread_text(reader[r],
+                    pass_spread(OURS_SHARED_READS, 1 + r, count, false), 1,
+                    " ms", count);
+        spread_text(reader[SHARED_READERS + r],
+                    pass_spread(HOST_SHARED_READS, 1 + r, count, false), 1,
+                    " ms", count);
+    }
+    printf("shared read, %d processes one after the other: first "
+           "(mmu_create included) %s, second %s; kernel: first %s, second "
+           "%s\n",
+           SHARED_READERS, reader[0], reader[1], reader[2], reader[3]);
     printf("counters, first run of the shared read (both processes): %zu "
            "page faults, %zu major, %zu minor\n",
            runs.page_faults[OURS_SHARED_READS],
@@ -939,40 +1040,79 @@ static void print_table(int count) {
     print_mapping_costs(count);
 }
 
+/* The row as README's speed table has it, for --markdown. */
+static void print_markdown_row(const comparison *c, int count) {
+    comparison_figures f = figures_of(c, count);
+    const char *unit = c->per_op ? " ns/op" : " ms";
+    const char *judged = verdict(c, f.ratio);
+    char ours[48], base[48], ratio[48], goal[48] = "";
+    if (judged)
+        snprintf(goal, sizeof goal, "%.2fx, %s", c->goal, judged);
+    printf("| %s | %s | %s %s | %s | %s |\n", c->label,
+           spread_text(ours, f.ours, 1, unit, count), c->baseline_label,
+           spread_text(base, f.baseline, 1, unit, count),
+           spread_text(ratio, f.ratio, 2, "x", count), goal);
+}
+
+/* The table, as text or as Markdown, then the figures printed apart. */
+static void print_table(int count, bool markdown) {
+    print_table_heading(count, markdown);
+    for (size_t i = 0; i < NUM_COMPARISONS; i++) {
+        if (markdown)
+            print_markdown_row(&comparisons[i], count);
+        else
+            print_comparison_row(&comparisons[i], count);
+    }
+    printf("\n");
+    print_figures_apart(count);
+}
+
+/* {"min": .., "median": .., "max": ..}, then `after`. */
+static void print_json_spread(spread s, const char *after) {
+    printf("{\"min\": %.3f, \"median\": %.3f, \"max\": %.3f}%s", s.min,
+           s.median, s.max, after);
+}
+
+static void print_json_comparison(const comparison *c, int count, bool last) {
+    comparison_figures f = figures_of(c, count);
+    const char *judged = verdict(c, f.ratio);
+    printf("    {\"name\": \"%s\", \"unit\": \"%s\", \"ours\": ", c->name,
+           c->per_op ? "ns/op" : "ms");
+    print_json_spread(f.ours, ", ");
+    printf("\"baseline\": \"%s\", \"baseline_value\": ", c->baseline_label);
+    print_json_spread(f.baseline, ", \"ratio\": ");
+    print_json_spread(f.ratio, "");
+    if (judged)
+        printf(", \"goal\": %.2f, \"verdict\": \"%s\", \"met\": %s", c->goal,
+               judged, strcmp(judged, "met") == 0 ? "true" : "false");
+    printf("}%s\n", last ? "" : ",");
+}
+
 static void print_json(int count) {
     printf("{\n  \"file_bytes\": %zu,\n  \"runs\": %d,\n", bench.size, count);
     printf("  \"page_faults_cold_read\": %zu,\n  \"tlb_misses_cold_read\": "
-           "%zu,\n",
+           "%zu,\n  \"first_call_ms\": ",
            runs.page_faults[OURS_READS], runs.tlb_misses[OURS_READS]);
-    printf("  \"first_call_ms\": %.3f,\n  \"host_faults_cold_read\": %.0f,\n",
-           median_of(runs.first_call[OURS_READS], count) * 1e3,
-           median_of(runs.host_faults[OURS_READS], count));
+    print_json_spread(spread_of(runs.first_call[OURS_READS], count, 1e3),
+                      ",\n  \"host_faults_cold_read\": ");
+    print_json_spread(spread_of(runs.host_faults[OURS_READS], count, 1), ",\n");
     printf("  \"page_faults_shared_read\": %zu,\n  \"major_faults_shared_read\""
            ": %zu,\n  \"minor_faults_shared_read\": %zu,\n",
            runs.page_faults[OURS_SHARED_READS],
            runs.major_faults[OURS_SHARED_READS],
            runs.minor_faults[OURS_SHARED_READS]);
-    printf("  \"shared_read_readers_ms\": [%.3f, %.3f],\n"
-           "  \"kernel_shared_read_readers_ms\": [%.3f, %.3f],\n",
-           figure(OURS_SHARED_READS, 1, count, false),
-           figure(OURS_SHARED_READS, 2, count, false),
-           figure(HOST_SHARED_READS, 1, count, false),
-           figure(HOST_SHARED_READS, 2, count, false));
-    printf("  \"comparisons\": [\n");
-    for (size_t i = 0; i < NUM_COMPARISONS; i++) {
-        const comparison *c = &comparisons[i];
-        double ours = figure(c->ours, c->ours_pass, count, c->per_op);
-        double base = figure(c->baseline, c->baseline_pass, count, c->per_op);
-        printf("    {\"name\": \"%s\", \"unit\": \"%s\", \"ours\": %.3f, "
-               "\"baseline\": \"%s\", \"baseline_value\": %.3f, "
-               "\"ratio\": %.3f",
-               c->name, c->per_op ? "ns/op" : "ms", ours, c->baseline_label,
-               base, ours / base);
-        if (c->goal > 0)
-            printf(", \"goal\": %.2f, \"met\": %s", c->goal,
-                   ours / base <= c->goal ? "true" : "false");
-        printf("}%s\n", i + 1 < NUM_COMPARISONS ? "," : "");
+    enum method shared[2] = {OURS_SHARED_READS, HOST_SHARED_READS};
+    const char *names[2] = {"shared_read_readers_ms",
+                            "kernel_shared_read_readers_ms"};
+    for (int m = 0; m < 2; m++) {
+        printf("  \"%s\": [", names[m]);
+        for (int r = 0; r < SHARED_READERS; r++)
+            print_json_spread(pass_spread(shared[m], 1 + r, count, false),
+                              r + 1 < SHARED_READERS ? ", " : "],\n");
     }
+    printf("  \"comparisons\": [\n");
+    for (size_t i = 0; i < NUM_COMPARISONS; i++)
+        print_json_comparison(&comparisons[i], count, i + 1 == NUM_COMPARISONS);
     printf("  ]\n}\n");
 }
 
@@ -1004,18 +1144,43 @@ static void remove_files(void) {
     rmdir(bench.dir);
 }
 
+/*
+ * The methods in the order of a round: each comparison's two methods
+ * where the first of them appears in the table, so that a ratio's two
+ * sides run close together and see the same machine; then any method no
+ * comparison names.
+ */
+static void round_order(enum method order[NUM_METHODS]) {
+    bool placed[NUM_METHODS] = {false};
+    int next = 0;
+    for (size_t i = 0; i < NUM_COMPARISONS; i++) {
+        enum method pair[2] = {comparisons[i].ours, comparisons[i].baseline};
+        for (int side = 0; side < 2; side++)
+            if (!placed[pair[side]]) {
+                placed[pair[side]] = true;
+                order[next++] = pair[side];
+            }
+    }
+    for (int method = 0; method < NUM_METHODS; method++)
+        if (!placed[method])
+            order[next++] = (enum method)method;
+}
+
 static int usage(void) {
-    fprintf(stderr, "usage: mmap_bench [--json] [--runs N] [--mib N]\n");
+    fprintf(stderr,
+            "usage: mmap_bench [--json | --markdown] [--runs N] [--mib N]\n");
     return 2;
 }
 
 int main(int argc, char **argv) {
-    bool json = false;
+    bool json = false, markdown = false;
     int count = 5;
     long mib = 128;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             json = true;
+        else if (strcmp(argv[i], "--markdown") == 0)
+            markdown = true;
         else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
             count = atoi(argv[++i]);
         else if (strcmp(argv[i], "--mib") == 0 && i + 1 < argc)
@@ -1023,7 +1188,8 @@ int main(int argc, char **argv) {
         else
             return usage();
     }
-    if (count < 1 || count > MAX_RUNS || mib < 1 || mib > 1024)
+    if (count < 1 || count > MAX_RUNS || mib < 1 || mib > 1024 ||
+        (json && markdown))
         return usage();
     bench.size = (size_t)mib * 1024 * 1024;
     bench.chunk = malloc(CHUNK);
@@ -1045,18 +1211,21 @@ int main(int argc, char **argv) {
         return 1;
     }
     if (!json)
-        fprintf(stderr, "mmap_bench: %d runs over %ld MiB in %s\n", count, mib,
-                bench.dir);
+        fprintf(stderr, "mmap_bench: %d run%s over %ld MiB in %s\n", count,
+                count == 1 ? "" : "s", mib, bench.dir);
 
     bool ok = true;
     /*
-     * Run by run, every method once, so that a slow spell of the machine
-     * falls on all of them; each run starts one method further on, so that
-     * no method always follows the same one.
+     * Round by round, every method once, each of ours close to its
+     * baselines, so that a slow spell of the machine falls on both sides
+     * of a ratio; every other round runs backwards, so that neither side
+     * always goes first and no method always follows the same one.
      */
+    enum method order[NUM_METHODS];
+    round_order(order);
     for (int run = 0; ok && run < count; run++) {
         for (int i = 0; ok && i < NUM_METHODS; i++)
-            ok = collect((enum method)((run + i) % NUM_METHODS), run);
+            ok = collect(order[run % 2 ? NUM_METHODS - 1 - i : i], run);
     }
     remove_files();
     if (!ok || !checksums_agree())
@@ -1064,6 +1233,6 @@ int main(int argc, char **argv) {
     if (json)
         print_json(count);
     else
-        print_table(count);
+        print_table(count, markdown);
     return 0;
 }
