@@ -168,7 +168,7 @@ static int page_fault(mmu *this, size_t pid, addr32 address,
         mmu_in_areas(this, pid, address)
             ? this->area_ops->fault(this, pid, address, entry, span)
             : segment_pager_fault(this, pid, address, entry, span);
-    page_table_unhold(this->page_directories[pid], address);
+    page_table_unhold();
     return result;
 }
 

@@ -460,7 +460,7 @@ static void drop_unmapped_file(cached_file *file) {
     for (uint32_t number = file->first, next; number; number = next) {
         next = cache.pages[number].next;
         assert(rmap_count(frame_address(number)) == 0);
-        if (page_dirty(number))
+        if (cache.pages[number].dirty) /* no entry maps it to say more */
             continue;
         page_drop(number);
         return_frame_to_kernel(frame_address(number));

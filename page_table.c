@@ -141,10 +141,20 @@ void page_table_release_unused(page_directory *this, addr32 start,
     }
 }
 
-/* The pool's second chance: a table in use is never taken, one unused is. */
+/*
+ * The table a fault in progress holds an entry of (0: none). Faults do
+ * not nest and the simulation is single-threaded, so one is enough.
+ */
+static uint32_t held_table;
+
+/*
+ * The pool's second chance: a table in use, or held by a fault, is never
+ * taken; one unused is.
+ */
 static bool table_referenced(frame_owner *owner, uint32_t key) {
     (void)owner;
-    return !table_unused(table_of(directory_entry_of(key)));
+    const page_directory_entry *entry = directory_entry_of(key);
+    return entry->base_addr == held_table || !table_unused(table_of(entry));
 }
 
 /* The pool takes an unused table: its directory entry goes. */
@@ -156,19 +166,12 @@ static int table_evict(frame_owner *owner, uint32_t key) {
     return 0;
 }
 
-/* Pins or frees for eviction the table of `address`, if it has one. */
-static void set_table_owner(page_directory *this, addr32 address,
-                            frame_owner *owner) {
-    page_directory_entry *entry = &this->entries[PAGE_DIRECTORY_INDEX(address)];
-    if (entry->present)
-        kernel_set_frame_owner((addr32)entry->base_addr << NUM_OFFSET_BITS,
-                               owner, owner ? table_key(this, address) : 0);
-}
-
 void page_table_hold(page_directory *this, addr32 address) {
-    set_table_owner(this, address, NULL);
+    const page_directory_entry *entry =
+        &this->entries[PAGE_DIRECTORY_INDEX(address)];
+    held_table = entry->present ? entry->base_addr : 0;
 }
 
-void page_table_unhold(page_directory *this, addr32 address) {
-    set_table_owner(this, address, &table_owner);
+void page_table_unhold(void) {
+    held_table = 0;
 }

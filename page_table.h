@@ -120,10 +120,11 @@ void page_table_release_unused(page_directory *self, addr32 start,
 /*
  * Keeps the table of `address` (if it has one) from the pool while a
  * fault, holding a pointer to one of its entries, takes frames; then
- * page_table_unhold gives it back to the pool's care.
+ * page_table_unhold gives it back to the pool's care. One table at a
+ * time: faults do not nest.
  */
 void page_table_hold(page_directory *self, addr32 address);
-void page_table_unhold(page_directory *self, addr32 address);
+void page_table_unhold(void);
 
 /*
  * The half of page_table_walk for an address whose page table is missing:
