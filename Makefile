@@ -14,7 +14,7 @@ ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 LIB_SRCS = host_memory.c kernel.c page_table.c tlb.c segments.c trace.c mmu.c \
            segment_pager.c \
-           file_store.c vma.c rmap.c page_cache.c anon.c fault.c vm.c mmap.c
+           io_fault.c file_store.c vma.c rmap.c page_cache.c anon.c fault.c vm.c mmap.c
 LIB_OBJS = $(LIB_SRCS:.c=.o)
 HEADERS = $(wildcard *.h)
 # The test suite: a runner, shared helpers and one file per module.

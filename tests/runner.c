@@ -24,7 +24,7 @@
  *                            test's name or a suite's (page_table, tlb,
  *                            kernel, segments, mmu, trace, mmap, vm,
  *                            page_cache, fault, examples, demo,
- *                            vm_kernel: all its
+ *                            vm_kernel, io_fault: all its
  *                            tests); an unknown name: exit 2
  *   ./mmap_tests --list      prints the names of every test, one a line
  *
@@ -49,7 +49,7 @@ static const test_suite *const suites[] = {
     &page_table_suite, &tlb_suite,   &kernel_suite,   &segments_suite,
     &mmu_suite,        &trace_suite, &mmap_suite,     &vm_suite,
     &page_cache_suite, &fault_suite, &examples_suite, &demo_suite,
-    &vm_kernel_suite,
+    &vm_kernel_suite, &io_fault_suite,
 };
 
 #define NUM_SUITES (sizeof suites / sizeof suites[0])
