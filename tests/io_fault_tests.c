@@ -75,8 +75,8 @@ static void test_io_fault_hits_the_nth_write_and_only_the_times_asked(void) {
 /* A failed write-back keeps the page dirty                            */
 /* ================================================================== */
 
-static void test_io_fault_failed_msync_keeps_the_page_dirty_and_a_retry_writes_it_once(
-    void) {
+static void
+test_io_fault_failed_msync_keeps_the_page_dirty_and_a_retry_writes_it_once(void) {
     char path[PATH_MAX];
     unsigned char *lorem = fixture_bytes("lorem.txt");
     int fd = open_fixture_copy("lorem.txt", O_RDWR, path);
@@ -108,8 +108,8 @@ static void test_io_fault_failed_msync_keeps_the_page_dirty_and_a_retry_writes_i
     free(lorem);
 }
 
-static void test_io_fault_failed_munmap_write_back_reports_and_keeps_the_page_dirty(
-    void) {
+static void
+test_io_fault_failed_munmap_write_back_reports_and_keeps_the_page_dirty(void) {
     char path[PATH_MAX];
     unsigned char *lorem = fixture_bytes("lorem.txt");
     int fd = open_fixture_copy("lorem.txt", O_RDWR, path);
@@ -214,7 +214,8 @@ static void test_io_fault_eviction_that_cannot_write_takes_another_victim(
     want = load_file(path, &page);
     expect_size(page, FILE_PAGES * PAGE_SIZE, "the file's size");
     memcpy(pages + 10, "PINNED?", 7);
-    expect_bytes(want, pages, FILE_PAGES * PAGE_SIZE, "the file after vm_msync");
+    expect_bytes(want, pages, FILE_PAGES * PAGE_SIZE,
+                 "the file after vm_msync");
     mmu_delete(m);
     close(fd);
     free(want);
