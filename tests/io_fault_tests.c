@@ -76,7 +76,7 @@ static void test_io_fault_hits_the_nth_write_and_only_the_times_asked(void) {
 /* ================================================================== */
 
 static void
-test_io_fault_failed_msync_keeps_the_page_dirty_and_a_retry_writes_it_once(void) {
+test_io_fault_failed_msync_keeps_the_page_dirty_and_one_retry_writes_it(void) {
     char path[PATH_MAX];
     unsigned char *lorem = fixture_bytes("lorem.txt");
     int fd = open_fixture_copy("lorem.txt", O_RDWR, path);
@@ -360,7 +360,7 @@ static const test_case io_fault_tests[] = {
     /* the hook itself */
     TEST(io_fault_hits_the_nth_write_and_only_the_times_asked),
     /* a failed write-back keeps the page dirty */
-    TEST(io_fault_failed_msync_keeps_the_page_dirty_and_a_retry_writes_it_once),
+    TEST(io_fault_failed_msync_keeps_the_page_dirty_and_one_retry_writes_it),
     TEST(io_fault_failed_munmap_write_back_reports_and_keeps_the_page_dirty),
     TEST(io_fault_failed_write_back_on_the_last_munmap_keeps_the_page),
     TEST(io_fault_failed_mmap_sync_reports_and_a_later_sync_writes),
