@@ -4,6 +4,10 @@
 # make demo   run the demo on a copy of a bundled file
 # make bench  build and run the benchmark against stdio and the kernel's mmap
 # make asan   the test suite built and run with AddressSanitizer and UBSan
+# make fuzz-driver  the seeded fuzzer of the API, fuzz/fuzz_driver, built
+#             with gcc under AddressSanitizer and UBSan
+# make fuzz   that, and fuzz/api_fuzz under clang's libFuzzer where clang
+#             is installed
 # make clean  remove every build output
 
 CC ?= cc
@@ -26,7 +30,7 @@ TEST_HEADERS = $(wildcard tests/*.h) examples/exchange.h examples/machine.h
 EXAMPLES = examples/private_read examples/grow_and_msync examples/file_read \
            examples/persistent_variable examples/exchange
 
-.PHONY: all test demo bench asan clean
+.PHONY: all test demo bench asan fuzz fuzz-driver clean
 
 all: libmmap.a mmap_tests mmap_demo mmap_bench $(EXAMPLES)
 
@@ -77,6 +81,29 @@ asan: asan/mmap_tests mmap_demo $(EXAMPLES)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    ./asan/mmap_tests
 
+# The fuzzers: one engine, two drivers, each with the library's sources
+# built in, sanitized.
+FUZZ_ENGINE = fuzz/fuzz_engine.c fuzz/fuzz_engine.h
+FUZZ_CC ?= gcc
+CLANG ?= clang
+
+fuzz/fuzz_driver: fuzz/fuzz_driver.c $(FUZZ_ENGINE) $(LIB_SRCS) $(HEADERS)
+	$(FUZZ_CC) -std=gnu99 -Wall -Wextra -Werror $(ASAN_FLAGS) -I. -o $@ \
+	    fuzz/fuzz_driver.c fuzz/fuzz_engine.c $(LIB_SRCS)
+
+fuzz/api_fuzz: fuzz/api_fuzz.c $(FUZZ_ENGINE) $(LIB_SRCS) $(HEADERS)
+	$(CLANG) -std=gnu99 -Wall -Wextra -Werror -O1 -g \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -I. -o $@ fuzz/api_fuzz.c fuzz/fuzz_engine.c $(LIB_SRCS)
+
+fuzz-driver: fuzz/fuzz_driver
+
+# libFuzzer's target only where clang is installed: it stays optional.
+fuzz: fuzz/fuzz_driver
+	@if command -v $(CLANG) >/dev/null 2>&1; then \
+	    $(MAKE) --no-print-directory fuzz/api_fuzz; \
+	else echo "make fuzz: no $(CLANG), so no fuzz/api_fuzz"; fi
+
 clean:
 	rm -rf *.o tests/*.o libmmap.a mmap_tests mmap_demo mmap_bench asan \
-	    examples/*.o $(EXAMPLES)
+	    examples/*.o $(EXAMPLES) fuzz/fuzz_driver fuzz/api_fuzz
