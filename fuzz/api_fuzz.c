@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 4)
         return 0;
     const char *old = getenv("FUZZ_OLD_CONTRACT");
-    fuzz_options options = {.old_contract = old && strcmp(old, "1") == 0};
+    fuzz_options options = {
+        .old_contract = old && strcmp(old, "1") == 0 ? FUZZ_OLD_ALL : 0};
     fuzz_run *run = fuzz_run_start("libFuzzer input", take32(data), &options);
     uint64_t number = 0;
     for (size_t at = 4; at + OP_BYTES <= size; at += OP_BYTES) {
