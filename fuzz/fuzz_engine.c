@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io_fault.h"
 #include "kernel.h"
 #include "mmap.h"
 #include "mmu.h"
@@ -105,6 +106,7 @@ struct fuzz_run {
     uint64_t number;
     char what[512];
     bool small_pool;
+    bool read_fault; /* a read fault was armed when the operation began */
 };
 
 /* ------------------------------------------------------------------ */
@@ -890,6 +892,9 @@ static void check_count(fuzz_run *run, size_t got, size_t want, bool bus) {
     if ((got < want || (got == want && bus)) && run->small_pool &&
         errno == ENOMEM)
         return; /* a page table or a pinned page found no frame */
+    if ((got < want || (got == want && bus)) && run->read_fault &&
+        errno == EIO)
+        return; /* the injected read fault: the access stops there */
     failure(run, "expected %zu bytes%s, got %zu with errno %s", want,
             bus ? " then ENXIO (a page past the end of the file)" : "", got,
             name_of(errno));
@@ -997,7 +1002,9 @@ static void map_access(fuzz_run *run, const fuzz_op *op, model_handle *h,
     errno = SENTINEL_ERRNO;
     size_t got = write ? mmap_write(h->map, buffer, offset, n)
                        : mmap_read(h->map, buffer, offset, n);
-    if (got != want && !(got < want && run->small_pool && errno == ENOMEM))
+    bool lawful = (run->small_pool && errno == ENOMEM) ||
+                  (run->read_fault && errno == EIO);
+    if (got != want && !(got < want && lawful))
         failure(run, "expected %zu bytes, got %zu with errno %s", want, got,
                 name_of(errno));
     if (got == want && want > 0)
@@ -1093,6 +1100,25 @@ static void op_process(fuzz_run *run, const fuzz_op *op) {
     add_process(run, p);
 }
 
+/*
+ * Arms a read fault (io_fault.h): the Nth read from now fails with EIO,
+ * once or twice (the page cache retries a failed run page by page), or
+ * comes back short by some bytes (never none: a read of 0 bytes is the
+ * end of the file). Later accesses must read the right bytes.
+ */
+static void op_read_fault(fuzz_run *run, const fuzz_op *op) {
+    io_fault fault = {.write = false, .nth = 1 + op->arg[0] % 3};
+    switch (op->arg[1] % 3) {
+    case 0: fault.error = EIO; break;
+    case 1: fault.error = EIO; fault.times = 2; break;
+    default: fault.bytes = 1 + op->arg[2] % (2 * PAGE_SIZE); break;
+    }
+    describe(run, "io_fault_inject(read %lu from now: %s %zu, %lu times)",
+             fault.nth, fault.error ? "EIO" : "short, bytes", fault.bytes,
+             fault.times ? fault.times : 1);
+    io_fault_inject(&fault);
+}
+
 /* ------------------------------------------------------------------ */
 /* The run                                                             */
 /* ------------------------------------------------------------------ */
@@ -1171,6 +1197,7 @@ fuzz_run *fuzz_run_start(const char *label, uint32_t setup,
 
 void fuzz_run_apply(fuzz_run *run, const fuzz_op *op, uint64_t number) {
     run->number = number;
+    run->read_fault = io_fault_armed != 0;
     note_references(run);
     switch (op->kind % 32) {
     case 0: case 1: case 2: case 3: case 4: op_mmap(run, op); break;
@@ -1186,7 +1213,7 @@ void fuzz_run_apply(fuzz_run *run, const fuzz_op *op, uint64_t number) {
     case 25: case 26: op_map_create(run, op); break;
     case 27: case 28: case 29: op_map_access(run, op); break;
     case 30: op_process(run, op); return;
-    default: op_access(run, op, op->arg[5] % 2); break;
+    default: op_read_fault(run, op); break;
     }
     note_releases(run);
     check_disk(run);
@@ -1215,6 +1242,7 @@ static void free_model(fuzz_run *run) {
 void fuzz_run_finish(fuzz_run *run) {
     run->number++;
     describe(run, "the end: munmap every handle, mmu_delete both MMUs");
+    io_fault_clear();
     note_references(run);
     for (int i = 0; i < HANDLES; i++)
         if (run->handles[i].map)

@@ -14,8 +14,8 @@
  * label, the operation's number and the operation, and aborts (so that
  * libFuzzer keeps the input) or exits.
  *
- * Left out: files that change length while mapped, injected I/O faults,
- * mmu_sync, threads.
+ * Left out: files that change length while mapped, injected faults of
+ * writes (whose pages the model cannot follow), mmu_sync, threads.
  */
 #ifndef FUZZ_ENGINE_H
 #define FUZZ_ENGINE_H
@@ -36,6 +36,7 @@ enum fuzz_kind {
     FUZZ_MAP_CREATE, /* mmap_create, or munmap of the handle there */
     FUZZ_MAP_ACCESS, /* mmap_read, mmap_write or mmap_sync */
     FUZZ_PROCESS,    /* mmu_remove_process and mmu_add_process */
+    FUZZ_READ_FAULT, /* io_fault_inject: a read fails or comes back short */
     FUZZ_KINDS
 };
 
@@ -51,7 +52,7 @@ enum fuzz_kind {
     (FUZZ_OLD(1) | FUZZ_OLD(4) | FUZZ_OLD(9) | FUZZ_OLD(11))
 
 typedef struct {
-    uint8_t kind; /* modulo FUZZ_KINDS, weighted */
+    uint8_t kind; /* kind % 32 picks one, some kinds more often */
     uint32_t arg[FUZZ_OP_ARGS];
 } fuzz_op;
 
