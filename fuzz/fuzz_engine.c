@@ -92,6 +92,7 @@ typedef struct {
 typedef struct {
     mmap *map;
     int file;
+    size_t length; /* the file's when mapped: what mmap_read clips at */
 } model_handle;
 
 struct fuzz_run {
@@ -442,7 +443,7 @@ static size_t references(fuzz_run *run, int file) {
                      run->procs[i].areas[j].file == file;
     for (int i = 0; i < HANDLES; i++)
         count += run->handles[i].map && run->handles[i].file == file &&
-                 run->files[file].size > 0;
+                 run->handles[i].length > 0;
     return count;
 }
 
@@ -963,7 +964,8 @@ static void op_map_create(fuzz_run *run, const fuzz_op *op) {
         munmap(h->map);
         h->map = NULL;
         expect_errno_kept(run);
-        for (size_t page = 0; page < run->files[h->file].pages; page++)
+        for (size_t page = 0; h->length && page < run->files[h->file].pages;
+             page++)
             run->files[h->file].pending[page] = true;
         return;
     }
@@ -973,6 +975,7 @@ static void op_map_create(fuzz_run *run, const fuzz_op *op) {
     errno = SENTINEL_ERRNO;
     h->map = mmap_create(run->files[file].path);
     h->file = file;
+    h->length = run->files[file].size;
     if (!h->map && !(run->small_pool && errno == ENOMEM))
         failure(run, "mmap_create failed with %s", name_of(errno));
     if (h->map) {
@@ -987,11 +990,11 @@ static void op_map_create(fuzz_run *run, const fuzz_op *op) {
 static void map_access(fuzz_run *run, const fuzz_op *op, model_handle *h,
                        bool write) {
     model_file *f = &run->files[h->file];
-    size_t offset = op->arg[2] % (f->size + 2 * PAGE_SIZE + 1);
+    size_t offset = op->arg[2] % (h->length + 2 * PAGE_SIZE + 1);
     size_t n = op->arg[3] % 8 == 0 ? SIZE_MAX - op->arg[3] / 8 % 3
                                    : op->arg[3] % (3 * PAGE_SIZE);
-    size_t want = offset >= f->size ? 0
-                  : n < f->size - offset ? n : f->size - offset;
+    size_t want = offset >= h->length ? 0
+                  : n < h->length - offset ? n : h->length - offset;
     unsigned char *buffer = malloc(want + 1);
     if (!buffer)
         setup_failure("malloc");
@@ -1048,7 +1051,8 @@ static void op_map_access(fuzz_run *run, const fuzz_op *op) {
     if (got != 0)
         failure(run, "expected 0, got %d with %s", got, name_of(errno));
     expect_errno_kept(run);
-    for (size_t page = 0; page < run->files[h->file].pages; page++)
+    for (size_t page = 0; h->length && page < run->files[h->file].pages;
+         page++)
         run->files[h->file].pending[page] = true;
 }
 
@@ -1123,9 +1127,12 @@ static void op_read_fault(fuzz_run *run, const fuzz_op *op) {
 /* The run                                                             */
 /* ------------------------------------------------------------------ */
 
-static void make_file(fuzz_run *run, int i, size_t size, uint32_t salt) {
+/* Gives file `i` `size` new bytes, on disk and in the model. */
+static void fill_file(fuzz_run *run, int i, size_t size, uint32_t salt) {
     model_file *f = &run->files[i];
-    snprintf(f->path, sizeof f->path, "%s/file%d", run->dir, i);
+    free(f->cache);
+    free(f->known);
+    free(f->pending);
     f->size = size;
     f->pages = round_up(size) / PAGE_SIZE;
     f->cache = calloc(f->pages + 1, PAGE_SIZE);
@@ -1136,12 +1143,33 @@ static void make_file(fuzz_run *run, int i, size_t size, uint32_t salt) {
     memset(f->known, 1, (f->pages + 1) * PAGE_SIZE);
     for (size_t b = 0; b < size; b++)
         f->cache[b] = (unsigned char)((b * 2654435761u + salt) >> 13);
-    int fd = open(f->path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    /* The same inode: the descriptors open on it stay valid. */
+    int fd = open(f->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0 || write(fd, f->cache, size) != (ssize_t)size || close(fd))
         setup_failure("write a file");
+}
+
+static void make_file(fuzz_run *run, int i, size_t size, uint32_t salt) {
+    model_file *f = &run->files[i];
+    snprintf(f->path, sizeof f->path, "%s/file%d", run->dir, i);
+    fill_file(run, i, size, salt);
     for (int mode = 0; mode < MODES; mode++)
         if ((f->fds[mode] = open(f->path, mode_flags[mode])) < 0)
             setup_failure("open a file");
+}
+
+/*
+ * Another program rewrites a file that nothing maps, with a new length:
+ * its pages left the cache with its last mapping, so the next mapping
+ * must see the new bytes and the new end.
+ */
+static void op_rewrite_file(fuzz_run *run, const fuzz_op *op) {
+    int i = (int)(op->arg[0] % FILES);
+    size_t size = file_sizes[op->arg[1] % (sizeof file_sizes /
+                                           sizeof file_sizes[0])];
+    describe(run, "rewrite file %d, unmapped, with %zu bytes", i, size);
+    if (references(run, i) == 0)
+        fill_file(run, i, size, op->arg[2]);
 }
 
 static void make_bad_fds(fuzz_run *run) {
@@ -1204,7 +1232,8 @@ void fuzz_run_apply(fuzz_run *run, const fuzz_op *op, uint64_t number) {
     case 5: case 6: op_munmap(run, op); break;
     case 7: case 8: op_mprotect(run, op); break;
     case 9: case 10: op_msync(run, op); break;
-    case 11: case 12: case 13: case 14: case 15: case 16: case 17:
+    case 11: op_rewrite_file(run, op); break;
+    case 12: case 13: case 14: case 15: case 16: case 17:
         op_access(run, op, false);
         break;
     case 18: case 19: case 20: case 21: case 22: case 23: case 24:

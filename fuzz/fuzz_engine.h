@@ -14,7 +14,7 @@
  * label, the operation's number and the operation, and aborts (so that
  * libFuzzer keeps the input) or exits.
  *
- * Left out: files that change length while mapped, injected faults of
+ * Left out: files that change while mapped, injected faults of
  * writes (whose pages the model cannot follow), mmu_sync, threads.
  */
 #ifndef FUZZ_ENGINE_H
@@ -37,6 +37,7 @@ enum fuzz_kind {
     FUZZ_MAP_ACCESS, /* mmap_read, mmap_write or mmap_sync */
     FUZZ_PROCESS,    /* mmu_remove_process and mmu_add_process */
     FUZZ_READ_FAULT, /* io_fault_inject: a read fails or comes back short */
+    FUZZ_REWRITE,    /* a file nothing maps gets new bytes and length */
     FUZZ_KINDS
 };
 
