@@ -901,6 +901,21 @@ static void check_count(fuzz_run *run, size_t got, size_t want, bool bus) {
             name_of(errno));
 }
 
+/* The bytes an access moved: a read's checked, a write's applied. */
+static void check_bytes(fuzz_run *run, model_process *p, uint64_t addr,
+                        const unsigned char *buffer, size_t got, bool write) {
+    for (size_t i = 0; i < got; i++) {
+        const model_area *area = area_at(p, addr + i);
+        unsigned char want;
+        if (write)
+            model_write(run, p, area, addr + i, buffer[i]);
+        else if (model_byte(run, p, area, addr + i, &want) &&
+                 buffer[i] != want)
+            failure(run, "byte %zu (0x%llx) read 0x%02x, expected 0x%02x", i,
+                    (unsigned long long)(addr + i), buffer[i], want);
+    }
+}
+
 static void op_access(fuzz_run *run, const fuzz_op *op, bool write) {
     mmu *m;
     size_t pid;
@@ -935,17 +950,7 @@ static void op_access(fuzz_run *run, const fuzz_op *op, bool write) {
             check_refused(run, m, before, got, refusal);
         } else {
             check_count(run, got, stop - addr, stop < addr + n);
-            for (size_t i = 0; i < got; i++) {
-                const model_area *area = area_at(p, addr + i);
-                unsigned char want;
-                if (write)
-                    model_write(run, p, area, addr + i, buffer[i]);
-                else if (model_byte(run, p, area, addr + i, &want) &&
-                         buffer[i] != want)
-                    failure(run, "byte %zu (0x%llx) read 0x%02x, expected "
-                            "0x%02x", i, (unsigned long long)(addr + i),
-                            buffer[i], want);
-            }
+            check_bytes(run, p, addr, buffer, got, write);
         }
     }
     free(buffer);
