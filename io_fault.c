@@ -2,6 +2,7 @@
  * io_fault.c: the faults armed for file I/O, one per direction, counted
  * down call by call.
  */
+#define _GNU_SOURCE /* preadv and pwritev */
 #define _FILE_OFFSET_BITS 64
 
 #include "io_fault.h"
