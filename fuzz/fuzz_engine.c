@@ -114,8 +114,16 @@ struct fuzz_run {
 /* Failures                                                            */
 /* ------------------------------------------------------------------ */
 
+/* The run's files and directory go, whether it passed or failed. */
+static void remove_files(fuzz_run *run) {
+    for (int i = 0; i < FILES; i++)
+        unlink(run->files[i].path);
+    rmdir(run->dir);
+}
+
 static void failure(fuzz_run *run, const char *format, ...) {
     va_list list;
+    remove_files(run);
     fprintf(stderr, "FAIL %s op %llu: %s\n  ", run->label,
             (unsigned long long)run->number, run->what);
     va_start(list, format);
@@ -1254,6 +1262,7 @@ void fuzz_run_apply(fuzz_run *run, const fuzz_op *op, uint64_t number) {
 }
 
 static void free_model(fuzz_run *run) {
+    remove_files(run);
     for (int i = 0; i < PROCESSES; i++) {
         pages_drop(&run->procs[i], 0, UINT64_MAX);
         free(run->procs[i].pages);
@@ -1262,14 +1271,12 @@ static void free_model(fuzz_run *run) {
     for (int i = 0; i < FILES; i++) {
         for (int mode = 0; mode < MODES; mode++)
             close(run->files[i].fds[mode]);
-        unlink(run->files[i].path);
         free(run->files[i].cache);
         free(run->files[i].known);
         free(run->files[i].pending);
     }
     for (int i = 2; i < BAD_FDS; i++)
         close(run->bad_fds[i]);
-    rmdir(run->dir);
     free(run);
 }
 
