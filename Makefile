@@ -9,6 +9,10 @@
 #                  and run it: the headers as a C++ program uses them
 # make c99-check   compile each library source with -std=c99: each one
 #                  asks for the POSIX or GNU declarations it uses itself
+# make fuzz-driver  the seeded fuzzer of the API, fuzz/fuzz_driver, built
+#             with gcc under AddressSanitizer and UBSan
+# make fuzz   that, and fuzz/api_fuzz under clang's libFuzzer where clang
+#             is installed
 # make clean  remove every build output
 
 CC ?= cc
@@ -25,8 +29,8 @@ ASAN_DIR = asan$(addprefix -,$(filter-out cc gcc,$(ASAN_COMPILER)))
 
 LIB_SRCS = host_memory.c kernel.c page_table.c tlb.c segments.c trace.c mmu.c \
            segment_pager.c \
-           file_store.c vma.c rmap.c page_cache.c anon.c fault.c vm.c mmap.c \
-           munmap.c
+           io_fault.c file_store.c vma.c rmap.c page_cache.c anon.c fault.c \
+           vm.c mmap.c munmap.c
 LIB_OBJS = $(LIB_SRCS:.c=.o)
 HEADERS = $(wildcard *.h)
 # The test suite: a runner, shared helpers and one file per module.
@@ -44,7 +48,7 @@ TEST_HEADERS = $(wildcard tests/*.h) examples/exchange.h examples/machine.h \
 EXAMPLES = examples/private_read examples/grow_and_msync examples/file_read \
            examples/persistent_variable examples/exchange
 
-.PHONY: all test demo bench asan cxx-check c99-check clean
+.PHONY: all test demo bench asan cxx-check c99-check fuzz fuzz-driver clean
 
 all: libmmap.a mmap_tests mmap_demo mmap_bench $(EXAMPLES)
 
@@ -122,6 +126,30 @@ c99-check:
 	        -o "$$scratch/$${src%.c}.o" || exit 1; \
 	done
 
+# The fuzzers: one engine, two drivers, each with the library's sources
+# built in, sanitized.
+FUZZ_ENGINE = fuzz/fuzz_engine.c fuzz/fuzz_engine.h
+FUZZ_CC ?= gcc
+CLANG ?= clang
+
+fuzz/fuzz_driver: fuzz/fuzz_driver.c $(FUZZ_ENGINE) $(LIB_SRCS) $(HEADERS)
+	$(FUZZ_CC) -std=gnu99 -Wall -Wextra -Werror $(ASAN_FLAGS) -I. -o $@ \
+	    fuzz/fuzz_driver.c fuzz/fuzz_engine.c $(LIB_SRCS)
+
+fuzz/api_fuzz: fuzz/api_fuzz.c $(FUZZ_ENGINE) $(LIB_SRCS) $(HEADERS)
+	$(CLANG) -std=gnu99 -Wall -Wextra -Werror -O1 -g \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -I. -o $@ fuzz/api_fuzz.c fuzz/fuzz_engine.c $(LIB_SRCS)
+
+fuzz-driver: fuzz/fuzz_driver
+
+# libFuzzer's target only where clang is installed: it stays optional.
+fuzz: fuzz/fuzz_driver
+	@if command -v $(CLANG) >/dev/null 2>&1; then \
+	    $(MAKE) --no-print-directory fuzz/api_fuzz; \
+	else echo "make fuzz: no $(CLANG), so no fuzz/api_fuzz"; fi
+
 clean:
 	rm -rf *.o tests/*.o tests/*.so libmmap.a mmap_tests mmap_demo \
-	    mmap_bench asan asan-* tests/cxx_driver examples/*.o $(EXAMPLES)
+	    mmap_bench asan asan-* tests/cxx_driver examples/*.o $(EXAMPLES) \
+	    fuzz/fuzz_driver fuzz/api_fuzz

@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "io_fault.h"
 #include "trace.h"
 #include "types.h"
 
@@ -165,16 +166,23 @@ static size_t bytes_in_page(const file_store *store, uint64_t page) {
 
 /*
  * Moves the bytes of `iov` between memory and the file at `offset`, with
- * as many calls as it takes, since one may move less than asked. Returns
- * the bytes moved, fewer only when a read meets the end of the file, or -1
- * with errno.
+ * as many calls as it takes, since one may move less than asked (a short
+ * write is retried from where it stopped, never taken as done). Every
+ * call goes through here, and through io_fault.h while a fault is armed,
+ * so that tests can make any of them fail. Returns the bytes moved,
+ * fewer only when a read meets the end of the file, or -1 with errno.
  */
 static ssize_t transfer(int fd, struct iovec *iov, int count, off_t offset,
                         bool write) {
     size_t moved = 0;
     while (count > 0) {
-        ssize_t n = write ? pwritev(fd, iov, count, offset + (off_t)moved)
-                          : preadv(fd, iov, count, offset + (off_t)moved);
+        off_t at = offset + (off_t)moved;
+        ssize_t n;
+        if (io_fault_armed)
+            n = io_fault_transfer(fd, iov, count, at, write);
+        else
+            n = write ? pwritev(fd, iov, count, at)
+                      : preadv(fd, iov, count, at);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)

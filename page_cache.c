@@ -548,8 +548,41 @@ static addr32 cached_page(cached_file *file, const page_cache_request *request,
     return frame_address(number);
 }
 
+/*
+ * Takes up to `count` frames, pinned so that the clock cannot take them
+ * half-read, and fills them with the pages from request->page on; when
+ * the whole run cannot be read, the page alone. Returns how many frames
+ * hold their page (the first of `frames`; the rest went back to the
+ * pool), or 0 with errno.
+ */
+static size_t take_and_fill(cached_file *file,
+                            const page_cache_request *request,
+                            addr32 frames[], size_t count) {
+    void *memory[PAGE_CACHE_MAX_RUN];
+    size_t taken = 0;
+    for (; taken < count; taken++) {
+        frames[taken] = ask_kernel_for_frame(NULL, 0);
+        if (frames[taken] == 0)
+            break;
+        memory[taken] = kernel_frame_memory(frames[taken]);
+    }
+    count = taken;
+    int filled = count > 0 ? fill(file, request, request->page, memory, count)
+                           : -1;
+    if (filled != 0 && count > 1) {
+        count = 1; /* the read-ahead failed: the page itself may not */
+        filled = fill(file, request, request->page, memory, count);
+    }
+    int failure = errno;
+    for (size_t i = filled == 0 ? count : 0; i < taken; i++)
+        return_frame_to_kernel(frames[i]);
+    errno = failure;
+    return filled == 0 ? count : 0;
+}
+
 addr32 page_cache_get(cached_file *file, const page_cache_request *request,
                       bool *was_read) {
+    int saved = errno; /* a failed read-ahead's errno is not the caller's */
     *was_read = false;
     if (!cache_ready() || refresh(file, 0) != 0)
         return 0;
@@ -566,31 +599,11 @@ addr32 page_cache_get(cached_file *file, const page_cache_request *request,
            (request->past_end_allowed || request->page + count < pages) &&
            !index_find(file, request->page + count))
         count++;
-    /* Frames are taken pinned, so that the clock cannot take them half-read. */
     addr32 frames[PAGE_CACHE_MAX_RUN];
-    void *memory[PAGE_CACHE_MAX_RUN];
-    size_t taken = 0;
-    for (; taken < count; taken++) {
-        frames[taken] = ask_kernel_for_frame(NULL, 0);
-        if (frames[taken] == 0)
-            break;
-        memory[taken] = kernel_frame_memory(frames[taken]);
-    }
-    int failure = errno;
-    count = taken;
-    int filled = count > 0 ? fill(file, request, request->page, memory, count)
-                           : (errno = failure, -1);
-    if (filled != 0 && count > 1) {
-        count = 1; /* the read-ahead failed: the page itself may not */
-        filled = fill(file, request, request->page, memory, count);
-    }
-    failure = errno;
-    for (size_t i = filled == 0 ? count : 0; i < taken; i++)
-        return_frame_to_kernel(frames[i]);
-    if (filled != 0) {
-        errno = failure;
+    count = take_and_fill(file, request, frames, count);
+    if (count == 0)
         return 0;
-    }
+    errno = saved;
     for (size_t i = 0; i < count; i++) {
         uint64_t page = request->page + i;
         /* The faulting page is written at once; others wait for a read. */

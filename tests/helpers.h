@@ -70,6 +70,7 @@ extern const test_suite examples_suite;
 extern const test_suite demo_suite;
 extern const test_suite vm_kernel_suite;
 extern const test_suite interop_suite;
+extern const test_suite io_fault_suite;
 
 /* ------------------------------------------------------------------ */
 /* The harness: failing a check                                        */
