@@ -3,14 +3,12 @@
  * a run of the engine (fuzz_engine.h). Its first 4 bytes pick the files;
  * then every 25 bytes are one operation (a kind and six numbers), read
  * against the state as the seeded driver's operations are. Set
- * FUZZ_OLD_CONTRACT=1 to accept what the library did before the fixes of
- * its contract now under way, and MMAP_FRAMES for a small pool.
+ * MMAP_FRAMES for a small pool.
  *
  *   make fuzz && ./fuzz/api_fuzz -max_total_time=300 fuzz/corpus
  */
+#include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "fuzz_engine.h"
 
@@ -25,9 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     enum { OP_BYTES = 1 + 4 * FUZZ_OP_ARGS };
     if (size < 4)
         return 0;
-    const char *old = getenv("FUZZ_OLD_CONTRACT");
-    fuzz_options options = {
-        .old_contract = old && strcmp(old, "1") == 0 ? FUZZ_OLD_ALL : 0};
+    fuzz_options options = {0};
     fuzz_run *run = fuzz_run_start("libFuzzer input", take32(data), &options);
     uint64_t number = 0;
     for (size_t at = 4; at + OP_BYTES <= size; at += OP_BYTES) {

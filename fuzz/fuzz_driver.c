@@ -6,8 +6,7 @@
  * not stop the others.
  *
  *   ./fuzz/fuzz_driver --seed S --ops N [--seeds K] [--trace]
- *                      [--old-contract[=1,4,9,11]] [--only A,B,...]
- *                      [--minimize]
+ *                      [--only A,B,...] [--minimize]
  *
  * runs seeds S .. S + K - 1, N operations each, and ends with the line
  * "P passed, F failed" (seeds); the exit status is 1 when one failed.
@@ -15,9 +14,7 @@
  * --only runs those operations of the sequence and skips the others
  * (which are still drawn, so the ones kept are the same operations);
  * --minimize cuts a failing seed's sequence down to operations that
- * still fail, and prints them with --trace. --old-contract accepts what
- * the library did before the fixes of its contract now under way, for
- * the points listed (fuzz_engine.h), or all of them.
+ * still fail, and prints them with --trace.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -143,23 +140,9 @@ static bool *parse_only(const char *list, uint64_t ops) {
     return keep;
 }
 
-/* "4,9": the points of the contract accepted the old way. */
-static unsigned parse_points(const char *list) {
-    unsigned points = 0;
-    for (const char *at = list; *at;) {
-        char *end;
-        unsigned long n = strtoul(at, &end, 10);
-        if (end == at || n >= 32)
-            break;
-        points |= FUZZ_OLD(n);
-        at = *end == ',' ? end + 1 : end;
-    }
-    return points & FUZZ_OLD_ALL;
-}
-
 static void usage(void) {
     fprintf(stderr, "usage: fuzz_driver --seed S --ops N [--seeds K] "
-                    "[--trace] [--old-contract[=1,4,9,11]] [--only A,B,...] "
+                    "[--trace] [--only A,B,...] "
                     "[--minimize]\n");
     exit(2);
 }
@@ -180,10 +163,6 @@ static void parse(int argc, char **argv, driver_options *o) {
             only = argv[++i];
         else if (!strcmp(a, "--trace"))
             o->options.trace = true;
-        else if (!strcmp(a, "--old-contract"))
-            o->options.old_contract = FUZZ_OLD_ALL;
-        else if (!strncmp(a, "--old-contract=", 15))
-            o->options.old_contract = parse_points(a + 15);
         else if (!strcmp(a, "--minimize"))
             o->minimize = true;
         else

@@ -171,7 +171,7 @@ static const char *name_of(int error) {
 
 /* A call that succeeded must leave errno as it was (contract 9). */
 static void expect_errno_kept(fuzz_run *run) {
-    if (errno != SENTINEL_ERRNO && !(run->options.old_contract & FUZZ_OLD(9)))
+    if (errno != SENTINEL_ERRNO)
         failure(run, "succeeded but set errno to %s", name_of(errno));
 }
 
@@ -574,8 +574,6 @@ static int choose_fd(fuzz_run *run, uint32_t raw, const char **name,
     if (kind < FILES * MODES) {
         *file = (int)(kind / MODES);
         *mode = (int)(kind % MODES);
-        if ((run->options.old_contract & FUZZ_OLD(1)) && *mode == 2)
-            *mode = 1; /* O_APPEND's write-back is being fixed (1) */
         *name = mode_names[*mode];
         return run->files[*file].fds[*mode];
     }
@@ -734,8 +732,7 @@ static void op_munmap(fuzz_run *run, const fuzz_op *op) {
     bool past = c.end > SPACE_END;
     errno = SENTINEL_ERRNO;
     int got = vm_munmap(c.m, c.pid, (addr32)c.addr, c.length);
-    bool old = run->options.old_contract & FUZZ_OLD(4);
-    if (invalid || (past && !(old && got == 0))) {
+    if (invalid || past) {
         if (got != -1 || errno != EINVAL)
             failure(run, "expected -1 with EINVAL, got %d with %s", got,
                     name_of(errno));
@@ -824,10 +821,6 @@ static void op_msync(fuzz_run *run, const fuzz_op *op) {
         errors = E_NOMEM;
     errno = SENTINEL_ERRNO;
     int got = vm_msync(c.m, c.pid, (addr32)c.addr, c.length, flags);
-    if (!errors && c.wraps && (run->options.old_contract & FUZZ_OLD(4)) &&
-        got == -1 &&
-        errno == ENOMEM)
-        return;
     if (errors) {
         if (got != -1 || !(errno_bit(errno) & errors))
             failure(run, "expected -1 with one of 0x%x, got %d with %s",
@@ -894,9 +887,7 @@ static void check_count(fuzz_run *run, size_t got, size_t want, bool bus) {
         expect_errno_kept(run);
         return;
     }
-    if (got == want && bus &&
-        (errno == ENXIO ||
-         ((run->options.old_contract & FUZZ_OLD(11)) && errno == EFAULT)))
+    if (got == want && bus && errno == ENXIO)
         return;
     if ((got < want || (got == want && bus)) && run->small_pool &&
         errno == ENOMEM)

@@ -41,17 +41,6 @@ enum fuzz_kind {
     FUZZ_KINDS
 };
 
-/*
- * The points of the contract being fixed: (1) a shared mapping through an
- * O_APPEND descriptor writes back in place (old: not mapped so here); (4)
- * vm_munmap of a range past 2^32 is EINVAL, vm_msync of a length that
- * rounds up past SIZE_MAX is 0; (9) no call that succeeds sets errno;
- * (11) an access to a page wholly past the end of a file is ENXIO.
- */
-#define FUZZ_OLD(point) (1u << (point))
-#define FUZZ_OLD_ALL                                                           \
-    (FUZZ_OLD(1) | FUZZ_OLD(4) | FUZZ_OLD(9) | FUZZ_OLD(11))
-
 typedef struct {
     uint8_t kind; /* kind % 32 picks one, some kinds more often */
     uint32_t arg[FUZZ_OP_ARGS];
@@ -59,12 +48,6 @@ typedef struct {
 
 /* How the run checks what the library returns. */
 typedef struct {
-    /*
-     * Points of the contract whose fixes are under way, accepted as the
-     * library did them before, so that a run can look past them: bit
-     * FUZZ_OLD(N) for point N (FUZZ_OLD_ALL: all of them).
-     */
-    unsigned old_contract;
     bool trace; /* print every operation before it runs */
     /* End the process with _exit(1) on a failure, not abort(). */
     bool exit_on_failure;
