@@ -584,14 +584,21 @@ addr32 page_cache_get(cached_file *file, const page_cache_request *request,
                       bool *was_read) {
     int saved = errno; /* a failed read-ahead's errno is not the caller's */
     *was_read = false;
-    if (!cache_ready() || refresh(file, 0) != 0)
+    if (!cache_ready())
+        return 0;
+    /* A page that needs no read needs no question to the file either. */
+    uint32_t number = index_find(file, request->page);
+    if (number && (cache.pages[number].uptodate ||
+                   overwritten(request, request->page)))
+        return cached_page(file, request, number, was_read);
+    if (refresh(file, 0) != 0)
         return 0;
     uint64_t pages = page_cache_file_pages(file);
     if (!request->past_end_allowed && request->page >= pages) {
         errno = ENXIO; /* the file is shorter now than when the fault began */
         return 0;
     }
-    uint32_t number = index_find(file, request->page);
+    number = index_find(file, request->page); /* refresh may have dropped it */
     if (number)
         return cached_page(file, request, number, was_read);
     size_t count = 1;

@@ -104,7 +104,8 @@ typedef struct {
  * Returns the frame holding the page `request` names, reading it (with as
  * much of its run as is not cached yet, in one read) when it is not in the
  * cache; `*was_read` tells whether the page itself was read from the file.
- * The file is asked its length first (page_cache_refresh). Returns 0 with
+ * The file is asked its length first (page_cache_refresh) when the page
+ * must be read. Returns 0 with
  * errno when no frame could be had or the read failed, or ENXIO when the
  * page lies wholly past the file's end and the request does not allow it.
  */
