@@ -755,6 +755,24 @@ static bool writes_read_only_shared(const model_process *p, uint64_t start,
     return false;
 }
 
+/*
+ * A call returning 0 or -1: with `errors` (a set of errnos) it must fail
+ * with one of them; without, succeed and leave errno alone. Returns
+ * whether it succeeded, as it should have.
+ */
+static bool expect_result(fuzz_run *run, int got, unsigned errors) {
+    if (errors) {
+        if (got != -1 || !(errno_bit(errno) & errors))
+            failure(run, "expected -1 with one of 0x%x, got %d with %s",
+                    errors, got, name_of(errno));
+        return false;
+    }
+    if (got != 0)
+        failure(run, "expected 0, got %d with errno %s", got, name_of(errno));
+    expect_errno_kept(run);
+    return got == 0;
+}
+
 static void op_mprotect(fuzz_run *run, const fuzz_op *op) {
     range_call c;
     choose_range(run, op, &c);
@@ -775,15 +793,8 @@ static void op_mprotect(fuzz_run *run, const fuzz_op *op) {
         errors |= E_ACCES;
     errno = SENTINEL_ERRNO;
     int got = vm_mprotect(c.m, c.pid, (addr32)c.addr, c.length, prot);
-    if (errors) {
-        if (got != -1 || !(errno_bit(errno) & errors))
-            failure(run, "expected -1 with one of 0x%x, got %d with %s",
-                    errors, got, name_of(errno));
+    if (!expect_result(run, got, errors))
         return;
-    }
-    if (got != 0)
-        failure(run, "expected 0, got %d with errno %s", got, name_of(errno));
-    expect_errno_kept(run);
     if (c.length)
         model_protect(c.p, c.addr, c.end, prot);
 }
@@ -821,15 +832,8 @@ static void op_msync(fuzz_run *run, const fuzz_op *op) {
         errors = E_NOMEM;
     errno = SENTINEL_ERRNO;
     int got = vm_msync(c.m, c.pid, (addr32)c.addr, c.length, flags);
-    if (errors) {
-        if (got != -1 || !(errno_bit(errno) & errors))
-            failure(run, "expected -1 with one of 0x%x, got %d with %s",
-                    errors, got, name_of(errno));
+    if (!expect_result(run, got, errors))
         return;
-    }
-    if (got != 0)
-        failure(run, "expected 0, got %d with errno %s", got, name_of(errno));
-    expect_errno_kept(run);
     if (!nothing)
         model_msync(run, c.p, c.addr, c.end);
 }

@@ -19,17 +19,6 @@
 /* The longest line of the report a check looks at. */
 #define LINE_SIZE 256
 
-/* The repository root, `root` (PATH_MAX bytes): the parent of test_files/. */
-static void repository_root(char *root) {
-    char *slash;
-
-    snprintf(root, PATH_MAX, "%s", fixture_dir);
-    slash = strrchr(root, '/');
-    if (!slash || slash == root)
-        fail(__FILE__, __LINE__, "setup: test_files/ has no parent: %s",
-             fixture_dir);
-    *slash = '\0';
-}
 
 /* Seconds the demo may take (it takes well under one). */
 #define DEMO_TIMEOUT_SECONDS 10

@@ -597,3 +597,15 @@ bool read_to_end_of(int fd, char *buffer, size_t size) {
     buffer[length] = '\0';
     return fitted;
 }
+
+/* The repository root, `root` (PATH_MAX bytes): the parent of test_files/. */
+void repository_root(char *root) {
+    char *slash;
+
+    snprintf(root, PATH_MAX, "%s", fixture_dir);
+    slash = strrchr(root, '/');
+    if (!slash || slash == root)
+        fail(__FILE__, __LINE__, "setup: test_files/ has no parent: %s",
+             fixture_dir);
+    *slash = '\0';
+}

@@ -195,6 +195,9 @@ void check_all_bytes(const char *file, int line, const void *got,
 /* Joins `directory` and `name` into `path` (PATH_MAX bytes). */
 void join_path(char *path, const char *directory, const char *name);
 
+/* The repository root, `root` (PATH_MAX bytes): the parent of test_files/. */
+void repository_root(char *root);
+
 /* `path` gets work_dir/NAME. */
 void path_in_work_dir(const char *name, char *path);
 

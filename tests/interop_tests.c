@@ -50,17 +50,6 @@ static const char *const course_names[] = {
 
 #define NUM_COURSE_NAMES (sizeof course_names / sizeof course_names[0])
 
-/* The repository root, `root` (PATH_MAX bytes): the parent of test_files/. */
-static void repository_root(char *root) {
-    char *slash;
-
-    snprintf(root, PATH_MAX, "%s", fixture_dir);
-    slash = strrchr(root, '/');
-    if (!slash || slash == root)
-        fail(__FILE__, __LINE__, "setup: test_files/ has no parent: %s",
-             fixture_dir);
-    *slash = '\0';
-}
 
 /* Whether an executable `tool` is in a directory of $PATH. */
 static bool tool_on_path(const char *tool) {
