@@ -936,7 +936,7 @@ static void op_access(fuzz_run *run, const fuzz_op *op, bool write) {
     describe(run, "mmu_%s_virtual_address(mmu %d, 0x%llx, pid %zu, %zu)",
              write ? "write_to" : "read_from", mmu_number(run, m),
              (unsigned long long)addr, pid, n);
-    size_t before = m->num_segmentation_faults;
+    size_t before = m->num_segmentation_faults, bus_errors = m->num_bus_errors;
     errno = SENTINEL_ERRNO;
     size_t got = write ? mmu_write_to_virtual_address(m, (addr32)addr, pid,
                                                       buffer, n)
@@ -954,6 +954,11 @@ static void op_access(fuzz_run *run, const fuzz_op *op, bool write) {
         } else {
             check_count(run, got, stop - addr, stop < addr + n);
             check_bytes(run, p, addr, buffer, got, write);
+            /* A stop past the end of a file, and only that, is a bus error. */
+            if (m->num_bus_errors != bus_errors + (errno == ENXIO))
+                failure(run, "bus errors counted: %zu, expected %zu",
+                        m->num_bus_errors - bus_errors,
+                        (size_t)(errno == ENXIO));
         }
     }
     free(buffer);
