@@ -148,7 +148,16 @@ static page_cache_request request_for(const vm_fault *f) {
     return request;
 }
 
-static int fault_past_end(const vm_fault *f);
+/* A page wholly past the end of the file: Linux raises SIGBUS. */
+static int fault_past_end(const vm_fault *f) {
+    f->mmu->num_bus_errors++;
+    if (trace_on())
+        trace_report(&(trace_record){.event = TRACE_BUS_ERROR,
+                                     .pid = f->pid,
+                                     .virtual_address = f->address});
+    errno = ENXIO;
+    return -1;
+}
 
 /*
  * The cache's frame of the fault's page, read from the file if it is not
@@ -231,16 +240,6 @@ static int fault_anonymous(const vm_fault *f) {
     return 0;
 }
 
-/* A page wholly past the end of the file: Linux raises SIGBUS. */
-static int fault_past_end(const vm_fault *f) {
-    f->mmu->num_bus_errors++;
-    if (trace_on())
-        trace_report(&(trace_record){.event = TRACE_BUS_ERROR,
-                                     .pid = f->pid,
-                                     .virtual_address = f->address});
-    errno = ENXIO;
-    return -1;
-}
 
 int fault_handle(mmu *this, size_t pid, addr32 address,
                  page_table_entry *entry, const mmu_access *access) {
