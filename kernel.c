@@ -113,11 +113,16 @@ static addr32 address_of_frame(size_t frame) {
  * The second-chance clock: sweeps from the hand, skipping pinned frames,
  * clearing the referenced mark of pages used since the last sweep, and
  * evicting the first page that was not. Two full turns are enough for
- * every page to lose its mark, so more means no frame can be taken.
+ * every page to lose its mark, so more means no frame can be taken. An
+ * owner that could not give its page up may have given others back on
+ * the way (the page cache drops the pages of a file found shrunk): the
+ * sweep then takes one of those.
  */
 static size_t evict_a_frame(void) {
     int failure = ENOMEM;
     for (size_t step = 0; step < 2 * pool.total; step++) {
+        if (pool.free_count > 0)
+            return pool.free_stack[--pool.free_count];
         size_t frame = pool.clock_hand;
         pool.clock_hand = frame == pool.total ? 1 : frame + 1;
         frame_record *record = &pool.frames[frame];

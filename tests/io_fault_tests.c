@@ -222,6 +222,39 @@ static void test_io_fault_eviction_that_cannot_write_takes_another_victim(
     free(pages);
 }
 
+/*
+ * The clock evicts a dirty page whose file another program truncated:
+ * asking the file first, the cache drops the pages past the new end and
+ * gives their frames back, then fails to write the victim. The pool takes
+ * one of the frames given back instead of sweeping on over them.
+ */
+static void test_io_fault_eviction_that_frees_frames_and_fails_takes_a_freed_one(
+    void) {
+    setenv("MMAP_FRAMES", "8", 1);
+    char path[PATH_MAX];
+    int fd;
+    mmu *m = new_mmu_with_process(1);
+    addr32 file, anon;
+
+    make_pattern_file("pattern", 6, 3, path);
+    fd = open_file(path, O_RDWR);
+    file = map_or_fail(m, 1, 0, 6 * PAGE_SIZE, RW, VM_MAP_SHARED, fd, 0);
+    anon = map_or_fail(m, 1, 0, PAGE_SIZE, RW,
+                       VM_MAP_PRIVATE | VM_MAP_ANONYMOUS, -1, 0);
+    for (addr32 page = 0; page < 6; page++)
+        expect_writes(m, 1, file + page * PAGE_SIZE, "D", 1,
+                      describe("dirty page %u", (unsigned)page));
+    expect_size(kernel_frames_free(), 0, "free frames: the pool is full");
+    if (ftruncate(fd, PAGE_SIZE) != 0)
+        setup_failed("ftruncate");
+    io_fault_inject(&(io_fault){.write = true, .nth = 1, .error = EIO,
+                                .times = IO_FAULT_UNTIL_CLEARED});
+    expect_writes(m, 1, anon, "A", 1, "a write that needs a frame");
+    io_fault_clear();
+    mmu_delete(m);
+    close(fd);
+}
+
 /* ================================================================== */
 /* A failed or short read                                              */
 /* ================================================================== */
@@ -382,6 +415,7 @@ static const test_case io_fault_tests[] = {
     TEST(io_fault_failed_write_back_on_the_last_munmap_keeps_the_page),
     TEST(io_fault_failed_mmap_sync_reports_and_a_later_sync_writes),
     TEST(io_fault_eviction_that_cannot_write_takes_another_victim),
+    TEST(io_fault_eviction_that_frees_frames_and_fails_takes_a_freed_one),
     /* a failed or short read */
     TEST(io_fault_failed_read_fails_the_access_and_maps_nothing),
     TEST(io_fault_short_read_is_completed),
