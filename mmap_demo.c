@@ -412,6 +412,11 @@ static void print_event(const event_log *log, const trace_record *r) {
         break;
     case TRACE_PAGER_READ:
     case TRACE_PAGER_WRITE: print_pager_call(r); break;
+    case TRACE_BUS_ERROR:
+        print_process(log, r->pid);
+        print_page(log, r->virtual_address);
+        printf(": wholly past the end of the file (Linux's SIGBUS)\n");
+        break;
     default: print_translation(log, r); break;
     }
 }
