@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "host_memory.h"
+#include "settings.h"
 
 /* What the pool knows of one frame. */
 typedef struct {
@@ -40,25 +41,11 @@ static struct {
 /*
  * The frame count MMAP_FRAMES asks for, clamped to the pool's bounds; the
  * default when it is unset or empty. 0 with errno EINVAL when it is not a
- * whole number in decimal digits ("8k", "-5", " 12"), so a typo is seen at
- * the first call rather than silently replaced.
+ * whole number (settings.h).
  */
 static size_t frames_wanted(void) {
-    const char *setting = getenv("MMAP_FRAMES");
-    if (!setting || !*setting)
-        return KERNEL_DEFAULT_FRAMES;
-    size_t digits = strspn(setting, "0123456789");
-    if (digits == 0 || setting[digits] != '\0') {
-        errno = EINVAL;
-        return 0;
-    }
-    /* Only digits: strtoull's one failure is ERANGE, saturating. */
-    unsigned long long wanted = strtoull(setting, NULL, 10);
-    if (wanted > KERNEL_MAX_FRAMES)
-        return KERNEL_MAX_FRAMES;
-    if (wanted < KERNEL_MIN_FRAMES)
-        return KERNEL_MIN_FRAMES;
-    return (size_t)wanted;
+    return settings_count("MMAP_FRAMES", KERNEL_DEFAULT_FRAMES,
+                          KERNEL_MIN_FRAMES, KERNEL_MAX_FRAMES);
 }
 
 /*

@@ -39,6 +39,8 @@ const char *trace_event_name(enum trace_event event) {
         [TRACE_PAGER_READ] = "pager read",
         [TRACE_PAGER_WRITE] = "pager write",
         [TRACE_BUS_ERROR] = "bus error",
+        [TRACE_SWAP_OUT] = "swap out",
+        [TRACE_SWAP_IN] = "swap in",
     };
     if ((unsigned)event >= NUM_TRACE_EVENTS)
         return "unknown event";

@@ -3,10 +3,11 @@
  *
  * The modules report each event of an access (TLB hit or miss, page walk,
  * page fault, frame given, eviction, write-back, the pager's reads and
- * writes, segmentation fault, bus error) to one hook, if one is set, as a record of
- * what happened. Each record names the event and fills the fields that
- * event lists below; the others are 0. With no hook the cost is one test
- * of a pointer, inline (trace_on). Left out: timestamps, several hooks.
+ * writes, segmentation fault, bus error, a page written to swap or read
+ * back) to one hook, if one is set, as a record of what happened. Each
+ * record names the event and fills the fields that event lists below; the
+ * others are 0. With no hook the cost is one test of a pointer, inline
+ * (trace_on). Left out: timestamps, several hooks.
  */
 #ifndef TRACE_H
 #define TRACE_H
@@ -43,6 +44,8 @@ enum trace_event {
     TRACE_PAGER_WRITE, /* page, pages, bytes: one write to the store */
     TRACE_BUS_ERROR,   /* pid, virtual address: a page of a mapped file
                           wholly past the file's end (Linux's SIGBUS) */
+    TRACE_SWAP_OUT,    /* page: the swap slot a page was written to */
+    TRACE_SWAP_IN,     /* page: the swap slot a page was read from */
     NUM_TRACE_EVENTS
 };
 
@@ -80,7 +83,8 @@ typedef struct {
     bool dirty;               /* TRACE_EVICTION */
     trace_room_for room_for;  /* TRACE_EVICTION */
     size_t page;  /* TRACE_FRAME_GIVEN of a page, TRACE_PAGER_*: the page's
-                     number in its store (for a file, its offset / 4096) */
+                     number in its store (for a file, its offset / 4096);
+                     TRACE_SWAP_*: the swap slot */
     size_t pages; /* TRACE_PAGER_*: how many pages, from `page` on */
     size_t bytes; /* TRACE_PAGER_*: bytes moved (only those inside a file) */
 } trace_record;

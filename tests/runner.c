@@ -10,6 +10,7 @@
  * kernel's own mmap (tests/host_mappings.c makes the host's calls),
  * tests/interop_tests.c runs nm, ar, cc and g++ on libmmap.a and its files,
  * tests/io_fault_tests.c makes the file I/O fail on purpose (io_fault.h),
+ * tests/swap_tests.c specifies the swap store (swap.h) on its own,
  * each file ending with its suite; tests/helpers.c holds what they share.
  *
  * Every test is a named function that sets up, acts and checks. Each runs
@@ -26,8 +27,8 @@
  *                            test's name or a suite's (page_table, tlb,
  *                            kernel, segments, mmu, trace, mmap, vma,
  *                            vm, page_cache, fault, examples, demo,
- *                            vm_kernel, interop, io_fault: all its
- *                            tests); an unknown name: exit 2
+ *                            vm_kernel, interop, io_fault, swap: all
+ *                            its tests); an unknown name: exit 2
  *   ./mmap_tests --list      prints the names of every test, one a line
  *
  * The last line of output is "N passed, M failed"; the exit status is 1
@@ -52,6 +53,7 @@ static const test_suite *const suites[] = {
     &mmu_suite,        &trace_suite,      &mmap_suite,   &vma_suite,
     &vm_suite,         &page_cache_suite, &fault_suite,  &examples_suite,
     &demo_suite,       &vm_kernel_suite,  &interop_suite, &io_fault_suite,
+    &swap_suite,
 };
 
 #define NUM_SUITES (sizeof suites / sizeof suites[0])
