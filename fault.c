@@ -1,6 +1,7 @@
 /*
- * fault.c: serving a fault in a mapped area, one function per kind of
- * page, with one descriptor (vm_fault) passed down.
+ * fault.c: serving every page fault of the MMU, of a mapped area or of a
+ * segment, one function per kind of page, with one descriptor (vm_fault)
+ * passed down.
  */
 #include "fault.h"
 
@@ -11,6 +12,7 @@
 #include "anon.h"
 #include "page_cache.h"
 #include "rmap.h"
+#include "segment_pager.h"
 #include "trace.h"
 
 /* The most pages one fault reads: the page cache's longest run. */
@@ -21,29 +23,43 @@ typedef struct {
     mmu *mmu;
     size_t pid;
     addr32 address; /* the page's first address */
+    addr32 at;      /* the address that faulted, within that page */
     page_table_entry *entry;
-    vm_area *area;
+    vm_area *area;             /* the area of the page, or NULL */
+    vm_segmentation *segment;  /* or the segment, when it lies in no area */
     const mmu_access *access;
-    uint64_t page; /* the page's number in the file (file pages only) */
+    /* The page's number in its file, or in its segment. */
+    uint64_t page;
 } vm_fault;
 
 static uint64_t min_u64(uint64_t a, uint64_t b) {
     return a < b ? a : b;
 }
 
-/* Counts the fault served, and tells the trace how. */
-static void count_fault(const vm_fault *f, enum trace_fault kind) {
+/* Counts the fault served: major when the page itself was read. */
+static void tally_fault(const vm_fault *f, enum trace_fault kind) {
     mmu *m = f->mmu;
     m->num_page_faults++;
     if (kind == TRACE_FAULT_MAJOR)
         m->num_major_faults++;
     else
         m->num_minor_faults++;
+}
+
+/* Tells the trace what kind of fault `address` took. */
+static void report_fault(const vm_fault *f, addr32 address,
+                         enum trace_fault kind) {
     if (trace_on())
         trace_report(&(trace_record){.event = TRACE_PAGE_FAULT,
                                      .pid = f->pid,
-                                     .virtual_address = f->address,
+                                     .virtual_address = address,
                                      .fault = kind});
+}
+
+/* Counts the fault served in an area, and tells the trace how. */
+static void count_fault(const vm_fault *f, enum trace_fault kind) {
+    tally_fault(f, kind);
+    report_fault(f, f->address, kind);
 }
 
 /* Sets an entry's rights; `cached`: it maps a frame of the page cache. */
@@ -78,11 +94,20 @@ static void report_anonymous(const vm_fault *f, addr32 frame,
                                      .page = (size_t)f->page});
 }
 
-/* Maps the fault's page to `frame`, with the area's protection. */
+/*
+ * Maps the fault's page to `frame`, with the area's protection, or the
+ * segment's: a segment's page is always readable (the segment's own
+ * permissions were checked on the access) and writable if it is.
+ */
 static void map_page(const vm_fault *f, addr32 frame, bool cached) {
     *f->entry = (page_table_entry){.present = 1,
                                    .base_addr = frame >> NUM_OFFSET_BITS};
-    protect(f->entry, f->area, cached);
+    if (f->area) {
+        protect(f->entry, f->area, cached);
+    } else {
+        f->entry->user_supervisor = 1;
+        f->entry->read_write = (f->segment->permissions & WRITE) != 0;
+    }
 }
 
 /* One past the last page of the file the fault's area may touch. */
@@ -228,18 +253,91 @@ static int fault_copy_on_write(const vm_fault *f) {
     return 0;
 }
 
-/* Anonymous memory: a frame of zeros. */
-static int fault_anonymous(const vm_fault *f) {
+/* A frame of zeros for the fault's page, or 0 with errno. */
+static addr32 zero_page(const vm_fault *f) {
     wanting(f, TRACE_FRAME_ZERO_PAGE);
     addr32 frame = anon_page_zeroed();
+    if (frame != 0)
+        report_anonymous(f, frame, TRACE_FRAME_ZERO_PAGE);
+    return frame;
+}
+
+/* Anonymous memory: a frame of zeros. */
+static int fault_anonymous(const vm_fault *f) {
+    addr32 frame = zero_page(f);
     if (frame == 0)
         return -1;
-    report_anonymous(f, frame, TRACE_FRAME_ZERO_PAGE);
     map_page(f, frame, false);
     count_fault(f, TRACE_FAULT_ZERO);
     return 0;
 }
 
+/* A page of a mapped area: anonymous, or of a file (see fault.h). */
+static int fault_area(vm_fault *f) {
+    f->area = vma_find(f->mmu->areas[f->pid], f->address);
+    assert(f->area); /* the access was checked against the areas */
+    if (!f->area->file) {
+        assert(!f->entry->present); /* anonymous entries carry its rights */
+        return fault_anonymous(f);
+    }
+    f->page = f->area->first_page + (f->address - f->area->start) / PAGE_SIZE;
+    if (f->entry->present) /* a write to a page shared until written */
+        return fault_copy_on_write(f);
+    if (past_end(f))
+        return fault_past_end(f);
+    if (f->access->write && !f->area->shared)
+        return fault_copy_on_write(f);
+    return fault_file(f);
+}
+
+/*
+ * A segment's page read ahead by an earlier fault, waiting in its entry
+ * (cached): only mapped, a minor fault.
+ */
+static int fault_read_ahead(const vm_fault *f) {
+    report_fault(f, f->at, TRACE_FAULT_MINOR);
+    f->entry->cached = 0;
+    f->entry->present = 1;
+    tally_fault(f, TRACE_FAULT_MINOR);
+    return 0;
+}
+
+/* A demand-zero segment's page: private anonymous memory, pinned. */
+static int fault_demand_zero(const vm_fault *f) {
+    report_fault(f, f->at, TRACE_FAULT_ZERO);
+    addr32 frame = zero_page(f);
+    if (frame == 0)
+        return -1;
+    map_page(f, frame, false);
+    tally_fault(f, TRACE_FAULT_ZERO);
+    return 0;
+}
+
+/* A page of a segment with a pager: its store reads it in (major). */
+static int fault_paged(const vm_fault *f) {
+    report_fault(f, f->at, TRACE_FAULT_MAJOR);
+    if (segment_pager_page_in(f->mmu, f->pid, f->segment, f->at, f->entry,
+                              f->access) != 0)
+        return -1;
+    tally_fault(f, TRACE_FAULT_MAJOR);
+    return 0;
+}
+
+/*
+ * A page of a segment (not of an area). The fault is told to the trace
+ * before any frame is taken, evictions included, as the lab's own paging
+ * always told it.
+ */
+static int fault_segment(vm_fault *f) {
+    f->segment = find_segment(f->mmu->segmentations[f->pid], f->at);
+    assert(f->segment); /* the access was checked against the segments */
+    f->page = (f->address - f->segment->start) / PAGE_SIZE;
+    if (f->entry->cached)
+        return fault_read_ahead(f);
+    if (!f->segment->backing)
+        return fault_demand_zero(f);
+    return fault_paged(f);
+}
 
 int fault_handle(mmu *this, size_t pid, addr32 address,
                  page_table_entry *entry, const mmu_access *access) {
@@ -247,21 +345,11 @@ int fault_handle(mmu *this, size_t pid, addr32 address,
         .mmu = this,
         .pid = pid,
         .address = PAGE_ROUND_DOWN(address),
+        .at = address,
         .entry = entry,
-        .area = vma_find(this->areas[pid], address),
         .access = access,
     };
-    assert(f.area); /* the access was checked against the areas */
-    if (!f.area->file) {
-        assert(!entry->present); /* anonymous entries carry the area's rights */
-        return fault_anonymous(&f);
-    }
-    f.page = f.area->first_page + (f.address - f.area->start) / PAGE_SIZE;
-    if (entry->present) /* a write to a page shared until written */
-        return fault_copy_on_write(&f);
-    if (past_end(&f))
-        return fault_past_end(&f);
-    if (access->write && !f.area->shared)
-        return fault_copy_on_write(&f);
-    return fault_file(&f);
+    if (mmu_in_areas(this, pid, address))
+        return fault_area(&f);
+    return fault_segment(&f);
 }

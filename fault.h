@@ -1,10 +1,16 @@
 /*
- * fault.h: the page-fault path of mapped areas, split by the kind of page.
+ * fault.h: the one page-fault path of the MMU, split by the kind of page.
  *
- * The MMU calls fault_handle (through the table vm.c registers) for a page
- * of an area whose entry cannot serve the access. One descriptor of the
- * fault travels through one function per kind, as in Linux's mm/memory.c:
- *   - anonymous memory: a zeroed frame (demand-zero);
+ * The MMU calls fault_handle (through the table vm.c gives every MMU,
+ * mmu_area_ops) for every page whose entry cannot serve the access, of a
+ * mapped area or of a segment. One descriptor of the fault travels
+ * through one function per kind, as in Linux's mm/memory.c:
+ *   - anonymous memory (an anonymous area, or a segment without a pager,
+ *     the lab's demand-zero memory): a zeroed frame;
+ *   - a page of a segment with a pager: read by the segment's store
+ *     (segment_pager.h) in a run with read-ahead (a major fault), or, when
+ *     read ahead already and waiting in its entry (cached), only mapped
+ *     (minor);
  *   - a file page, read, or written through a shared mapping: the page
  *     cache's frame, read from the file when it is not cached yet (a
  *     major fault) and mapped as it is otherwise (minor);
@@ -15,9 +21,12 @@
  *     (Linux's SIGBUS), counted in num_bus_errors, errno ENXIO; the file
  *     is asked its length first, since it may have grown.
  * Each first touch counts one page fault in the MMU, major when the page
- * itself was read from the file, minor otherwise; copies count in
- * num_cow_faults as well. Left out: fault-around (mapping cached
- * neighbours at once), huge pages, userfaultfd.
+ * itself was read from its store, minor otherwise; copies count in
+ * num_cow_faults as well. A segment's fault is told to the trace before
+ * its frames are taken, an area's once it is served. Calls go down: this
+ * module calls the page cache, the segments' store, anon, rmap and the
+ * pool. Left out: fault-around (mapping cached neighbours at once), huge
+ * pages, userfaultfd.
  */
 #ifndef FAULT_H
 #define FAULT_H
@@ -34,9 +43,10 @@ extern "C" {
 
 /*
  * Serves a fault on the page of `address` in process `pid`, which lies in
- * one of its areas and which the area allows the access (see mmu_area_ops).
- * Returns 0 with `entry` present and allowing the access, or -1 with
- * errno: ENOMEM (no frame), the file's errno (a failed read), ENXIO (a
+ * one of its areas or, outside them, in one of its segments, and which
+ * that area or segment allows the access (see mmu_area_ops). Returns 0
+ * with `entry` present and allowing the access, or -1 with errno: ENOMEM
+ * (no frame), the file's or the pager's errno (a failed read), ENXIO (a
  * page past the end of the file: a bus error is counted).
  */
 int fault_handle(mmu *self, size_t pid, addr32 address,

@@ -5,11 +5,12 @@
  * An access is checked against the segments (and, in the MMAP segment of
  * a process with mapped areas, the areas) once for its whole range, then
  * served page by page: TLB, page walk, the entry's rights, and on a page
- * that cannot serve the access a fault, handed to the area layer
- * (area_ops, registered by vm.c) or to the segment's pager
- * (segment_pager.c). The usual access, one page whose translation needs no
- * fault, takes the same steps in one short function (access_usual) before
- * the general one (access_memory) is called.
+ * that cannot serve the access a fault, handed to the VM layer's fault
+ * path through the table mmu_create installs (area_ops); so are the
+ * areas' check of an access, mmu_sync and the end of a process. Nothing
+ * else here calls upward. The usual access, one page whose translation
+ * needs no fault, takes the same steps in one short function
+ * (access_usual) before the general one (access_memory) is called.
  */
 #include "mmu.h"
 
@@ -18,9 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "segment_pager.h"
 #include "trace.h"
-#include "vma.h"
 
 /*
  * Keeps a rare path out of the access path's body: inlined there, its
@@ -74,7 +73,9 @@ mmu *mmu_create(void) {
         free(this);
         return NULL;
     }
-    this->owner.ops = &segment_pager_frame_ops;
+    /* The VM layer's fault path, installed as a kernel installs its trap
+     * handler: the access path only ever calls this table. */
+    this->area_ops = &vm_mmu_ops;
     return this;
 }
 
@@ -104,47 +105,23 @@ int mmu_sync(mmu *this, size_t pid, addr32 start, addr32 end) {
         errno = EINVAL;
         return -1;
     }
-    int failure = 0;
-    if (segment_pager_sync(this, pid, start, end) != 0)
-        failure = errno;
-    if (this->areas[pid] && this->area_ops->sync(this, pid, start, end) != 0 &&
-        !failure)
-        failure = errno;
-    if (failure)
-        errno = failure;
-    return failure ? -1 : 0;
-}
-
-static void release_page(addr32 address, page_table_entry *entry,
-                         void *context) {
-    (void)address, (void)context;
-    if (!page_table_entry_resident(entry))
-        return;
-    return_frame_to_kernel(page_table_entry_frame(entry));
-    *entry = (page_table_entry){0};
+    return this->area_ops->sync(this, pid, start, end);
 }
 
 int mmu_remove_process(mmu *this, size_t pid) {
     if (!this || !process_exists(this, pid))
         return 0;
-    int failure = 0;
-    if (this->areas[pid] && this->area_ops->release(this, pid) != 0)
-        failure = errno;
-    /* Up to the last page: 0xFFFFF000 is the start of the top page. */
-    int result = mmu_sync(this, pid, 0, UINT32_MAX);
-    if (result != 0 && !failure)
-        failure = errno;
-    page_table_for_each(this->page_directories[pid], 0, UINT32_MAX,
-                        release_page, NULL);
+    int result = this->area_ops->release(this, pid);
+    int failure = errno;
     if (this->curr_pid == pid)
         tlb_flush(this->tlb);
     page_directory_delete(this->page_directories[pid]);
     free(this->segmentations[pid]);
     this->page_directories[pid] = NULL;
     this->segmentations[pid] = NULL;
-    if (failure)
+    if (result != 0)
         errno = failure;
-    return failure ? -1 : 0;
+    return result;
 }
 
 void mmu_delete(mmu *this) {
@@ -156,18 +133,12 @@ void mmu_delete(mmu *this) {
     free(this);
 }
 
-/*
- * Serves a fault on the page of `address`: a page of a mapped area goes to
- * the fault path of areas (fault.h), any other to the segment's pager.
- */
+/* Serves a fault on the page of `address`: the VM layer's fault path. */
 static int page_fault(mmu *this, size_t pid, addr32 address,
                       page_table_entry *entry, const mmu_access *span) {
     /* The fault may take frames: the table `entry` lies in must stay. */
     page_table_hold(this->page_directories[pid], address);
-    int result =
-        mmu_in_areas(this, pid, address)
-            ? this->area_ops->fault(this, pid, address, entry, span)
-            : segment_pager_fault(this, pid, address, entry, span);
+    int result = this->area_ops->fault(this, pid, address, entry, span);
     page_table_unhold();
     return result;
 }
@@ -251,8 +222,8 @@ static int refusal_in(mmu *this, size_t pid, const vm_segmentation *segment,
         this->areas[pid]) {
         addr32 stop;
         uint64_t to = end < segment->end ? end : segment->end;
-        int refusal =
-            vma_check(this->areas[pid], (addr32)*at, to, permission, &stop);
+        int refusal = this->area_ops->check(this, pid, (addr32)*at, to,
+                                            permission, &stop);
         if (refusal) {
             *at = stop;
             return refusal;

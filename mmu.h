@@ -6,17 +6,19 @@
  * segment of a process with mapped areas, the areas decide), then the TLB,
  * then a walk of the process's two-level page table; an entry that is not
  * present, or lacks the right the access needs (user_supervisor to read,
- * read_write to write), is a page fault. A page of a mapped area (vm.h)
- * goes to the fault path the area layer registered (mmu_area_ops). A page
- * of a segment with a pager takes frames the MMU owns (it is their
- * frame_owner, so the pool can evict them) and has the pager fill a run:
- * the rest of the access and, for a read that follows a resident page,
- * read-ahead; pages read ahead wait in their entries, marked cached, and
- * their first touch is a minor fault that only maps them. Writes set the
- * page's dirty bit; a segment's dirty pages go back through its pager,
- * neighbours together, on eviction, mmu_sync and process removal. Pages of
- * segments without a pager are demand-zero and stay pinned: there is no
- * swap yet. Left out: kernel mode, fork.
+ * read_write to write), is a page fault. The MMU serves no fault itself:
+ * as a processor traps to the handler its kernel installed, it calls the
+ * VM layer's fault path (vm_mmu_ops, installed by mmu_create) for every
+ * page, of a segment or of a mapped area (vm.h), and that path chooses by
+ * the kind of page (fault.h). A page of a segment with a pager is read in
+ * a run with the rest of the access and, for a read that follows a
+ * resident page, read-ahead; pages read ahead wait in their entries,
+ * marked cached, and their first touch is a minor fault that only maps
+ * them. Writes set the page's dirty bit; a segment's dirty pages go back
+ * through its pager, neighbours together, on eviction, mmu_sync and
+ * process removal. Pages of segments without a pager are demand-zero
+ * anonymous memory and stay pinned: there is no swap yet. Left out:
+ * kernel mode, fork.
  *
  * Mind the argument order: the course fixes it as (mmu, virtual address,
  * pid, ...) for mmu_read_from_virtual_address and
@@ -61,24 +63,37 @@ typedef struct {
 } mmu_access;
 
 /*
- * What the MMU asks of the layer that made a process's mapped areas
- * (vm.h), which registers this table when it maps the first one: the only
- * calls the MMU makes upward.
+ * What the MMU asks of the VM layer above it: the only calls it makes
+ * upward. mmu_create installs the VM layer's table (vm_mmu_ops) in every
+ * MMU, so that a process that never maps an area has its segments' pages
+ * served all the same.
  */
 typedef struct {
     /*
-     * Serves a fault on the page of `address`, which lies in an area that
-     * allows the access: `entry` is not present, or present without the
-     * permission the access needs (a write to a page shared until
-     * written). Returns 0 with `entry` present and allowing the access,
-     * or -1 with errno (and then the access stops there).
+     * Serves a fault on the page of `address`, which lies in a segment
+     * (or, in a process with areas, an area) that allows the access:
+     * `entry` is not present (or only cached: read ahead), or present
+     * without the permission the access needs (a write to a page shared
+     * until written). Returns 0 with `entry` present and allowing the
+     * access, or -1 with errno (and then the access stops there).
      */
     int (*fault)(mmu *self, size_t pid, addr32 address,
                  page_table_entry *entry, const mmu_access *access);
-    /* mmu_sync for the mapped areas in [start, end). */
+    /* mmu_sync: the dirty pages of `pid` in [start, end) written back. */
     int (*sync)(mmu *self, size_t pid, addr32 start, addr32 end);
-    /* Unmaps every area of `pid`, as the process ends. 0, or -1: errno. */
+    /*
+     * Ends the memory of `pid` as the process ends: unmaps every area,
+     * writes the segments' dirty pages back and gives every page's frame
+     * back, leaving only the page tables. 0, or -1: errno.
+     */
     int (*release)(mmu *self, size_t pid);
+    /*
+     * Checks an access of [start, end), inside the MMAP segment of a
+     * process with areas, needing `permission`: 0, or EFAULT (no area) or
+     * EACCES (an area without it), with `*stop` at the first byte refused.
+     */
+    int (*check)(mmu *self, size_t pid, addr32 start, uint64_t end,
+                 uint32_t permission, addr32 *stop);
 } mmu_area_ops;
 
 struct vm_areas;
@@ -102,7 +117,7 @@ struct mmu {
     size_t num_cow_faults; /* copies made on a write, counted above too */
     /* Each process's mapped areas (vma.h), NULL before its first vm_mmap. */
     struct vm_areas *areas[MAX_PROCESS_ID];
-    const mmu_area_ops *area_ops; /* set with the first area */
+    const mmu_area_ops *area_ops; /* the VM layer's, from mmu_create on */
     /*
      * Accesses refused because their page of a mapped file lies wholly
      * past the end of the file: Linux's SIGBUS, where an address outside
@@ -113,9 +128,15 @@ struct mmu {
 };
 
 /*
+ * The VM layer's operations (vm.c), which mmu_create installs in every
+ * MMU, as a kernel's start-up installs its trap handlers: the one name of
+ * a layer above that the MMU knows, and only its constructor uses it.
+ */
+extern const mmu_area_ops vm_mmu_ops;
+
+/*
  * Whether `address` lies in the mapped areas of process `pid`: with areas,
- * the MMAP segment is theirs alone (vm.h), so its extent decides. Their
- * pages belong to the page cache and the fault path, not to a pager.
+ * the MMAP segment is theirs alone (vm.h), so its extent decides.
  */
 static inline bool mmu_in_areas(const mmu *self, size_t pid, addr32 address) {
     const vm_segmentation *segment = &self->segmentations[pid]->segments[MMAP];

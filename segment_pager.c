@@ -1,11 +1,10 @@
 /*
- * segment_pager.c: paging of the segments that carry a pager (segments.h),
- * the lab MMU's own way of backing memory: the MMU owns the frames (it is
- * their frame_owner), a fault has the pager fill a run of them, pages read
+ * segment_pager.c: the store behind the pages of segments that carry a
+ * pager (segments.h): the frames are the MMU's (it is their frame_owner),
+ * a major fault (fault.c) has the pager fill a run of them, pages read
  * ahead wait in their entries marked cached, and dirty pages go back
- * through the pager, neighbours together. Mapped areas (vm.h) go through
- * the page cache instead; segments without a pager get demand-zero pages.
- * A frame is named to the pool by its process id and virtual page number.
+ * through the pager, neighbours together. A frame is named to the pool by
+ * its process id and virtual page number.
  */
 #include "segment_pager.h"
 
@@ -276,19 +275,9 @@ static int fill_run(pager *backing, size_t first_page, addr32 first_address,
     return 0;
 }
 
-/*
- * A major fault on a page with a pager: takes frames for the run (pinned
- * while they are filled), has the pager fill them, maps the faulting page
- * and leaves the others cached for their own first touch. When the run
- * cannot be read whole, the faulting page is tried alone.
- */
-static int page_in_run(mmu *this, size_t pid, vm_segmentation *segment,
-                       addr32 address, page_table_entry *entry,
-                       const mmu_access *span) {
-    addr32 page = PAGE_ROUND_DOWN(address);
-    size_t count = run_length(this, pid, segment, address, entry, span);
-    addr32 frames[MAX_RUN];
-    void *memory[MAX_RUN];
+/* Takes frames for the run from `page` on, pinned; how many it got. */
+static size_t take_run(size_t pid, addr32 page, addr32 frames[],
+                       void *memory[], size_t count) {
     size_t taken = 0;
     for (; taken < count; taken++) {
         frames[taken] = take_frame((trace_room_for){
@@ -297,25 +286,24 @@ static int page_in_run(mmu *this, size_t pid, vm_segmentation *segment,
             break;
         memory[taken] = kernel_frame_memory(frames[taken]);
     }
-    count = taken;
-    size_t first_page = (page - segment->start) / PAGE_SIZE;
-    pager *backing = segment->backing;
-    int filled = count > 0
-                     ? fill_run(backing, first_page, page, memory, count, span)
-                     : -1;
-    if (filled != 0 && count > 1) {
-        count = 1; /* the read-ahead failed: the page itself may not */
-        filled = fill_run(backing, first_page, page, memory, count, span);
-    }
-    if (filled != 0) {
-        int failure = errno;
-        for (size_t i = 0; i < taken; i++)
-            return_frame_to_kernel(frames[i]);
-        errno = failure;
-        return -1;
-    }
-    for (size_t i = count; i < taken; i++)
+    return taken;
+}
+
+static void give_back(const addr32 frames[], size_t from, size_t to) {
+    for (size_t i = from; i < to; i++)
         return_frame_to_kernel(frames[i]);
+}
+
+/*
+ * Hands the filled frames of a run to the MMU (their owner from now on)
+ * and fills their entries: the faulting page mapped, the others cached
+ * for their own first touch.
+ */
+static void map_run(mmu *this, size_t pid, const vm_segmentation *segment,
+                    addr32 page, page_table_entry *entry,
+                    const addr32 frames[], size_t count) {
+    size_t first_page = (page - segment->start) / PAGE_SIZE;
+    this->owner.ops = &segment_pager_frame_ops; /* the pool reaches us here */
     for (size_t i = 0; i < count; i++) {
         addr32 at = page + (addr32)(i * PAGE_SIZE);
         kernel_set_frame_owner(frames[i], &this->owner, PAGE_KEY(pid, at));
@@ -334,75 +322,33 @@ static int page_in_run(mmu *this, size_t pid, vm_segmentation *segment,
                                          .use = TRACE_FRAME_PAGE,
                                          .page = first_page + i});
     }
-    return 0;
 }
 
-/* A demand-zero page: a cleared frame, pinned, since there is no swap. */
-static int zero_fill(size_t pid, const vm_segmentation *segment, addr32 address,
-                     page_table_entry *entry) {
+int segment_pager_page_in(mmu *this, size_t pid, vm_segmentation *segment,
+                          addr32 address, page_table_entry *entry,
+                          const mmu_access *span) {
     addr32 page = PAGE_ROUND_DOWN(address);
-    addr32 frame =
-        take_frame((trace_room_for){TRACE_FRAME_ZERO_PAGE, pid, page});
-    if (frame == 0)
+    addr32 frames[MAX_RUN];
+    void *memory[MAX_RUN];
+    size_t wanted = run_length(this, pid, segment, address, entry, span);
+    size_t taken = take_run(pid, page, frames, memory, wanted);
+    size_t count = taken;
+    size_t first_page = (page - segment->start) / PAGE_SIZE;
+    pager *backing = segment->backing;
+    int filled = count > 0
+                     ? fill_run(backing, first_page, page, memory, count, span)
+                     : -1;
+    if (filled != 0 && count > 1) {
+        count = 1; /* the read-ahead failed: the page itself may not */
+        filled = fill_run(backing, first_page, page, memory, count, span);
+    }
+    if (filled != 0) {
+        int failure = errno;
+        give_back(frames, 0, taken);
+        errno = failure;
         return -1;
-    memset(kernel_frame_memory(frame), 0, PAGE_SIZE);
-    *entry = (page_table_entry){
-        .present = 1,
-        .read_write = (segment->permissions & WRITE) != 0,
-        .user_supervisor = 1,
-        .base_addr = frame >> NUM_OFFSET_BITS,
-    };
-    if (trace_on())
-        trace_report(
-            &(trace_record){.event = TRACE_FRAME_GIVEN,
-                            .pid = pid,
-                            .virtual_address = page,
-                            .physical_address = frame,
-                            .use = TRACE_FRAME_ZERO_PAGE,
-                            .page = (page - segment->start) / PAGE_SIZE});
-    return 0;
-}
-
-static void report_fault(size_t pid, addr32 address, enum trace_fault kind) {
-    if (trace_on())
-        trace_report(&(trace_record){.event = TRACE_PAGE_FAULT,
-                                     .pid = pid,
-                                     .virtual_address = address,
-                                     .fault = kind});
-}
-
-/*
- * A major fault (the page is read with the run after it) or a demand-zero
- * one: the faults that take frames.
- */
-static int page_fault_new_frame(mmu *this, size_t pid,
-                                          addr32 address,
-                                          page_table_entry *entry,
-                                          const mmu_access *span) {
-    vm_segmentation *segment = find_segment(this->segmentations[pid], address);
-    assert(segment); /* the access was checked against the segments */
-    report_fault(pid, address,
-                 segment->backing ? TRACE_FAULT_MAJOR : TRACE_FAULT_ZERO);
-    if (segment->backing
-            ? page_in_run(this, pid, segment, address, entry, span) != 0
-            : zero_fill(pid, segment, address, entry) != 0)
-        return -1;
-    this->num_page_faults++;
-    if (segment->backing)
-        this->num_major_faults++;
-    else
-        this->num_minor_faults++;
-    return 0;
-}
-
-int segment_pager_fault(mmu *this, size_t pid, addr32 address,
-                        page_table_entry *entry, const mmu_access *access) {
-    if (!entry->cached)
-        return page_fault_new_frame(this, pid, address, entry, access);
-    report_fault(pid, address, TRACE_FAULT_MINOR);
-    entry->cached = 0;
-    entry->present = 1;
-    this->num_page_faults++;
-    this->num_minor_faults++;
+    }
+    give_back(frames, count, taken);
+    map_run(this, pid, segment, page, entry, frames, count);
     return 0;
 }

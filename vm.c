@@ -10,6 +10,10 @@
  * through the page tables of the process: a page of the page cache is
  * unmapped in the reverse map and keeps its dirty bit in the cache; an
  * anonymous page goes back to the pool.
+ *
+ * It also gives every MMU the table it calls upward (vm_mmu_ops, mmu.h):
+ * the one fault path (fault.h), mmu_sync and the end of a process, for
+ * segments and areas alike, and the areas' check of an access.
  */
 #include "vm.h"
 
@@ -20,6 +24,7 @@
 #include "fault.h"
 #include "page_cache.h"
 #include "rmap.h"
+#include "segment_pager.h"
 #include "vma.h"
 
 #define VM_PROT_ALL (VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC)
@@ -33,13 +38,16 @@ typedef char vm_prot_is_permissions[VM_PROT_READ == READ &&
                                         ? 1
                                         : -1];
 
-static int sync_areas(mmu *this, size_t pid, addr32 start, addr32 end);
-static int release_areas(mmu *this, size_t pid);
+static int sync_process(mmu *this, size_t pid, addr32 start, addr32 end);
+static int release_process(mmu *this, size_t pid);
+static int check_areas(mmu *this, size_t pid, addr32 start, uint64_t end,
+                       uint32_t permission, addr32 *stop);
 
-static const mmu_area_ops vm_area_ops = {
+const mmu_area_ops vm_mmu_ops = {
     .fault = fault_handle,
-    .sync = sync_areas,
-    .release = release_areas,
+    .sync = sync_process,
+    .release = release_process,
+    .check = check_areas,
 };
 
 static bool process_exists(const mmu *this, size_t pid) {
@@ -81,7 +89,6 @@ static vm_areas *areas_of(mmu *this, size_t pid) {
         return NULL;
     }
     this->areas[pid] = vma_create();
-    this->area_ops = &vm_area_ops;
     return this->areas[pid];
 }
 
@@ -364,8 +371,20 @@ int vm_msync(mmu *this, size_t pid, addr32 addr, size_t length, int flags) {
     return sync_range(this, pid, addr, end, flags & VM_MS_INVALIDATE);
 }
 
-static int sync_areas(mmu *this, size_t pid, addr32 start, addr32 end) {
-    return sync_range(this, pid, start, end, false);
+/*
+ * mmu_sync: the segments' dirty pages through their pagers, then those of
+ * shared file mappings to their files.
+ */
+static int sync_process(mmu *this, size_t pid, addr32 start, addr32 end) {
+    int failure = 0;
+    if (segment_pager_sync(this, pid, start, end) != 0)
+        failure = errno;
+    if (this->areas[pid] && sync_range(this, pid, start, end, false) != 0 &&
+        !failure)
+        failure = errno;
+    if (failure)
+        errno = failure;
+    return failure ? -1 : 0;
 }
 
 static int release_areas(mmu *this, size_t pid) {
@@ -376,4 +395,41 @@ static int release_areas(mmu *this, size_t pid) {
     if (failure)
         errno = failure;
     return result;
+}
+
+/*
+ * A segment's page as its process ends, written back already: its frame
+ * (filled by a pager, or demand-zero) is the process's alone.
+ */
+static void free_segment_page(addr32 address, page_table_entry *entry,
+                              void *context) {
+    (void)address, (void)context;
+    if (!page_table_entry_resident(entry))
+        return;
+    return_frame_to_kernel(page_table_entry_frame(entry));
+    *entry = (page_table_entry){0};
+}
+
+/*
+ * The end of a process's memory (mmu_remove_process): its areas unmapped
+ * as vm_munmap does, then its segments' dirty pages written back and
+ * every frame of theirs given back, even when a write-back failed.
+ */
+static int release_process(mmu *this, size_t pid) {
+    int failure = 0;
+    if (this->areas[pid] && release_areas(this, pid) != 0)
+        failure = errno;
+    /* Up to the last page: 0xFFFFF000 is the start of the top page. */
+    if (sync_process(this, pid, 0, UINT32_MAX) != 0 && !failure)
+        failure = errno;
+    page_table_for_each(this->page_directories[pid], 0, UINT32_MAX,
+                        free_segment_page, NULL);
+    if (failure)
+        errno = failure;
+    return failure ? -1 : 0;
+}
+
+static int check_areas(mmu *this, size_t pid, addr32 start, uint64_t end,
+                       uint32_t permission, addr32 *stop) {
+    return vma_check(this->areas[pid], start, end, permission, stop);
 }

@@ -916,6 +916,37 @@ static void test_mmu_remove_process_writes_dirty_pages_through_the_pager(void) {
     mmu_delete(m);
 }
 
+/*
+ * One process with a mapped area and a segment with a pager: the area
+ * does not take the segment's pages from the fault path, mmu_sync or the
+ * process's end.
+ */
+static void
+test_mmu_segment_pages_are_paged_alike_beside_a_mapped_area(void) {
+    mmu *m = new_mmu_with_process(1);
+    addr32 area = map_or_fail(m, 1, 0, PAGE_SIZE, RW,
+                              VM_MAP_PRIVATE | VM_MAP_ANONYMOUS, -1, 0);
+    vm_segmentation *segment =
+        grow_testing_segment(m, 1, 4, READ | WRITE, fake_pager_init(1));
+    unsigned char want[PAGE_SIZE];
+
+    fill_pattern(want, 0, 1);
+    expect_reads(m, 1, segment->start, want, PAGE_SIZE,
+                 "page 0 of the segment, from its pager");
+    expect_size(write_virtual(m, 1, area, "area", 4), 4, "write the area");
+    expect_size(write_virtual(m, 1, segment->start + PAGE_SIZE, "seg", 3), 3,
+                "write page 1 of the segment");
+    expect_size(m->num_page_faults, 3, "page faults");
+    expect_size(m->num_major_faults, 2, "major faults (the pager's pages)");
+    expect_size(m->num_minor_faults, 1, "minor faults (the area's zeros)");
+    expect_int(mmu_sync(m, 1, 0, UINT32_MAX), 0, "mmu_sync of everything");
+    expect_size(the_pager.page_outs[1], 1, "page_out calls for dirty page 1");
+    expect_size(the_pager.total_page_outs, 1, "page_out calls in all");
+    expect_int(mmu_remove_process(m, 1), 0, "mmu_remove_process(m, 1)");
+    expect_all_frames_free("after mmu_remove_process");
+    mmu_delete(m);
+}
+
 static void
 test_mmu_remove_process_reports_failed_write_back_and_frees_all(void) {
     mmu *m = new_mmu_with_process(1);
@@ -1121,6 +1152,7 @@ static const test_case mmu_tests[] = {
     TEST(mmu_eviction_writes_dirty_neighbours_with_the_victim),
     TEST(mmu_remove_process_writes_dirty_pages_through_the_pager),
     TEST(mmu_remove_process_reports_failed_write_back_and_frees_all),
+    TEST(mmu_segment_pages_are_paged_alike_beside_a_mapped_area),
     TEST(mmu_evicts_backed_pages_under_pressure_and_faults_them_in),
     TEST(mmu_counts_and_copies_alike_with_or_without_a_trace_hook),
     TEST(mmu_warm_tlb_does_not_outlive_a_segment_change),
