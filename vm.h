@@ -120,7 +120,11 @@ extern "C" {
  * is free inside the MMAP region is used as given (a hint, as on Linux);
  * otherwise the mapping goes in the lowest free range of the region that
  * fits. With VM_MAP_FIXED, `addr` is used exactly, and whatever the
- * process mapped there is unmapped first, as vm_munmap does.
+ * process mapped there is unmapped first, as vm_munmap does; a failed
+ * write-back of its dirty pages does not fail vm_mmap (Linux's mmap
+ * writes nothing back): the pages stay dirty in the page cache, and the
+ * file's next write-back (another mapping's vm_msync or vm_munmap, a new
+ * mapping's, eviction) writes them and reports how it went.
  *
  * Returns the mapping's address, or VM_MAP_FAILED with errno:
  *   EINVAL  no such process, `this` NULL, `length` 0, `offset` negative or
