@@ -482,7 +482,7 @@ static void drop_unmapped_file(cached_file *file) {
  * more, whose last write-back failed. A failure here is not the caller's:
  * the pages stay for the next try, and errno is left alone.
  */
-static void retry_unmapped_files(const cached_file *except) {
+static void retry_unmapped_except(const cached_file *except) {
     int saved = errno;
     for (cached_file *file = cache.files, *next; file; file = next) {
         next = file->next;
@@ -493,6 +493,10 @@ static void retry_unmapped_files(const cached_file *except) {
     errno = saved;
 }
 
+void page_cache_retry_unmapped(void) {
+    retry_unmapped_except(NULL);
+}
+
 int page_cache_release(cached_file *file) {
     assert(file->references > 0);
     if (--file->references > 0)
@@ -500,7 +504,7 @@ int page_cache_release(cached_file *file) {
     int result = page_cache_write_back(file, 0, UINT64_MAX);
     int failure = errno;
     /* Pages that could not be written stay dirty in the cache, never lost. */
-    retry_unmapped_files(file);
+    retry_unmapped_except(file);
     drop_unmapped_file(file);
     if (result != 0)
         errno = failure;

@@ -47,6 +47,15 @@ typedef struct cached_file cached_file;
  */
 cached_file *page_cache_open(int fd, bool *fd_writable);
 
+/*
+ * Tries again to write the dirty pages that files no mapping holds any
+ * more kept after a failed write-back (see page_cache_release), and
+ * forgets each file whose pages are all written. A failure is no one's
+ * to report here: those pages wait for the next try, and errno is left
+ * alone. Cheap when there are none: one look at each cached file.
+ */
+void page_cache_retry_unmapped(void);
+
 /* Takes one more reference on `file` (an area split in two). */
 void page_cache_hold(cached_file *file);
 

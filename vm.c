@@ -424,6 +424,8 @@ static int release_process(mmu *this, size_t pid) {
         failure = errno;
     page_table_for_each(this->page_directories[pid], 0, UINT32_MAX,
                         free_segment_page, NULL);
+    /* A process's end, and so mmu_delete, is a later call for those too. */
+    page_cache_retry_unmapped();
     if (failure)
         errno = failure;
     return failure ? -1 : 0;

@@ -1078,6 +1078,33 @@ static void test_vm_mmap_fixed_over_a_mapping_whose_write_back_fails_loses_nothi
     close(fd);
 }
 
+/*
+ * A page kept dirty after its file's last vm_munmap failed is written by
+ * a later mmu_delete, even of an MMU that maps nothing of the file.
+ */
+static void test_vm_page_kept_after_a_failed_last_munmap_is_written_at_mmu_delete(
+    void) {
+    char path[PATH_MAX];
+    unsigned char *lorem = fixture_bytes("lorem.txt");
+    int fd = open_fixture_copy("lorem.txt", O_RDWR, path);
+    mmu *m = new_mmu_with_process(PID), *other = new_mmu_with_process(PID);
+    addr32 at = map_or_fail(m, PID, 0, 10000, RW, SHARED, fd, 0);
+    struct rlimit old_limit;
+
+    expect_writes(m, PID, at + 2 * PAGE_SIZE, "LATER", 5, "write page 2");
+    limit_file_size(PAGE_SIZE, &old_limit);
+    expect_failure(vm_munmap(m, PID, at, 10000), -1, EFBIG,
+                   "the file's last vm_munmap, its write-back refused");
+    restore_file_size_limit(&old_limit);
+    close(fd);
+    mmu_delete(other);
+    memcpy(lorem + 2 * PAGE_SIZE, "LATER", 5);
+    expect_file_contents(path, lorem, 10000,
+                         "the file after another MMU's mmu_delete");
+    mmu_delete(m);
+    free(lorem);
+}
+
 static void test_vm_munmap_gives_anonymous_and_copied_frames_back(void) {
     char path[PATH_MAX];
     int fd = open_fixture_copy("lorem.txt", O_RDONLY, path);
@@ -1615,6 +1642,7 @@ static const test_case vm_tests[] = {
     TEST(vm_page_tables_whose_pages_were_evicted_go_back_to_the_pool),
     TEST(vm_last_munmap_whose_write_back_fails_keeps_the_page_dirty),
     TEST(vm_mmap_fixed_over_a_mapping_whose_write_back_fails_loses_nothing),
+    TEST(vm_page_kept_after_a_failed_last_munmap_is_written_at_mmu_delete),
     TEST(vm_munmap_makes_an_access_a_segfault_even_for_a_page_the_tlb_held),
     TEST(vm_munmap_writes_dirty_shared_pages_back),
     TEST(vm_munmap_whose_write_back_fails_still_unmaps_and_reports_its_errno),
