@@ -66,6 +66,7 @@ void page_cache_hold(cached_file *file);
  * a failed write-back: then nothing is lost, the pages that could not be
  * written stay dirty in the cache, with the file and its descriptor, and
  * are tried again at their eviction, at any later last release of a file,
+ * at page_cache_retry_unmapped (the end of every process),
  * and by a new mapping of the file, whose write-backs (vm_msync, vm_munmap)
  * include them and report how they went.
  */

@@ -33,7 +33,8 @@
  * the file. A file's pages leave the cache, dirty ones written first,
  * when its last mapping goes; a page whose write-back fails is never
  * dropped: it stays dirty in the cache, and a later write-back of the
- * file (a new mapping's vm_msync or vm_munmap, an eviction) writes it.
+ * file (a new mapping's vm_msync or vm_munmap, an eviction, the end of
+ * any process: mmu_remove_process, mmu_delete) writes it.
  *
  * The file's length is the one it has now, as for Linux, but the library
  * must ask the file (fstat), which it does at each vm_mmap of it, each
