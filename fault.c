@@ -13,6 +13,7 @@
 #include "page_cache.h"
 #include "rmap.h"
 #include "segment_pager.h"
+#include "swap.h"
 #include "trace.h"
 
 /* The most pages one fault reads: the page cache's longest run. */
@@ -40,7 +41,7 @@ static uint64_t min_u64(uint64_t a, uint64_t b) {
 static void tally_fault(const vm_fault *f, enum trace_fault kind) {
     mmu *m = f->mmu;
     m->num_page_faults++;
-    if (kind == TRACE_FAULT_MAJOR)
+    if (kind == TRACE_FAULT_MAJOR || kind == TRACE_FAULT_SWAP)
         m->num_major_faults++;
     else
         m->num_minor_faults++;
@@ -108,6 +109,12 @@ static void map_page(const vm_fault *f, addr32 frame, bool cached) {
         f->entry->user_supervisor = 1;
         f->entry->read_write = (f->segment->permissions & WRITE) != 0;
     }
+}
+
+/* Maps an anonymous frame, which anon.c owns from now on. */
+static void map_anonymous(const vm_fault *f, addr32 frame) {
+    map_page(f, frame, false);
+    anon_page_map(frame, f->mmu, f->pid, f->address);
 }
 
 /* One past the last page of the file the fault's area may touch. */
@@ -247,7 +254,7 @@ static int fault_copy_on_write(const vm_fault *f) {
         page_cache_unmapped(source, f->entry->dirty);
     }
     report_anonymous(f, copy, TRACE_FRAME_COPY);
-    map_page(f, copy, false);
+    map_anonymous(f, copy);
     f->mmu->num_cow_faults++;
     count_fault(f, was_read ? TRACE_FAULT_MAJOR : TRACE_FAULT_COPY);
     return 0;
@@ -267,27 +274,53 @@ static int fault_anonymous(const vm_fault *f) {
     addr32 frame = zero_page(f);
     if (frame == 0)
         return -1;
-    map_page(f, frame, false);
+    map_anonymous(f, frame);
     count_fault(f, TRACE_FAULT_ZERO);
     return 0;
 }
 
-/* A page of a mapped area: anonymous, or of a file (see fault.h). */
-static int fault_area(vm_fault *f) {
-    f->area = vma_find(f->mmu->areas[f->pid], f->address);
-    assert(f->area); /* the access was checked against the areas */
-    if (!f->area->file) {
-        assert(!f->entry->present); /* anonymous entries carry its rights */
+/*
+ * The first touch of a page of a mapped area: anonymous, or of a file
+ * (see fault.h).
+ */
+static int fault_area_first_touch(const vm_fault *f) {
+    if (!f->area->file)
         return fault_anonymous(f);
-    }
-    f->page = f->area->first_page + (f->address - f->area->start) / PAGE_SIZE;
-    if (f->entry->present) /* a write to a page shared until written */
-        return fault_copy_on_write(f);
     if (past_end(f))
         return fault_past_end(f);
     if (f->access->write && !f->area->shared)
         return fault_copy_on_write(f);
     return fault_file(f);
+}
+
+/*
+ * An anonymous page in swap (page_table.h): read back into a frame of
+ * its own, a major fault, mapped with its area's or segment's rights; its
+ * slot is freed. A segment's fault is told before its frame is taken.
+ */
+static int fault_swap_in(const vm_fault *f) {
+    if (!f->area)
+        report_fault(f, f->at, TRACE_FAULT_SWAP);
+    swap_slot slot = page_table_entry_slot(f->entry);
+    wanting(f, TRACE_FRAME_PAGE);
+    addr32 frame = anon_page_take();
+    if (frame == 0)
+        return -1;
+    if (swap_in(slot, kernel_frame_memory(frame)) != 0) {
+        int failure = errno;
+        anon_page_free(frame);
+        errno = failure;
+        return -1;
+    }
+    report_anonymous(f, frame, TRACE_FRAME_PAGE);
+    map_anonymous(f, frame);
+    swap_free(slot);
+    f->mmu->num_swap_ins++;
+    if (f->area)
+        count_fault(f, TRACE_FAULT_SWAP);
+    else
+        tally_fault(f, TRACE_FAULT_SWAP);
+    return 0;
 }
 
 /*
@@ -302,13 +335,13 @@ static int fault_read_ahead(const vm_fault *f) {
     return 0;
 }
 
-/* A demand-zero segment's page: private anonymous memory, pinned. */
+/* A demand-zero segment's page: private anonymous memory. */
 static int fault_demand_zero(const vm_fault *f) {
     report_fault(f, f->at, TRACE_FAULT_ZERO);
     addr32 frame = zero_page(f);
     if (frame == 0)
         return -1;
-    map_page(f, frame, false);
+    map_anonymous(f, frame);
     tally_fault(f, TRACE_FAULT_ZERO);
     return 0;
 }
@@ -324,19 +357,28 @@ static int fault_paged(const vm_fault *f) {
 }
 
 /*
- * A page of a segment (not of an area). The fault is told to the trace
- * before any frame is taken, evictions included, as the lab's own paging
- * always told it.
+ * The first touch of a page of a segment (not of an area). The fault is
+ * told to the trace before any frame is taken, evictions included, as
+ * the lab's own paging always told it.
  */
-static int fault_segment(vm_fault *f) {
-    f->segment = find_segment(f->mmu->segmentations[f->pid], f->at);
-    assert(f->segment); /* the access was checked against the segments */
-    f->page = (f->address - f->segment->start) / PAGE_SIZE;
-    if (f->entry->cached)
-        return fault_read_ahead(f);
+static int fault_segment_first_touch(const vm_fault *f) {
     if (!f->segment->backing)
         return fault_demand_zero(f);
     return fault_paged(f);
+}
+
+/* Finds the area of the fault's page or, outside the areas, its segment. */
+static void locate(vm_fault *f) {
+    if (mmu_in_areas(f->mmu, f->pid, f->address)) {
+        f->area = vma_find(f->mmu->areas[f->pid], f->address);
+        assert(f->area); /* the access was checked against the areas */
+        f->page =
+            f->area->first_page + (f->address - f->area->start) / PAGE_SIZE;
+        return;
+    }
+    f->segment = find_segment(f->mmu->segmentations[f->pid], f->at);
+    assert(f->segment); /* the access was checked against the segments */
+    f->page = (f->address - f->segment->start) / PAGE_SIZE;
 }
 
 int fault_handle(mmu *this, size_t pid, addr32 address,
@@ -349,7 +391,21 @@ int fault_handle(mmu *this, size_t pid, addr32 address,
         .entry = entry,
         .access = access,
     };
-    if (mmu_in_areas(this, pid, address))
-        return fault_area(&f);
-    return fault_segment(&f);
+    locate(&f);
+    switch (page_table_entry_state(entry)) {
+    case PAGE_UNTOUCHED:
+        return f.area ? fault_area_first_touch(&f)
+                      : fault_segment_first_touch(&f);
+    case PAGE_RESIDENT:
+        /* a write to a private page shared with the cache until written */
+        assert(f.area && f.area->file && !f.area->shared);
+        return fault_copy_on_write(&f);
+    case PAGE_READ_AHEAD:
+        assert(!f.area); /* only a segment's pager reads ahead */
+        return fault_read_ahead(&f);
+    case PAGE_SWAPPED:
+        return fault_swap_in(&f);
+    }
+    assert(!"fault_handle: an entry in no known state");
+    return -1;
 }

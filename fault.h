@@ -4,7 +4,11 @@
  * The MMU calls fault_handle (through the table vm.c gives every MMU,
  * mmu_area_ops) for every page whose entry cannot serve the access, of a
  * mapped area or of a segment. One descriptor of the fault travels
- * through one function per kind, as in Linux's mm/memory.c:
+ * through one function per kind, as in Linux's mm/memory.c, chosen first
+ * by the state the entry records (page_table_entry_state):
+ *   - an anonymous page in swap (swapped): read back into a frame of its
+ *     own with its area's or segment's rights, its slot freed; a major
+ *     fault, counted in num_swap_ins too (TRACE_FAULT_SWAP);
  *   - anonymous memory (an anonymous area, or a segment without a pager,
  *     the lab's demand-zero memory): a zeroed frame;
  *   - a page of a segment with a pager: read by the segment's store

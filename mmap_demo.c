@@ -342,6 +342,7 @@ static const char *const fault_kind_names[NUM_FAULT_KINDS] = {
     [TRACE_FAULT_MINOR] = "minor, in the page cache already, only mapped now",
     [TRACE_FAULT_ZERO] = "zero-fill, a cleared frame, nothing read",
     [TRACE_FAULT_COPY] = "copy-on-write, copied into a frame of its own",
+    [TRACE_FAULT_SWAP] = "swap-in, an anonymous page read back from swap",
 };
 
 /*

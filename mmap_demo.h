@@ -26,7 +26,7 @@ extern "C" {
 #define DEFAULT_FILE "test_files/pages.txt"
 
 /* The kinds of page fault, enum trace_fault (TRACE_FAULT_COPY is last). */
-#define NUM_FAULT_KINDS (TRACE_FAULT_COPY + 1)
+#define NUM_FAULT_KINDS (TRACE_FAULT_SWAP + 1)
 
 typedef struct {
     const char *path; /* NULL: a copy of DEFAULT_FILE */

@@ -17,8 +17,9 @@
  * them. Writes set the page's dirty bit; a segment's dirty pages go back
  * through its pager, neighbours together, on eviction, mmu_sync and
  * process removal. Pages of segments without a pager are demand-zero
- * anonymous memory and stay pinned: there is no swap yet. Left out:
- * kernel mode, fork.
+ * anonymous memory: when the pool takes their frames they go to swap
+ * (anon.h), and a fault reads them back (num_swap_outs, num_swap_ins).
+ * Left out: kernel mode, fork.
  *
  * Mind the argument order: the course fixes it as (mmu, virtual address,
  * pid, ...) for mmu_read_from_virtual_address and
@@ -125,6 +126,13 @@ struct mmu {
      * num_segmentation_faults). errno ENXIO, against EFAULT and EACCES.
      */
     size_t num_bus_errors;
+    /*
+     * Anonymous pages (anon.h) written to swap when the pool took their
+     * frames, and read back by a fault (each such fault is major, counted
+     * in num_major_faults as well).
+     */
+    size_t num_swap_outs;
+    size_t num_swap_ins;
 };
 
 /*

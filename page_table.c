@@ -16,7 +16,7 @@
 
 /*
  * A page table is a frame the pool may take back once no entry of it
- * holds a frame (a process that read a large mapping sparsely, its pages
+ * holds a frame or a swap slot (a process that read a large mapping sparsely, its pages
  * since evicted, would otherwise pin a table per 4 MiB it touched). The
  * key of a table names the directory entry that points to it: the
  * directory's frame number and the entry's index.
@@ -42,10 +42,13 @@ static page_directory_entry *directory_entry_of(uint32_t key) {
     return &directory->entries[key & (NUM_ENTRIES - 1)];
 }
 
-/* Whether no entry of `table` holds a frame. */
+/*
+ * Whether no entry of `table` holds a frame or a swap slot: a swapped
+ * entry is the only record of its slot, so its table must stay.
+ */
 static bool table_unused(const page_table *table) {
     for (size_t i = 0; i < NUM_ENTRIES; i++)
-        if (page_table_entry_resident(&table->entries[i]))
+        if (page_table_entry_state(&table->entries[i]) != PAGE_UNTOUCHED)
             return false;
     return true;
 }

@@ -5,8 +5,8 @@
  * Entries are 32-bit bit-fields laid out as in the IA-32 manual (bit 0 is
  * `present`, bits 12-31 the frame number). Directories and tables live in
  * frames of the simulated physical pool. A directory is pinned; a table
- * is pinned while any of its entries holds a frame, and the pool may take
- * it back once none does (its directory entry is then cleared), unless a
+ * is pinned while any of its entries holds a frame or a swap slot, and the
+ * pool may take it back once none does (its directory entry is then cleared), unless a
  * fault holds it (page_table_hold). Left out:
  * 4 MiB pages, caching attributes (the bits exist but mean nothing here).
  */
@@ -61,9 +61,30 @@ typedef struct {
      * with it, so its first touch only maps it (a minor fault).
      */
     unsigned int cached : 1;
-    unsigned int available : 2;
-    unsigned int base_addr : 20; /* frame number of the page */
+    /*
+     * The second OS bit: the page is not present, and base_addr holds the
+     * number of the swap slot its contents were written to (swap.h), as
+     * Linux keeps a swap entry in a PTE that is not present. Only
+     * anonymous pages go to swap (anon.h); the rights bits are 0 and are
+     * set again from the page's area or segment when it comes back.
+     */
+    unsigned int swapped : 1;
+    unsigned int available : 1;
+    unsigned int base_addr : 20; /* frame number (or swap slot) of the page */
 } page_table_entry;
+
+/*
+ * A page's state as its entry records it: the one question the fault path
+ * switches on (fault.h), as Pintos's loader switches on its page records.
+ */
+typedef enum {
+    PAGE_UNTOUCHED, /* nothing yet: its first touch fills it from its store
+                       (a file, a pager) or with zeros; a file's page may
+                       wait in the page cache all the same */
+    PAGE_RESIDENT,  /* present in frame base_addr */
+    PAGE_READ_AHEAD, /* cached: filled by read-ahead, not mapped yet */
+    PAGE_SWAPPED,   /* in swap slot base_addr */
+} page_table_state;
 
 typedef struct {
     page_directory_entry entries[NUM_ENTRIES];
@@ -96,6 +117,20 @@ static inline bool page_table_entry_resident(const page_table_entry *entry) {
     return entry->present || entry->cached;
 }
 
+/* What `entry` records of its page (see page_table_state). */
+static inline page_table_state page_table_entry_state(const page_table_entry *entry) {
+    if (entry->present)
+        return PAGE_RESIDENT;
+    if (entry->cached)
+        return PAGE_READ_AHEAD;
+    return entry->swapped ? PAGE_SWAPPED : PAGE_UNTOUCHED;
+}
+
+/* The swap slot a swapped entry names. */
+static inline uint32_t page_table_entry_slot(const page_table_entry *entry) {
+    return entry->base_addr;
+}
+
 typedef void (*page_table_visitor)(addr32 address, page_table_entry *entry,
                                    void *context);
 
@@ -109,8 +144,8 @@ void page_table_for_each(page_directory *self, addr32 start, uint64_t end,
 
 /*
  * Gives back to the pool each page table that maps some of [start, end)
- * and in which no entry holds a frame any more (none is present or
- * cached), clearing its directory entry: a process that unmaps what it
+ * and in which no entry holds a frame or a swap slot any more (none is
+ * present, cached or swapped), clearing its directory entry: a process that unmaps what it
  * mapped holds no table for it. The caller has dropped every translation
  * of the range from its TLB, since the TLB points into tables.
  */

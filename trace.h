@@ -51,7 +51,8 @@ enum trace_event {
 
 /* What a frame is given to. */
 enum trace_frame_use {
-    TRACE_FRAME_PAGE,      /* a page with a store (a page of a file) */
+    TRACE_FRAME_PAGE,      /* a page with a store (a page of a file, or an
+                              anonymous page read back from swap) */
     TRACE_FRAME_ZERO_PAGE, /* a page of demand-zero memory */
     TRACE_FRAME_TABLE,     /* a page table */
     TRACE_FRAME_DIRECTORY, /* a page directory */
@@ -64,6 +65,7 @@ enum trace_fault {
     TRACE_FAULT_MINOR, /* read ahead earlier: the page is only mapped */
     TRACE_FAULT_ZERO,  /* demand-zero: a cleared frame, nothing read */
     TRACE_FAULT_COPY,  /* a write to a page shared until written: copied */
+    TRACE_FAULT_SWAP,  /* an anonymous page read back from swap (major) */
 };
 
 /* The page an eviction makes room for, when a page asked for the frame. */

@@ -9,7 +9,7 @@
  * page's own rights (fault_protect_entry). Changing an area's pages goes
  * through the page tables of the process: a page of the page cache is
  * unmapped in the reverse map and keeps its dirty bit in the cache; an
- * anonymous page goes back to the pool.
+ * anonymous page goes back to the pool, or frees its swap slot.
  *
  * It also gives every MMU the table it calls upward (vm_mmu_ops, mmu.h):
  * the one fault path (fault.h), mmu_sync and the end of a process, for
@@ -25,6 +25,7 @@
 #include "page_cache.h"
 #include "rmap.h"
 #include "segment_pager.h"
+#include "swap.h"
 #include "vma.h"
 
 #define VM_PROT_ALL (VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC)
@@ -115,10 +116,18 @@ typedef struct {
     const vm_area *area;
 } page_visit;
 
-/* Unmaps one page: the cache keeps the page (and its dirty bit). */
+/*
+ * Unmaps one page: the cache keeps the page (and its dirty bit); an
+ * anonymous page's frame, or its swap slot, is freed.
+ */
 static void unmap_page(addr32 address, page_table_entry *entry,
                        void *context) {
     page_visit *visit = context;
+    if (page_table_entry_state(entry) == PAGE_SWAPPED) {
+        swap_free(page_table_entry_slot(entry));
+        *entry = (page_table_entry){0};
+        return;
+    }
     if (!entry->present)
         return;
     addr32 frame = page_table_entry_frame(entry);
@@ -399,14 +408,26 @@ static int release_areas(mmu *this, size_t pid) {
 
 /*
  * A segment's page as its process ends, written back already: its frame
- * (filled by a pager, or demand-zero) is the process's alone.
+ * (filled by a pager, or demand-zero) is the process's alone, as is the
+ * swap slot of a demand-zero page in swap.
  */
 static void free_segment_page(addr32 address, page_table_entry *entry,
                               void *context) {
     (void)address, (void)context;
-    if (!page_table_entry_resident(entry))
+    switch (page_table_entry_state(entry)) {
+    case PAGE_UNTOUCHED:
         return;
-    return_frame_to_kernel(page_table_entry_frame(entry));
+    case PAGE_SWAPPED:
+        swap_free(page_table_entry_slot(entry));
+        break;
+    case PAGE_RESIDENT:
+    case PAGE_READ_AHEAD:
+        if (anon_page_owns(page_table_entry_frame(entry)))
+            anon_page_free(page_table_entry_frame(entry));
+        else
+            return_frame_to_kernel(page_table_entry_frame(entry));
+        break;
+    }
     *entry = (page_table_entry){0};
 }
 

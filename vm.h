@@ -26,7 +26,9 @@
  * own copy. A private mapping reads the cache until it writes a page; its
  * first write to a page copies it (a copy-on-write fault), and the copy is
  * never written to the file. Anonymous memory is zero-filled on first
- * touch and stays resident (there is no swap yet). Dirty pages of shared
+ * touch; when the pool takes its frame it goes to swap (anon.h), and its
+next touch reads it back (a major fault). So do private copies. Dirty
+pages of shared
  * file mappings go back to the file at vm_msync, at eviction, and when
  * their range is unmapped; only bytes inside the file are written, so a
  * mapping never grows its file, nor writes bytes it did not have from
@@ -69,8 +71,8 @@
  *   a range is judged as Linux judges one that leaves a 64-bit process's
  *   space (vm_munmap, vm_mprotect and vm_msync below).
  *
- * Left out: fork, copy-on-write between processes and swap (the next
- * step), mremap, madvise, mlock, MAP_NORESERVE and the other flags, huge
+ * Left out: fork and copy-on-write between processes (the next step),
+ * mremap, madvise, mlock, MAP_NORESERVE and the other flags, huge
  * pages, file locks. Not thread-safe.
  */
 #ifndef VM_H

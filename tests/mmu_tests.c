@@ -4,6 +4,8 @@
  */
 #include "helpers.h"
 
+#include "swap.h"
+
 #include <stdlib.h>
 
 /* Byte `i` of page `page` of pattern `salt`. */
@@ -546,43 +548,51 @@ static void test_mmu_delete_returns_every_frame_to_the_pool(void) {
     expect_all_frames_free("after mmu_delete");
 }
 
+/*
+ * Demand-zero pages were pinned until swap came, and this test specified
+ * that a pool full of them refused the next with ENOMEM. They now go to
+ * swap; a pool full of them refuses the next only once swap is full too.
+ */
 static void
-test_mmu_demand_zero_pages_stay_pinned_so_full_pool_is_enomem(void) {
+test_mmu_demand_zero_pages_go_to_swap_and_full_swap_is_enomem(void) {
     mmu *m;
     vm_segmentation *segment;
-    size_t free_after_first, page, written;
+    size_t page, written, swapped = 0;
     unsigned char byte;
 
     setenv("MMAP_FRAMES", "8", 1);
+    setenv("MMAP_SWAP_PAGES", "1", 1);
     m = new_mmu_with_process(1);
     segment = grow_testing_segment(m, 1, 16, READ | WRITE, NULL);
 
-    byte = 0;
-    expect_size(write_virtual(m, 1, segment->start, &byte, 1), 1,
-                "write page 0");
-    free_after_first = kernel_frames_free();
-    for (page = 1; page <= free_after_first; page++) {
+    for (page = 0; page < 16; page++) {
         byte = (unsigned char)page;
-        expect_size(write_virtual(m, 1,
-                                  segment->start + (addr32)page * PAGE_SIZE,
-                                  &byte, 1),
-                    1, describe("write page %zu while frames are free", page));
+        errno = 0;
+        written = write_virtual(m, 1,
+                                segment->start + (addr32)page * PAGE_SIZE,
+                                &byte, 1);
+        if (written != 1)
+            break;
     }
-    errno = 0;
-    written = write_virtual(m, 1, segment->start + (addr32)page * PAGE_SIZE,
-                            &byte, 1);
-    expect_size(written, 0, "bytes written with every frame pinned");
-    expect_errno(errno, ENOMEM, "write with every frame pinned");
-    for (page = 1; page <= free_after_first; page++) {
-        expect_size(read_virtual(m, 1,
-                                 segment->start + (addr32)page * PAGE_SIZE,
-                                 &byte, 1),
-                    1, describe("reread page %zu", page));
-        expect_size(byte, page & 0xFF,
-                    describe("byte of page %zu (never evicted)", page));
+    expect_errno(errno, ENOMEM, "write with every frame taken, swap full");
+    expect_size(m->num_swap_outs, 1, "pages sent to the one slot of swap");
+    expect_size(page, kernel_frames_total() - 2 + 1,
+                "pages written: every frame but directory and table, and "
+                "one in swap");
+    for (size_t i = 0; i < page; i++) {
+        addr32 address = segment->start + (addr32)i * PAGE_SIZE;
+        if (!page_present(m, 1, address)) {
+            swapped++;
+            continue;
+        }
+        expect_size(read_virtual(m, 1, address, &byte, 1), 1,
+                    describe("reread page %zu", i));
+        expect_size(byte, i & 0xFF, describe("byte of page %zu", i));
     }
+    expect_size(swapped, 1, "pages not present (in swap)");
     mmu_delete(m);
     expect_all_frames_free("after mmu_delete");
+    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
 }
 
 static void test_mmu_pager_fills_a_page_once_per_fault_with_its_index(void) {
@@ -1140,7 +1150,7 @@ static const test_case mmu_tests[] = {
     TEST(mmu_processes_have_separate_address_spaces),
     TEST(mmu_remove_process_keeps_the_other_process_intact),
     TEST(mmu_delete_returns_every_frame_to_the_pool),
-    TEST(mmu_demand_zero_pages_stay_pinned_so_full_pool_is_enomem),
+    TEST(mmu_demand_zero_pages_go_to_swap_and_full_swap_is_enomem),
     TEST(mmu_pager_fills_a_page_once_per_fault_with_its_index),
     TEST(mmu_sync_pages_out_only_dirty_pages_and_clears_dirty),
     TEST(mmu_sync_failing_page_out_keeps_page_dirty_and_is_eio),

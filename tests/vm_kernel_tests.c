@@ -51,8 +51,9 @@
  *
  * Each test runs six seeds: 1-6 with three processes and 400 operations,
  * and 101-106 in a pool of 16 frames, two processes and 300 operations,
- * with at most 7 pages of anonymous memory and private copies (pinned:
- * there is no swap), so that file pages are evicted and read again. Every
+ * with anonymous memory and private copies unlimited (they go to swap),
+ * so that file pages are evicted and read again, and anonymous pages
+ * swapped out and read back. Every
  * other seed runs with a trace hook set, which sends every access the
  * MMU's general way. The test then fails if its seeds never reached some
  * kind of outcome (a refused write, an msync of a hole, an eviction...),
@@ -162,9 +163,9 @@ static const scenario default_scenario = {
 
 /*
  * A: 6 pages; B: 3 pages and 1234 bytes. Two processes, with two frames
- * each for the directory and the table, and at most 7 pinned pages: 5
- * frames left for 10 pages of files, so they are evicted and read again,
- * and never fewer than the two a copy-on-write fault needs at once.
+ * each for the directory and the table: 12 frames left for 10 pages of
+ * files and up to 9 of anonymous memory and private copies, which go to
+ * swap, so that all of them are evicted and read again.
  */
 static const mapping_plan small_plans[] = {
     /* file, process, flags, prot, first page, pages, short by, gap */
@@ -188,7 +189,7 @@ static const scenario small_scenario = {
     .plans = small_plans,
     .num_plans = sizeof small_plans / sizeof small_plans[0],
     .operations = 300,
-    .pinned_budget = 7,
+    .pinned_budget = SIZE_MAX, /* anonymous pages go to swap */
 };
 
 /* ------------------------------------------------------------------ */
