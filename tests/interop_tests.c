@@ -67,6 +67,23 @@ static bool tool_on_path(const char *tool) {
 }
 
 /*
+ * `root` gets the repository root and `archive` its libmmap.a, which
+ * `tool` (of binutils) will list; fails when either is missing.
+ */
+static void find_archive(const char *tool, char *root, char *archive) {
+    if (!tool_on_path(tool))
+        fail(__FILE__, __LINE__,
+             "%s is not on PATH: this test lists libmmap.a with it (install "
+             "binutils)",
+             tool);
+    repository_root(root);
+    join_path(archive, root, "libmmap.a");
+    if (access(archive, R_OK) != 0)
+        fail(__FILE__, __LINE__, "%s: %s (build it with make)", archive,
+             strerror(errno));
+}
+
+/*
  * Runs argv[0] (looked up in $PATH) with `argv`, its stdout and stderr in
  * `output` (TOOL_OUTPUT_SIZE bytes), and returns its wait status.
  */
@@ -147,15 +164,7 @@ test_interop_archive_exports_only_course_names_and_prefixed_names(void) {
     size_t names = 0, length;
     bool saw_mmap_create = false;
 
-    if (!tool_on_path("nm"))
-        fail(__FILE__, __LINE__,
-             "nm is not on PATH: this test lists "
-             "libmmap.a with it (install binutils)");
-    repository_root(root);
-    join_path(archive, root, "libmmap.a");
-    if (access(archive, R_OK) != 0)
-        fail(__FILE__, __LINE__, "%s: %s (build it with make)", archive,
-             strerror(errno));
+    find_archive("nm", root, archive);
 
     expect_tool_succeeded("nm -g --defined-only libmmap.a",
                           run_tool(argv, listing), listing);
@@ -300,15 +309,7 @@ static void test_interop_every_library_source_compiles_as_c99(void) {
                         "skipped: no cc on PATH\n");
         return;
     }
-    if (!tool_on_path("ar"))
-        fail(__FILE__, __LINE__,
-             "ar is not on PATH: this test lists "
-             "libmmap.a with it (install binutils)");
-    repository_root(root);
-    join_path(archive, root, "libmmap.a");
-    if (access(archive, R_OK) != 0)
-        fail(__FILE__, __LINE__, "%s: %s (build it with make)", archive,
-             strerror(errno));
+    find_archive("ar", root, archive);
     expect_tool_succeeded("ar t libmmap.a", run_tool(argv, members), members);
 
     for (line = strtok_r(members, "\n", &save); line;
