@@ -22,6 +22,7 @@
 
 #include "anon.h"
 #include "fault.h"
+#include "heap.h"
 #include "page_cache.h"
 #include "rmap.h"
 #include "segment_pager.h"
@@ -378,6 +379,18 @@ int vm_msync(mmu *this, size_t pid, addr32 addr, size_t length, int flags) {
         return -1;
     }
     return sync_range(this, pid, addr, end, flags & VM_MS_INVALIDATE);
+}
+
+/* The program break: heap.h, apart from the areas this file keeps. */
+addr32 vm_sbrk(mmu *this, size_t pid, long increment) {
+    addr32 old_break;
+    if (!process_exists(this, pid)) {
+        errno = EINVAL;
+        return VM_MAP_FAILED;
+    }
+    if (heap_move_break(this, pid, increment, &old_break) != 0)
+        return VM_MAP_FAILED;
+    return old_break;
 }
 
 /*

@@ -1,7 +1,8 @@
 /*
  * vm.h: POSIX memory mappings on the simulated MMU: vm_mmap, vm_munmap,
  * vm_mprotect and vm_msync, with Linux's semantics (man 2 mmap, munmap,
- * mprotect, msync) unless a call below says otherwise.
+ * mprotect, msync) unless a call below says otherwise; and vm_sbrk, the
+ * program break (man 2 brk).
  *
  * The calls work on process `pid` of an MMU, as the MMU's own calls do;
  * its memory is then read and written with mmu_read_from_virtual_address
@@ -200,6 +201,40 @@ int vm_mprotect(mmu *self, size_t pid, addr32 addr, size_t length, int prot);
  * as Linux's msync does.
  */
 int vm_msync(mmu *self, size_t pid, addr32 addr, size_t length, int flags);
+
+/*
+ * Moves the program break of process `pid`, the end of its HEAP segment
+ * (segments.h), by `increment` bytes, as sbrk(2) does (man 2 brk): the new
+ * break is the old one plus `increment`, rounded up to a whole page, so
+ * the break is always page-aligned. Growing reserves nothing: the new
+ * pages are demand-zero, filled at their first touch and swappable like
+ * anonymous memory. Shrinking frees each page wholly past the new break,
+ * its frame or its swap slot, drops its translation from the TLB, and
+ * gives back page tables left empty; a later access there is a
+ * segmentation fault (EFAULT). A heap with a pager (segments.h) writes
+ * its dirty pages past the new break back through it first. An
+ * `increment` of 0 returns the break and changes nothing.
+ *
+ * Returns the old break, or VM_MAP_FAILED with errno, and nothing
+ * changed:
+ *   ENOMEM  the heap would grow past its region, into MMAP (where every
+ *           mapping lives), or shrink below its start;
+ *   EINVAL  no such process, or `this` NULL;
+ *   or the pager's errno when writing back a page past the new break
+ *   fails (that page stays, dirty).
+ *
+ * Where this differs from Linux: Linux keeps the break to the byte and
+ * maps the pages it reaches; here the break is always page-aligned, so
+ * vm_sbrk(m, pid, 1) moves it a whole page (the next call returns the
+ * old break plus PAGE_SIZE, not plus 1), and vm_sbrk(m, pid, -1) leaves
+ * it where it was: a page is freed only when the new break lies wholly
+ * below it, which is also when Linux frees one.
+ * Linux's brk(2) ignores a break below the heap's start, and glibc's sbrk
+ * then reports success without moving it; here that is ENOMEM. There is
+ * no RLIMIT_DATA and no randomised heap start: the heap starts at
+ * 0x10000000 and may reach 0x40000000.
+ */
+addr32 vm_sbrk(mmu *self, size_t pid, long increment);
 
 #ifdef __cplusplus
 }
