@@ -214,7 +214,7 @@ static void test_sbrk_freeing_swapped_pages_frees_their_slots(void) {
     expect_all_frames_free("after mmu_delete");
 }
 
-static void test_sbrk_shrinking_another_process_keeps_the_running_ones_tlb(
+static void test_sbrk_shrinking_another_process_leaves_the_running_ones_pages(
     void) {
     mmu *m = new_mmu_with_process(1);
     expect_int(mmu_add_process(m, 2), 0, "mmu_add_process(m, 2)");
@@ -374,7 +374,7 @@ static const test_case sbrk_tests[] = {
     TEST(sbrk_regrown_pages_read_as_zeros),
     TEST(sbrk_growing_over_pages_a_hand_shrink_left_reads_zeros),
     TEST(sbrk_freeing_swapped_pages_frees_their_slots),
-    TEST(sbrk_shrinking_another_process_keeps_the_running_ones_tlb),
+    TEST(sbrk_shrinking_another_process_leaves_the_running_ones_pages),
     TEST(sbrk_writes_a_pagers_dirty_pages_back_before_freeing),
     TEST(sbrk_growing_past_the_heap_region_is_enomem),
     TEST(sbrk_shrinking_below_the_start_is_enomem),
