@@ -129,3 +129,21 @@ static int page_evict(frame_owner *owner, uint32_t key) {
     mappers[key] = (anon_mapper){0};
     return 0;
 }
+
+void anon_entry_release(page_table_entry *entry) {
+    switch (page_table_entry_state(entry)) {
+    case PAGE_UNTOUCHED:
+        return;
+    case PAGE_SWAPPED:
+        swap_free(page_table_entry_slot(entry));
+        break;
+    case PAGE_RESIDENT:
+    case PAGE_READ_AHEAD:
+        if (anon_page_owns(page_table_entry_frame(entry)))
+            anon_page_free(page_table_entry_frame(entry));
+        else
+            return_frame_to_kernel(page_table_entry_frame(entry));
+        break;
+    }
+    *entry = (page_table_entry){0};
+}

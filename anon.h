@@ -57,6 +57,14 @@ bool anon_page_owns(addr32 frame);
  */
 void anon_page_free(addr32 frame);
 
+/*
+ * Frees what the entry of a segment's page holds and clears it: the swap
+ * slot of a page in swap, the frame of an anonymous page, or the frame a
+ * pager filled (whose dirty bytes the caller has written back). An entry
+ * never touched is left as it is.
+ */
+void anon_entry_release(page_table_entry *entry);
+
 #ifdef __cplusplus
 }
 #endif

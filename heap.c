@@ -13,7 +13,6 @@
 #include "anon.h"
 #include "page_table.h"
 #include "segment_pager.h"
-#include "swap.h"
 #include "tlb.h"
 
 typedef struct {
@@ -29,21 +28,9 @@ typedef struct {
 static void free_heap_page(addr32 address, page_table_entry *entry,
                            void *context) {
     heap_visit *visit = context;
-    switch (page_table_entry_state(entry)) {
-    case PAGE_UNTOUCHED:
+    if (page_table_entry_state(entry) == PAGE_UNTOUCHED)
         return;
-    case PAGE_SWAPPED:
-        swap_free(page_table_entry_slot(entry));
-        break;
-    case PAGE_RESIDENT:
-    case PAGE_READ_AHEAD:
-        if (anon_page_owns(page_table_entry_frame(entry)))
-            anon_page_free(page_table_entry_frame(entry));
-        else
-            return_frame_to_kernel(page_table_entry_frame(entry));
-        break;
-    }
-    *entry = (page_table_entry){0};
+    anon_entry_release(entry);
     if (visit->mmu->curr_pid == visit->pid)
         tlb_invalidate(visit->mmu->tlb, address);
 }

@@ -26,7 +26,6 @@
 #include "page_cache.h"
 #include "rmap.h"
 #include "segment_pager.h"
-#include "swap.h"
 #include "vma.h"
 
 #define VM_PROT_ALL (VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXEC)
@@ -124,22 +123,17 @@ typedef struct {
 static void unmap_page(addr32 address, page_table_entry *entry,
                        void *context) {
     page_visit *visit = context;
-    if (page_table_entry_state(entry) == PAGE_SWAPPED) {
-        swap_free(page_table_entry_slot(entry));
-        *entry = (page_table_entry){0};
-        return;
-    }
-    if (!entry->present)
-        return;
+    bool present = entry->present;
     addr32 frame = page_table_entry_frame(entry);
-    if (page_cache_owns(frame)) {
+    if (present && page_cache_owns(frame)) {
         rmap_remove(frame, visit->mmu, visit->pid, address);
         page_cache_unmapped(frame, entry->dirty);
+        *entry = (page_table_entry){0};
     } else {
-        anon_page_free(frame);
+        anon_entry_release(entry); /* anonymous: its frame or its slot */
     }
-    *entry = (page_table_entry){0};
-    forget_translation(visit->mmu, visit->pid, address);
+    if (present)
+        forget_translation(visit->mmu, visit->pid, address);
 }
 
 /* Sets one page's rights from its area's protection. */
@@ -427,21 +421,7 @@ static int release_areas(mmu *this, size_t pid) {
 static void free_segment_page(addr32 address, page_table_entry *entry,
                               void *context) {
     (void)address, (void)context;
-    switch (page_table_entry_state(entry)) {
-    case PAGE_UNTOUCHED:
-        return;
-    case PAGE_SWAPPED:
-        swap_free(page_table_entry_slot(entry));
-        break;
-    case PAGE_RESIDENT:
-    case PAGE_READ_AHEAD:
-        if (anon_page_owns(page_table_entry_frame(entry)))
-            anon_page_free(page_table_entry_frame(entry));
-        else
-            return_frame_to_kernel(page_table_entry_frame(entry));
-        break;
-    }
-    *entry = (page_table_entry){0};
+    anon_entry_release(entry);
 }
 
 /*
