@@ -9,6 +9,10 @@
  *      through it: those pages are not copied, and the child reads them
  *      from the store at its first touch (they have one owner each,
  *      segment_pager.h), read-ahead ones included.
+ *   2b. Give every untouched page of the parent's shared anonymous areas
+ *      a frame of zeros: there is no object behind such an area (Linux's
+ *      shmem) through which a page touched first after fork could reach
+ *      the other process, so each page is a frame both map from now on.
  *   3. Make the child: a page directory, the parent's segments.
  *   4. Copy the areas, each file area taking a reference on its file.
  *   5. Copy each entry that holds a page (page_table_for_each): the
@@ -30,6 +34,7 @@
 #include <stdint.h>
 
 #include "anon.h"
+#include "fault.h"
 #include "page_cache.h"
 #include "rmap.h"
 #include "segment_pager.h"
@@ -59,6 +64,42 @@ static size_t free_pid(const mmu *this) {
     while (pid < MAX_PROCESS_ID && this->page_directories[pid])
         pid++;
     return pid;
+}
+
+/*
+ * Step 2b: every page of the parent's shared anonymous area `area` gets a
+ * frame (zeros where untouched), since nothing else would let a page that
+ * one of them touches first reach the other. 0, or -1 with errno ENOMEM.
+ */
+static int populate_shared(mmu *this, size_t pid, const vm_area *area) {
+    page_directory *directory = this->page_directories[pid];
+    for (addr32 at = area->start; at < area->end; at += PAGE_SIZE) {
+        page_table_entry *entry = page_table_walk(directory, at, true);
+        if (!entry)
+            return -1;
+        if (page_table_entry_state(entry) != PAGE_UNTOUCHED)
+            continue;
+        page_table_hold(directory, at);
+        addr32 frame = anon_page_zeroed();
+        page_table_unhold();
+        if (frame == 0)
+            return -1;
+        *entry = (page_table_entry){.present = 1,
+                                    .base_addr = frame >> NUM_OFFSET_BITS};
+        fault_protect_entry(entry, area);
+        anon_page_map(frame, this, pid, at);
+    }
+    return 0;
+}
+
+/* Step 2b for each shared anonymous area of `pid`. */
+static int populate_shared_areas(mmu *this, size_t pid) {
+    vm_areas *areas = this->areas[pid];
+    for (vm_area *a = areas ? vma_first_ending_after(areas, 0) : NULL; a;
+         a = vma_next(areas, a))
+        if (a->shared && !a->file && populate_shared(this, pid, a) != 0)
+            return -1;
+    return 0;
 }
 
 /* Step 4: the child's areas, copies of the parent's. 0, or -1: errno. */
@@ -170,7 +211,8 @@ int fork_process(mmu *this, size_t parent) {
         errno = EAGAIN;
         return -1;
     }
-    if (segment_pager_sync(this, parent, 0, UINT32_MAX) != 0)
+    if (segment_pager_sync(this, parent, 0, UINT32_MAX) != 0 ||
+        populate_shared_areas(this, parent) != 0)
         return -1;
     int result = copy_process(this, parent, child);
     if (this->curr_pid == parent)

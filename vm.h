@@ -76,6 +76,9 @@ pages of shared
  *   cache): bytes are right, but a shared anonymous page that went to
  *   swap after fork is no longer shared once both bring it back; Linux's
  *   swap cache brings it back as one page.
+ * - vm_fork gives every untouched page of a shared anonymous mapping a
+ *   frame of zeros in the parent (Linux keeps them in a shmem object and
+ *   makes them at their first touch), so that both processes share it.
  * - vm_fork copies no page of a segment with a pager: it writes the
  *   parent's dirty ones back through the pager, and the child reads them
  *   from that store (which both use) at its first touch.

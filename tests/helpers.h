@@ -73,6 +73,7 @@ extern const test_suite interop_suite;
 extern const test_suite io_fault_suite;
 extern const test_suite swap_suite;
 extern const test_suite anon_suite;
+extern const test_suite fork_suite;
 
 /* ------------------------------------------------------------------ */
 /* The harness: failing a check                                        */
