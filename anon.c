@@ -30,6 +30,8 @@ typedef struct {
 typedef struct {
     anon_mapper first;
     uint32_t count;
+    /* A shared mapping's page: kept resident while several map it. */
+    bool shared;
     anon_mapper *more;
 } anon_record;
 
@@ -79,11 +81,12 @@ addr32 anon_page_zeroed(void) {
 void anon_page_map(addr32 frame, mmu *mmu, size_t pid, addr32 address) {
     anon_record *record = mapper_of(frame);
     assert(record->count == 0); /* a new page has one mapper */
-    *record = (anon_record){{mmu, (uint32_t)pid, address}, 1, NULL};
+    *record = (anon_record){{mmu, (uint32_t)pid, address}, 1, false, NULL};
     kernel_set_frame_owner(frame, &anon_owner, frame >> NUM_OFFSET_BITS);
 }
 
-int anon_page_share(addr32 frame, mmu *mmu, size_t pid, addr32 address) {
+int anon_page_share(addr32 frame, mmu *mmu, size_t pid, addr32 address,
+                    bool shared) {
     anon_record *record = mapper_of(frame);
     assert(record->count > 0);
     anon_mapper *more =
@@ -95,6 +98,7 @@ int anon_page_share(addr32 frame, mmu *mmu, size_t pid, addr32 address) {
     more[record->count - 1] = (anon_mapper){mmu, (uint32_t)pid, address};
     record->more = more;
     record->count++;
+    record->shared |= shared;
     return 0;
 }
 
@@ -130,7 +134,7 @@ void anon_page_free(addr32 frame) {
         anon_record *record = mapper_of(frame);
         assert(record->count <= 1); /* anon_page_free: still shared */
         free(record->more);
-        *record = (anon_record){{0}, 0, NULL};
+        *record = (anon_record){{0}, 0, false, NULL};
     }
     return_frame_to_kernel(frame);
 }
@@ -172,11 +176,17 @@ static void entry_to_swap(const anon_mapper *who, swap_slot slot) {
  * entry that maps it keeps the slot, held once per entry (swap_hold). A
  * page that cannot be written (swap full: ENOMEM, as the fault that finds
  * nothing else to evict reports it; or the write's errno) stays resident,
- * and the pool tries another victim.
+ * and the pool tries another victim; so does a shared mapping's page that
+ * several entries map, which would come back as one frame per entry (no
+ * swap cache) and so stop being shared.
  */
 static int page_evict(frame_owner *owner, uint32_t key) {
     (void)owner;
     anon_record *record = &mappers[key];
+    if (record->shared && record->count > 1) {
+        errno = ENOMEM;
+        return -1;
+    }
     anon_mapper who = record->first;
     addr32 frame = (addr32)key << NUM_OFFSET_BITS;
     swap_slot slot = swap_out(kernel_frame_memory(frame));
@@ -199,6 +209,6 @@ static int page_evict(frame_owner *owner, uint32_t key) {
     }
     who.mmu->num_swap_outs++;
     free(record->more);
-    *record = (anon_record){{0}, 0, NULL};
+    *record = (anon_record){{0}, 0, false, NULL};
     return 0;
 }

@@ -14,7 +14,9 @@
  * (page_table.h), held once per entry, their translations leave the TLBs,
  * and the frame goes back; a fault (fault.h) reads it back. Left out: a
  * swap cache: a page in swap that several entries name comes back as one
- * frame per entry that touches it (see vm.h, vm_fork); keeping the slot
+ * frame per entry that touches it, which only private pages may do, so a
+ * shared mapping's page stays resident while several entries map it (see
+ * vm.h, vm_fork); keeping the slot
  * of a clean page that came back (it is written again when evicted
  * again), clustering.
  */
@@ -53,9 +55,12 @@ void anon_page_map(addr32 frame, mmu *mmu, size_t pid, addr32 address);
 
 /*
  * Records one more mapper of the mapped frame `frame` (vm_fork copying an
- * entry). Returns 0, or -1 with errno ENOMEM, and then nothing changed.
+ * entry); `shared`: of a shared mapping, whose page the pool then leaves
+ * resident while several entries map it. Returns 0, or -1 with errno
+ * ENOMEM, and then nothing changed.
  */
-int anon_page_share(addr32 frame, mmu *mmu, size_t pid, addr32 address);
+int anon_page_share(addr32 frame, mmu *mmu, size_t pid, addr32 address,
+                    bool shared);
 
 /* How many entries map `frame`: 0 when it is no anonymous page's. */
 size_t anon_page_mappers(addr32 frame);

@@ -9,10 +9,12 @@
  *      through it: those pages are not copied, and the child reads them
  *      from the store at its first touch (they have one owner each,
  *      segment_pager.h), read-ahead ones included.
- *   2b. Give every untouched page of the parent's shared anonymous areas
- *      a frame of zeros: there is no object behind such an area (Linux's
- *      shmem) through which a page touched first after fork could reach
- *      the other process, so each page is a frame both map from now on.
+ *   2b. Make every page of the parent's shared anonymous areas resident
+ *      (a fault of the parent's: zeros, or read back from swap): there is
+ *      no object behind such an area (Linux's shmem) through which a page
+ *      touched first after fork, or read back from swap, could reach the
+ *      other process, so each page is one frame both map from now on,
+ *      kept resident while both do (anon.h).
  *   3. Make the child: a page directory, the parent's segments.
  *   4. Copy the areas, each file area taking a reference on its file.
  *   5. Copy each entry that holds a page (page_table_for_each): the
@@ -67,9 +69,9 @@ static size_t free_pid(const mmu *this) {
 }
 
 /*
- * Step 2b: every page of the parent's shared anonymous area `area` gets a
- * frame (zeros where untouched), since nothing else would let a page that
- * one of them touches first reach the other. 0, or -1 with errno ENOMEM.
+ * Step 2b: every page of the parent's shared anonymous area `area` made
+ * resident through the fault path (zeros where untouched, read back where
+ * in swap), so that both processes map one frame. 0, or -1 with errno.
  */
 static int populate_shared(mmu *this, size_t pid, const vm_area *area) {
     page_directory *directory = this->page_directories[pid];
@@ -77,17 +79,14 @@ static int populate_shared(mmu *this, size_t pid, const vm_area *area) {
         page_table_entry *entry = page_table_walk(directory, at, true);
         if (!entry)
             return -1;
-        if (page_table_entry_state(entry) != PAGE_UNTOUCHED)
+        if (entry->present)
             continue;
+        mmu_access read = {at, (uint64_t)at + PAGE_SIZE, false};
         page_table_hold(directory, at);
-        addr32 frame = anon_page_zeroed();
+        int result = fault_handle(this, pid, at, entry, &read);
         page_table_unhold();
-        if (frame == 0)
+        if (result != 0)
             return -1;
-        *entry = (page_table_entry){.present = 1,
-                                    .base_addr = frame >> NUM_OFFSET_BITS};
-        fault_protect_entry(entry, area);
-        anon_page_map(frame, this, pid, at);
     }
     return 0;
 }
@@ -146,7 +145,8 @@ static int share_frame(const fork_copy *copy, addr32 address,
         if (rmap_add(frame, copy->mmu, copy->child, address) != 0)
             return -1;
     } else {
-        if (anon_page_share(frame, copy->mmu, copy->child, address) != 0)
+        if (anon_page_share(frame, copy->mmu, copy->child, address,
+                            kind == FORK_SHARED) != 0)
             return -1;
         if (kind == FORK_PRIVATE)
             from->read_write = 0;

@@ -71,14 +71,17 @@ pages of shared
  *   a range is judged as Linux judges one that leaves a 64-bit process's
  *   space (vm_munmap, vm_mprotect and vm_msync below).
  *
- * - A page in swap that several processes name since vm_fork comes back
- *   as one frame for each process that touches it (there is no swap
- *   cache): bytes are right, but a shared anonymous page that went to
- *   swap after fork is no longer shared once both bring it back; Linux's
- *   swap cache brings it back as one page.
- * - vm_fork gives every untouched page of a shared anonymous mapping a
- *   frame of zeros in the parent (Linux keeps them in a shmem object and
- *   makes them at their first touch), so that both processes share it.
+ * - There is no swap cache: a private page in swap that several
+ *   processes name since vm_fork comes back as one frame for each process
+ *   that touches it (the bytes are the same; Linux brings it back as one
+ *   page, shared until written). So that a shared anonymous page stays
+ *   one frame, vm_fork makes every page of a shared anonymous mapping
+ *   resident in the parent first (zeros where untouched: Linux keeps them
+ *   in a shmem object and makes them at their first touch), and the pool
+ *   leaves such a page resident while several processes map it. A shared
+ *   anonymous mapping larger than the free pool at fork may still have
+ *   pages go to swap before the child maps them; those come back as two
+ *   frames.
  * - vm_fork copies no page of a segment with a pager: it writes the
  *   parent's dirty ones back through the pager, and the child reads them
  *   from that store (which both use) at its first touch.
