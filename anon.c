@@ -106,6 +106,14 @@ size_t anon_page_mappers(addr32 frame) {
     return mappers ? mapper_of(frame)->count : 0;
 }
 
+void anon_page_pin(addr32 frame) {
+    kernel_set_frame_owner(frame, NULL, 0);
+}
+
+void anon_page_unpin(addr32 frame) {
+    kernel_set_frame_owner(frame, &anon_owner, frame >> NUM_OFFSET_BITS);
+}
+
 bool anon_page_owns(addr32 frame) {
     return anon_page_mappers(frame) > 0;
 }

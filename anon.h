@@ -62,6 +62,13 @@ void anon_page_map(addr32 frame, mmu *mmu, size_t pid, addr32 address);
 int anon_page_share(addr32 frame, mmu *mmu, size_t pid, addr32 address,
                     bool shared);
 
+/*
+ * Keeps the mapped frame `frame` from the pool (vm_fork, while it takes
+ * frames for the child's tables) until anon_page_unpin.
+ */
+void anon_page_pin(addr32 frame);
+void anon_page_unpin(addr32 frame);
+
 /* How many entries map `frame`: 0 when it is no anonymous page's. */
 size_t anon_page_mappers(addr32 frame);
 

@@ -9,15 +9,16 @@
  *      through it: those pages are not copied, and the child reads them
  *      from the store at its first touch (they have one owner each,
  *      segment_pager.h), read-ahead ones included.
- *   2b. Make every page of the parent's shared anonymous areas resident
- *      (a fault of the parent's: zeros, or read back from swap): there is
- *      no object behind such an area (Linux's shmem) through which a page
- *      touched first after fork, or read back from swap, could reach the
- *      other process, so each page is one frame both map from now on,
- *      kept resident while both do (anon.h).
  *   3. Make the child: a page directory, the parent's segments.
  *   4. Copy the areas, each file area taking a reference on its file.
- *   5. Copy each entry that holds a page (page_table_for_each): the
+ *   5. Share each page of the parent's shared anonymous areas: made
+ *      resident first (a fault of the parent's: zeros, or read back from
+ *      swap), since there is no object behind such an area (Linux's
+ *      shmem) through which a page touched first after fork, or read back
+ *      from swap, could reach the other process; pinned while the child's
+ *      table is taken, then one frame both map, which the pool leaves
+ *      resident while both do (anon.h).
+ *   6. Copy each other entry that holds a page (page_table_for_each): the
  *      child's walk may take a frame for its table, and so evict the very
  *      page; the entry is looked at again after it. Then:
  *        - in swap: the child's entry names the same slot (swap_hold);
@@ -26,8 +27,8 @@
  *        - an anonymous page: one more mapper (anon.h); of a private
  *          area or a demand-zero segment, read-only in both entries, so
  *          that the first write copies it (fault.c).
- *   6. If the parent runs, its TLB entries go: some became read-only.
- *   7. On a failure in 3-5, the child ends (mmu_remove_process): each
+ *   7. If the parent runs, its TLB entries go: some became read-only.
+ *   8. On a failure in 3-6, the child ends (mmu_remove_process): each
  *      share taken is dropped again, each frame it took given back.
  */
 #include "fork.h"
@@ -47,6 +48,7 @@
 typedef enum {
     FORK_NOT_COPIED, /* a pager's page: the child reads it from the store */
     FORK_SHARED,     /* a shared mapping's: the same frame, same rights */
+    FORK_SHARED_ANONYMOUS, /* a shared anonymous area's: done in step 5 */
     FORK_PRIVATE,    /* private: the same frame, read-only in both */
 } fork_kind;
 
@@ -66,39 +68,6 @@ static size_t free_pid(const mmu *this) {
     while (pid < MAX_PROCESS_ID && this->page_directories[pid])
         pid++;
     return pid;
-}
-
-/*
- * Step 2b: every page of the parent's shared anonymous area `area` made
- * resident through the fault path (zeros where untouched, read back where
- * in swap), so that both processes map one frame. 0, or -1 with errno.
- */
-static int populate_shared(mmu *this, size_t pid, const vm_area *area) {
-    page_directory *directory = this->page_directories[pid];
-    for (addr32 at = area->start; at < area->end; at += PAGE_SIZE) {
-        page_table_entry *entry = page_table_walk(directory, at, true);
-        if (!entry)
-            return -1;
-        if (entry->present)
-            continue;
-        mmu_access read = {at, (uint64_t)at + PAGE_SIZE, false};
-        page_table_hold(directory, at);
-        int result = fault_handle(this, pid, at, entry, &read);
-        page_table_unhold();
-        if (result != 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* Step 2b for each shared anonymous area of `pid`. */
-static int populate_shared_areas(mmu *this, size_t pid) {
-    vm_areas *areas = this->areas[pid];
-    for (vm_area *a = areas ? vma_first_ending_after(areas, 0) : NULL; a;
-         a = vma_next(areas, a))
-        if (a->shared && !a->file && populate_shared(this, pid, a) != 0)
-            return -1;
-    return 0;
 }
 
 /* Step 4: the child's areas, copies of the parent's. 0, or -1: errno. */
@@ -129,14 +98,16 @@ static fork_kind kind_of(const fork_copy *copy, addr32 address) {
     mmu *m = copy->mmu;
     if (mmu_in_areas(m, copy->parent, address)) {
         const vm_area *area = vma_find(m->areas[copy->parent], address);
-        return area && area->shared ? FORK_SHARED : FORK_PRIVATE;
+        if (area && area->shared)
+            return area->file ? FORK_SHARED : FORK_SHARED_ANONYMOUS;
+        return FORK_PRIVATE;
     }
     const vm_segmentation *segment =
         find_segment(m->segmentations[copy->parent], address);
     return segment && !segment->backing ? FORK_PRIVATE : FORK_NOT_COPIED;
 }
 
-/* Step 5 for a present entry: the child shares its frame. 0, or -1. */
+/* Step 6 for a present entry: the child shares its frame. 0, or -1. */
 static int share_frame(const fork_copy *copy, addr32 address,
                        page_table_entry *from, page_table_entry *to,
                        fork_kind kind) {
@@ -157,7 +128,50 @@ static int share_frame(const fork_copy *copy, addr32 address,
     return 0;
 }
 
-/* Step 5: one entry of the parent, copied to the child (see above). */
+/* Step 5 for the page at `at` of a shared anonymous area. 0, or -1. */
+static int share_anonymous_page(const fork_copy *copy, addr32 at) {
+    mmu *m = copy->mmu;
+    page_directory *directory = m->page_directories[copy->parent];
+    page_table_entry *from = page_table_walk(directory, at, true);
+    if (!from)
+        return -1;
+    if (!from->present) {
+        mmu_access read = {at, (uint64_t)at + PAGE_SIZE, false};
+        page_table_hold(directory, at);
+        int result = fault_handle(m, copy->parent, at, from, &read);
+        page_table_unhold();
+        if (result != 0)
+            return -1;
+    }
+    addr32 frame = page_table_entry_frame(from);
+    anon_page_pin(frame);
+    page_table_entry *to =
+        page_table_walk(m->page_directories[copy->child], at, true);
+    int result = to ? anon_page_share(frame, m, copy->child, at, true) : -1;
+    if (result == 0) {
+        *to = *from;
+        to->accessed = 0;
+        to->dirty = 0;
+    }
+    anon_page_unpin(frame);
+    return result;
+}
+
+/* Step 5: every shared anonymous area's pages. 0, or -1 with errno. */
+static int share_anonymous_areas(const fork_copy *copy) {
+    vm_areas *areas = copy->mmu->areas[copy->parent];
+    for (vm_area *a = areas ? vma_first_ending_after(areas, 0) : NULL; a;
+         a = vma_next(areas, a)) {
+        if (!a->shared || a->file)
+            continue;
+        for (addr32 at = a->start; at < a->end; at += PAGE_SIZE)
+            if (share_anonymous_page(copy, at) != 0)
+                return -1;
+    }
+    return 0;
+}
+
+/* Step 6: one entry of the parent, copied to the child (see above). */
 static void copy_entry(addr32 address, page_table_entry *from,
                        void *context) {
     fork_copy *copy = context;
@@ -165,7 +179,7 @@ static void copy_entry(addr32 address, page_table_entry *from,
     if (copy->failure || state == PAGE_UNTOUCHED || state == PAGE_READ_AHEAD)
         return;
     fork_kind kind = kind_of(copy, address);
-    if (kind == FORK_NOT_COPIED)
+    if (kind == FORK_NOT_COPIED || kind == FORK_SHARED_ANONYMOUS)
         return;
     page_table_entry *to = page_table_walk(
         copy->mmu->page_directories[copy->child], address, true);
@@ -184,7 +198,7 @@ static void copy_entry(addr32 address, page_table_entry *from,
     }
 }
 
-/* Steps 3 to 5: the child made whole. 0, or -1 with errno. */
+/* Steps 3 to 6: the child made whole. 0, or -1 with errno. */
 static int copy_process(mmu *this, size_t parent, size_t child) {
     if (mmu_add_process(this, child) != 0)
         return -1;
@@ -192,6 +206,8 @@ static int copy_process(mmu *this, size_t parent, size_t child) {
     if (copy_areas(this, parent, child) != 0)
         return -1;
     fork_copy copy = {this, parent, child, 0};
+    if (share_anonymous_areas(&copy) != 0)
+        return -1;
     page_table_for_each(this->page_directories[parent], 0, ADDRESS_SPACE_END,
                         copy_entry, &copy);
     if (copy.failure) {
@@ -211,8 +227,7 @@ int fork_process(mmu *this, size_t parent) {
         errno = EAGAIN;
         return -1;
     }
-    if (segment_pager_sync(this, parent, 0, UINT32_MAX) != 0 ||
-        populate_shared_areas(this, parent) != 0)
+    if (segment_pager_sync(this, parent, 0, UINT32_MAX) != 0)
         return -1;
     int result = copy_process(this, parent, child);
     if (this->curr_pid == parent)

@@ -300,6 +300,136 @@ static void test_fork_einval_without_parent_or_mmu(void) {
     expect_all_frames_free("after mmu_delete");
 }
 
+static void small_pool(void) {
+    if (setenv("MMAP_FRAMES", "16", 1) != 0)
+        setup_failed("setenv");
+}
+
+/* Writes `pages` pages of pattern `salt` from `at` in `pid`. */
+static void write_pages(mmu *m, size_t pid, addr32 at, size_t pages,
+                        unsigned salt) {
+    unsigned char bytes[PAGE_SIZE];
+    for (size_t page = 0; page < pages; page++) {
+        fill_pattern(bytes, page, salt);
+        expect_writes(m, pid, at + (addr32)(page * PAGE_SIZE), bytes,
+                      PAGE_SIZE, describe("pid %zu writes page %zu", pid, page));
+    }
+}
+
+static void expect_pages(mmu *m, size_t pid, addr32 at, size_t pages,
+                         unsigned salt) {
+    unsigned char bytes[PAGE_SIZE];
+    for (size_t page = 0; page < pages; page++) {
+        fill_pattern(bytes, page, salt);
+        expect_reads(m, pid, at + (addr32)(page * PAGE_SIZE), bytes, PAGE_SIZE,
+                     describe("pid %zu reads page %zu", pid, page));
+    }
+}
+
+static void test_fork_shared_anonymous_page_stays_shared_under_pressure(
+    void) {
+    small_pool();
+    mmu *m = new_mmu_with_process(1);
+    addr32 shared = map_or_fail(m, 1, 0, 2 * PAGE_SIZE, RW, ANON_SHARED, -1,
+                                0);
+    addr32 other = map_or_fail(m, 1, 0, 40 * PAGE_SIZE, RW, ANON_PRIVATE, -1,
+                               0);
+    write_pages(m, 1, other, 40, 1); /* the shared pages still untouched */
+    size_t child = fork_or_fail(m, 1);
+    write_pages(m, 1, other, 40, 2); /* pressure: evict what can go */
+    write_text(m, child, shared + PAGE_SIZE, "from the child");
+    expect_text(m, 1, shared + PAGE_SIZE, "from the child");
+    write_pages(m, child, other, 40, 3);
+    write_text(m, 1, shared, "from the parent");
+    expect_text(m, child, shared, "from the parent");
+    expect_pages(m, 1, other, 40, 2);
+    expect_pages(m, child, other, 40, 3);
+    mmu_delete(m);
+    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_private_page_evicted_after_fork_names_one_slot(void) {
+    small_pool();
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, 4 * PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    addr32 other = map_or_fail(m, 1, 0, 40 * PAGE_SIZE, RW, ANON_PRIVATE, -1,
+                               0);
+    write_pages(m, 1, at, 4, 7);
+    size_t child = fork_or_fail(m, 1);
+    write_pages(m, 1, other, 40, 8); /* evicts the pages both map */
+    page_table_entry *mine = entry_of(m, 1, at), *its = entry_of(m, child, at);
+    expect_true(mine && its && page_table_entry_state(mine) == PAGE_SWAPPED &&
+                    page_table_entry_state(its) == PAGE_SWAPPED,
+                "the first page, in swap for both processes");
+    expect_size(page_table_entry_slot(its), page_table_entry_slot(mine),
+                "the child's slot: the parent's");
+    expect_size(swap_slot_references(page_table_entry_slot(mine)), 2,
+                "references to the slot");
+    expect_pages(m, child, at, 4, 7);
+    write_text(m, child, at, "child");
+    expect_pages(m, 1, at, 4, 7);
+    mmu_delete(m);
+    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_mprotect_keeps_shared_private_pages_read_only(void) {
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    write_text(m, 1, at, "before");
+    size_t child = fork_or_fail(m, 1);
+    expect_int(vm_mprotect(m, 1, at, PAGE_SIZE, RW), 0, "mprotect RW");
+    write_text(m, 1, at, "parent");
+    expect_text(m, child, at, "before");
+    expect_cow_faults(m, 1, "after the parent's write");
+    mmu_delete(m);
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_child_unmapping_part_leaves_the_parents_whole(void) {
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, 3 * PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    write_pages(m, 1, at, 3, 9);
+    size_t child = fork_or_fail(m, 1);
+    expect_int(vm_munmap(m, child, at + PAGE_SIZE, PAGE_SIZE), 0,
+               "the child's munmap of the middle page");
+    expect_pages(m, 1, at, 3, 9);
+    unsigned char byte;
+    errno = 0;
+    expect_size(read_virtual(m, child, at + PAGE_SIZE, &byte, 1), 0,
+                "bytes the child reads from the page it unmapped");
+    expect_errno(errno, EFAULT, "the child's read of its unmapped page");
+    mmu_delete(m);
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_of_a_process_using_most_of_the_pool_copies_nothing(
+    void) {
+    if (setenv("MMAP_FRAMES", "64", 1) != 0)
+        setup_failed("setenv");
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, 40 * PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    write_pages(m, 1, at, 40, 4);
+    size_t free_before = kernel_frames_free();
+    size_t child = fork_or_fail(m, 1);
+    expect_at_most(free_before - kernel_frames_free(), 4,
+                   "frames vm_fork took (a directory and tables)");
+    expect_size(m->num_swap_outs, 0, "pages swapped out by vm_fork");
+    for (size_t pid = 1; pid <= 2; pid++) /* three writers in turn */
+        write_pages(m, pid == 1 ? child : 1, at, 1, (unsigned)(10 + pid));
+    expect_pages(m, child, at, 1, 11);
+    expect_pages(m, 1, at, 1, 12);
+    unsigned char bytes[PAGE_SIZE];
+    for (size_t page = 1; page < 40; page++) {
+        fill_pattern(bytes, page, 4);
+        expect_reads(m, child, at + (addr32)(page * PAGE_SIZE), bytes,
+                     PAGE_SIZE, describe("the child's page %zu", page));
+    }
+    mmu_delete(m);
+    expect_all_frames_free("after mmu_delete");
+}
+
 /* Seed 003: the child writes 0..9 and ends; what does the parent read? */
 static void seed_003(int flags, bool shared) {
     mmu *m = new_mmu_with_process(1);
@@ -343,6 +473,11 @@ static const test_case fork_tests[] = {
     TEST(fork_einval_without_parent_or_mmu),
     TEST(fork_seed_003_shared_parent_reads_0_to_9),
     TEST(fork_seed_003_private_parent_reads_zeros),
+    TEST(fork_shared_anonymous_page_stays_shared_under_pressure),
+    TEST(fork_private_page_evicted_after_fork_names_one_slot),
+    TEST(fork_mprotect_keeps_shared_private_pages_read_only),
+    TEST(fork_child_unmapping_part_leaves_the_parents_whole),
+    TEST(fork_of_a_process_using_most_of_the_pool_copies_nothing),
 };
 
 const test_suite fork_suite = {"fork", fork_tests,
