@@ -1,6 +1,7 @@
 /*
- * fork.c: fork_process (vm_fork), a process copied in its MMU: its segments, its areas
- * and its page tables, sharing every page and copying none (vm.h).
+ * fork.c: fork_process (vm_fork), a process copied in its MMU: its
+ * segments, its areas and its page tables, sharing every page and copying
+ * none (vm.h).
  *
  * The flow, as xv6's uvmcopy: one loop over the parent's entries, every
  * failure to one place that ends the child.
@@ -29,7 +30,9 @@
  *          that the first write copies it (fault.c).
  *   7. If the parent runs, its TLB entries go: some became read-only.
  *   8. On a failure in 3-6, the child ends (mmu_remove_process): each
- *      share taken is dropped again, each frame it took given back.
+ *      share taken is dropped again, each frame it took given back (its
+ *      end writes back the dirty pages of the shared file mappings it
+ *      copied, as any end does; the pages stay in the parent, clean).
  */
 #include "fork.h"
 

@@ -233,7 +233,8 @@ int vm_msync(mmu *self, size_t pid, addr32 addr, size_t length, int flags);
  * Returns the child's pid, or -1 with errno: EINVAL (`this` NULL, no
  * process `parent`), EAGAIN (every pid has a process), ENOMEM (no frame
  * or memory for the child's tables and records: then nothing of the child
- * remains), or the errno of a failed write-back through a pager (no child
+ * remains; pages of the parent's shared anonymous mappings made resident
+ * for it stay the parent's), or the errno of a failed write-back through a pager (no child
  * is made).
  */
 int vm_fork(mmu *self, size_t parent);
