@@ -86,8 +86,9 @@ pages of shared
  *   parent's dirty ones back through the pager, and the child reads them
  *   from that store (which both use) at its first touch.
  *
- * Left out: vfork and clone's sharing of a whole address space, mremap, madvise, mlock, MAP_NORESERVE and the other flags, huge
- * pages, file locks. Not thread-safe.
+ * Left out: vfork and clone's sharing of a whole address space, mremap,
+ * madvise, mlock, MAP_NORESERVE and the other flags, huge pages, file
+ * locks. Not thread-safe.
  */
 #ifndef VM_H
 #define VM_H
@@ -234,8 +235,8 @@ int vm_msync(mmu *self, size_t pid, addr32 addr, size_t length, int flags);
  * process `parent`), EAGAIN (every pid has a process), ENOMEM (no frame
  * or memory for the child's tables and records: then nothing of the child
  * remains; pages of the parent's shared anonymous mappings made resident
- * for it stay the parent's), or the errno of a failed write-back through a pager (no child
- * is made).
+ * for it stay the parent's), or the errno of a failed write-back through
+ * a pager (no child is made).
  */
 int vm_fork(mmu *self, size_t parent);
 

@@ -312,7 +312,8 @@ static void write_pages(mmu *m, size_t pid, addr32 at, size_t pages,
     for (size_t page = 0; page < pages; page++) {
         fill_pattern(bytes, page, salt);
         expect_writes(m, pid, at + (addr32)(page * PAGE_SIZE), bytes,
-                      PAGE_SIZE, describe("pid %zu writes page %zu", pid, page));
+                      PAGE_SIZE,
+                      describe("pid %zu writes page %zu", pid, page));
     }
 }
 
