@@ -431,6 +431,91 @@ static void test_fork_of_a_process_using_most_of_the_pool_copies_nothing(
     expect_all_frames_free("after mmu_delete");
 }
 
+/*
+ * A model of a fork family in a small pool: every process has a private
+ * and a shared anonymous area; private bytes are each process's own
+ * (copied at fork), shared bytes the family's. Random writes, reads,
+ * forks and exits must agree with the model byte for byte.
+ */
+enum { MODEL_PROCESSES = 4, MODEL_PRIVATE = 8, MODEL_SHARED = 3 };
+
+typedef struct {
+    bool live[MAX_PROCESS_ID];
+    size_t pids[MODEL_PROCESSES];
+    unsigned char own[MODEL_PROCESSES][MODEL_PRIVATE];
+    unsigned char shared[MODEL_SHARED];
+    size_t count;
+    uint32_t seed;
+} fork_model;
+
+static uint32_t model_next(fork_model *model, uint32_t below) {
+    model->seed = model->seed * 1103515245u + 12345u;
+    return (model->seed >> 8) % below;
+}
+
+/* One random step of the family; `priv` and `shared` are the areas. */
+static void model_step(mmu *m, fork_model *model, addr32 priv, addr32 shared) {
+    size_t who = model_next(model, (uint32_t)model->count);
+    size_t pid = model->pids[who];
+    uint32_t op = model_next(model, 10);
+    bool in_shared = model_next(model, 3) == 0;
+    uint32_t page = model_next(model, in_shared ? MODEL_SHARED : MODEL_PRIVATE);
+    addr32 at = (in_shared ? shared : priv) + page * PAGE_SIZE +
+                model_next(model, PAGE_SIZE);
+    unsigned char *want =
+        in_shared ? &model->shared[page] : &model->own[who][page];
+    if (op < 4) {
+        unsigned char byte = (unsigned char)model_next(model, 256);
+        expect_writes(m, pid, at, &byte, 1, "a write of the model");
+        *want = byte; /* every byte of a page holds the last value written */
+        unsigned char fill[PAGE_SIZE];
+        memset(fill, byte, PAGE_SIZE);
+        expect_writes(m, pid, at & ~(addr32)(PAGE_SIZE - 1), fill, PAGE_SIZE,
+                      "a page of the model");
+    } else if (op < 8) {
+        unsigned char page_bytes[PAGE_SIZE];
+        memset(page_bytes, *want, PAGE_SIZE);
+        expect_reads(m, pid, at & ~(addr32)(PAGE_SIZE - 1), page_bytes,
+                     PAGE_SIZE, describe("pid %zu's %s page %u", pid,
+                                         in_shared ? "shared" : "private",
+                                         page));
+    } else if (op == 8 && model->count < MODEL_PROCESSES) {
+        size_t child = fork_or_fail(m, pid);
+        model->pids[model->count] = child;
+        memcpy(model->own[model->count], model->own[who], MODEL_PRIVATE);
+        model->count++;
+    } else if (op == 9 && model->count > 1) {
+        expect_int(mmu_remove_process(m, pid), 0, "an exit of the model");
+        model->count--;
+        model->pids[who] = model->pids[model->count];
+        memcpy(model->own[who], model->own[model->count], MODEL_PRIVATE);
+    }
+}
+
+static void test_fork_random_family_agrees_with_a_model_in_a_small_pool(
+    void) {
+    if (setenv("MMAP_FRAMES", "24", 1) != 0)
+        setup_failed("setenv");
+    mmu *m = new_mmu_with_process(1);
+    addr32 priv = map_or_fail(m, 1, 0, MODEL_PRIVATE * PAGE_SIZE, RW,
+                              ANON_PRIVATE, -1, 0);
+    addr32 shared = map_or_fail(m, 1, 0, MODEL_SHARED * PAGE_SIZE, RW,
+                                ANON_SHARED, -1, 0);
+    static fork_model model;
+    memset(&model, 0, sizeof model);
+    model.pids[0] = 1;
+    model.count = 1;
+    model.seed = 2026;
+    for (int step = 0; step < 3000; step++)
+        model_step(m, &model, priv, shared);
+    expect_true(m->num_swap_outs > 0 && m->num_cow_faults > 0,
+                describe("swap-outs (%zu) and copies (%zu) both happened",
+                         m->num_swap_outs, m->num_cow_faults));
+    mmu_delete(m);
+    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
+    expect_all_frames_free("after mmu_delete");
+}
+
 /* Seed 003: the child writes 0..9 and ends; what does the parent read? */
 static void seed_003(int flags, bool shared) {
     mmu *m = new_mmu_with_process(1);
@@ -479,6 +564,7 @@ static const test_case fork_tests[] = {
     TEST(fork_mprotect_keeps_shared_private_pages_read_only),
     TEST(fork_child_unmapping_part_leaves_the_parents_whole),
     TEST(fork_of_a_process_using_most_of_the_pool_copies_nothing),
+    TEST(fork_random_family_agrees_with_a_model_in_a_small_pool),
 };
 
 const test_suite fork_suite = {"fork", fork_tests,
