@@ -72,7 +72,10 @@ static void protect(page_table_entry *entry, const vm_area *area,
 
 void fault_protect_entry(page_table_entry *entry, const vm_area *area) {
     addr32 frame = page_table_entry_frame(entry);
-    protect(entry, area, area->file && page_cache_owns(frame));
+    /* Read-only until written: the cache's page, or one shared by fork. */
+    bool copy_first = (area->file && page_cache_owns(frame)) ||
+                      (!area->shared && anon_page_mappers(frame) > 1);
+    protect(entry, area, copy_first);
 }
 
 /*
@@ -100,15 +103,19 @@ static void report_anonymous(const vm_fault *f, addr32 frame,
  * segment's: a segment's page is always readable (the segment's own
  * permissions were checked on the access) and writable if it is.
  */
-static void map_page(const vm_fault *f, addr32 frame, bool cached) {
-    *f->entry = (page_table_entry){.present = 1,
-                                   .base_addr = frame >> NUM_OFFSET_BITS};
+static void grant_rights(const vm_fault *f, bool cached) {
     if (f->area) {
         protect(f->entry, f->area, cached);
     } else {
         f->entry->user_supervisor = 1;
         f->entry->read_write = (f->segment->permissions & WRITE) != 0;
     }
+}
+
+static void map_page(const vm_fault *f, addr32 frame, bool cached) {
+    *f->entry = (page_table_entry){.present = 1,
+                                   .base_addr = frame >> NUM_OFFSET_BITS};
+    grant_rights(f, cached);
 }
 
 /* Maps an anonymous frame, which anon.c owns from now on. */
@@ -293,6 +300,65 @@ static int fault_area_first_touch(const vm_fault *f) {
     return fault_file(f);
 }
 
+static int fault_swap_in(const vm_fault *f);
+
+/* Counts a copy-on-write fault (the copy made) in an area or a segment. */
+static void count_copy(const vm_fault *f) {
+    f->mmu->num_cow_faults++;
+    if (f->area) {
+        count_fault(f, TRACE_FAULT_COPY);
+    } else {
+        report_fault(f, f->at, TRACE_FAULT_COPY);
+        tally_fault(f, TRACE_FAULT_COPY);
+    }
+}
+
+/*
+ * A write to an anonymous page that fork left read-only in several
+ * processes (Linux's do_wp_page):
+ *   1. the only mapper left (the others wrote or ended): the entry is
+ *      made writable in place; no copy, nothing counted;
+ *   2. else take a frame of the process's own (first: taking it may
+ *      evict the very page; then the entry is swapped, and the fault
+ *      reads it back like any page in swap, a frame of its own);
+ *   3. copy the page into it, drop this entry's share of the old frame;
+ *   4. map the copy with the area's or segment's rights, counted in
+ *      num_cow_faults.
+ */
+static int fault_write_shared_anonymous(const vm_fault *f) {
+    addr32 source = page_table_entry_frame(f->entry);
+    if (anon_page_mappers(source) == 1) {
+        grant_rights(f, false);
+        return 0;
+    }
+    wanting(f, TRACE_FRAME_COPY);
+    addr32 copy = anon_page_take();
+    if (copy == 0)
+        return -1;
+    if (page_table_entry_state(f->entry) != PAGE_RESIDENT) {
+        anon_page_free(copy);
+        return fault_swap_in(f);
+    }
+    memcpy(kernel_frame_memory(copy), kernel_frame_memory(source), PAGE_SIZE);
+    anon_page_unmap(source, f->mmu, f->pid, f->address);
+    report_anonymous(f, copy, TRACE_FRAME_COPY);
+    map_anonymous(f, copy);
+    count_copy(f);
+    return 0;
+}
+
+/*
+ * A write to a present page its entry keeps read-only: a private page of
+ * the page cache (copied), or an anonymous page shared since fork.
+ */
+static int fault_write_protected(const vm_fault *f) {
+    if (page_cache_owns(page_table_entry_frame(f->entry))) {
+        assert(f->area && f->area->file && !f->area->shared);
+        return fault_copy_on_write(f);
+    }
+    return fault_write_shared_anonymous(f);
+}
+
 /*
  * An anonymous page in swap (page_table.h): read back into a frame of
  * its own, a major fault, mapped with its area's or segment's rights; its
@@ -397,9 +463,8 @@ int fault_handle(mmu *this, size_t pid, addr32 address,
         return f.area ? fault_area_first_touch(&f)
                       : fault_segment_first_touch(&f);
     case PAGE_RESIDENT:
-        /* a write to a private page shared with the cache until written */
-        assert(f.area && f.area->file && !f.area->shared);
-        return fault_copy_on_write(&f);
+        /* a write to a page shared until written: the cache's, or fork's */
+        return fault_write_protected(&f);
     case PAGE_READ_AHEAD:
         assert(!f.area); /* only a segment's pager reads ahead */
         return fault_read_ahead(&f);

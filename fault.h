@@ -21,6 +21,9 @@
  *   - a write through a private mapping: a copy of the page cache's frame
  *     in a frame of the process's own (copy-on-write), whether the page
  *     was mapped already (read-only, shared with the cache) or not;
+ *   - a write to an anonymous page that vm_fork left read-only: made
+ *     writable in place when this entry is its last mapper, else copied
+ *     into a frame of the process's own (num_cow_faults);
  *   - a page wholly past the end of the file: refused, a bus error
  *     (Linux's SIGBUS), counted in num_bus_errors, errno ENXIO; the file
  *     is asked its length first, since it may have grown.

@@ -30,7 +30,7 @@ static void free_heap_page(addr32 address, page_table_entry *entry,
     heap_visit *visit = context;
     if (page_table_entry_state(entry) == PAGE_UNTOUCHED)
         return;
-    anon_entry_release(entry);
+    anon_entry_release(entry, visit->mmu, visit->pid, address);
     if (visit->mmu->curr_pid == visit->pid)
         tlb_invalidate(visit->mmu->tlb, address);
 }

@@ -19,7 +19,7 @@
  * process removal. Pages of segments without a pager are demand-zero
  * anonymous memory: when the pool takes their frames they go to swap
  * (anon.h), and a fault reads them back (num_swap_outs, num_swap_ins).
- * Left out: kernel mode, fork.
+ * Left out: kernel mode; fork is vm_fork's (vm.h).
  *
  * Mind the argument order: the course fixes it as (mmu, virtual address,
  * pid, ...) for mmu_read_from_virtual_address and

@@ -13,7 +13,7 @@
  *
  * Calls go one way: vm and fault add and remove mappers as they map and
  * unmap pages; the page cache asks the questions. Left out: anonymous
- * pages (each has one mapper until fork), locking.
+ * pages (anon.c keeps their mappers), locking.
  */
 #ifndef RMAP_H
 #define RMAP_H

@@ -22,6 +22,7 @@
 
 #include "anon.h"
 #include "fault.h"
+#include "fork.h"
 #include "heap.h"
 #include "page_cache.h"
 #include "rmap.h"
@@ -118,7 +119,8 @@ typedef struct {
 
 /*
  * Unmaps one page: the cache keeps the page (and its dirty bit); an
- * anonymous page's frame, or its swap slot, is freed.
+ * anonymous page's frame, or its swap slot, loses this entry's share,
+ * and is freed with its last.
  */
 static void unmap_page(addr32 address, page_table_entry *entry,
                        void *context) {
@@ -130,7 +132,8 @@ static void unmap_page(addr32 address, page_table_entry *entry,
         page_cache_unmapped(frame, entry->dirty);
         *entry = (page_table_entry){0};
     } else {
-        anon_entry_release(entry); /* anonymous: its frame or its slot */
+        /* anonymous: its share of the frame or of the slot */
+        anon_entry_release(entry, visit->mmu, visit->pid, address);
     }
     if (present)
         forget_translation(visit->mmu, visit->pid, address);
@@ -414,14 +417,14 @@ static int release_areas(mmu *this, size_t pid) {
 }
 
 /*
- * A segment's page as its process ends, written back already: its frame
- * (filled by a pager, or demand-zero) is the process's alone, as is the
- * swap slot of a demand-zero page in swap.
+ * A segment's page as its process ends, written back already: a frame a
+ * pager filled is the process's alone; a demand-zero page's frame, or its
+ * swap slot, loses this entry's share (fork may have made others).
  */
 static void free_segment_page(addr32 address, page_table_entry *entry,
                               void *context) {
-    (void)address, (void)context;
-    anon_entry_release(entry);
+    page_visit *visit = context;
+    anon_entry_release(entry, visit->mmu, visit->pid, address);
 }
 
 /*
@@ -436,8 +439,9 @@ static int release_process(mmu *this, size_t pid) {
     /* Up to the last page: 0xFFFFF000 is the start of the top page. */
     if (sync_process(this, pid, 0, UINT32_MAX) != 0 && !failure)
         failure = errno;
+    page_visit visit = {this, pid, NULL};
     page_table_for_each(this->page_directories[pid], 0, UINT32_MAX,
-                        free_segment_page, NULL);
+                        free_segment_page, &visit);
     /* A process's end, and so mmu_delete, is a later call for those too. */
     page_cache_retry_unmapped();
     if (failure)
@@ -448,4 +452,8 @@ static int release_process(mmu *this, size_t pid) {
 static int check_areas(mmu *this, size_t pid, addr32 start, uint64_t end,
                        uint32_t permission, addr32 *stop) {
     return vma_check(this->areas[pid], start, end, permission, stop);
+}
+
+int vm_fork(mmu *this, size_t parent) {
+    return fork_process(this, parent);
 }

@@ -72,9 +72,24 @@ pages of shared
  *   a range is judged as Linux judges one that leaves a 64-bit process's
  *   space (vm_munmap, vm_mprotect and vm_msync below).
  *
- * Left out: fork and copy-on-write between processes (the next step),
- * mremap, madvise, mlock, MAP_NORESERVE and the other flags, huge
- * pages, file locks. Not thread-safe.
+ * - There is no swap cache: a private page in swap that several
+ *   processes name since vm_fork comes back as one frame for each process
+ *   that touches it (the bytes are the same; Linux brings it back as one
+ *   page, shared until written). So that a shared anonymous page stays
+ *   one frame, vm_fork makes every page of a shared anonymous mapping
+ *   resident in the parent first (zeros where untouched: Linux keeps them
+ *   in a shmem object and makes them at their first touch), and the pool
+ *   leaves such a page resident while several processes map it. A shared
+ *   anonymous mapping larger than the free pool at fork may still have
+ *   pages go to swap before the child maps them; those come back as two
+ *   frames.
+ * - vm_fork copies no page of a segment with a pager: it writes the
+ *   parent's dirty ones back through the pager, and the child reads them
+ *   from that store (which both use) at its first touch.
+ *
+ * Left out: vfork and clone's sharing of a whole address space, mremap,
+ * madvise, mlock, MAP_NORESERVE and the other flags, huge pages, file
+ * locks. Not thread-safe.
  */
 #ifndef VM_H
 #define VM_H
@@ -235,6 +250,30 @@ int vm_msync(mmu *self, size_t pid, addr32 addr, size_t length, int flags);
  * 0x10000000 and may reach 0x40000000.
  */
 addr32 vm_sbrk(mmu *self, size_t pid, long increment);
+
+/*
+ * Creates a copy of process `parent` as a new process of the same MMU,
+ * the lowest pid with no process, as fork(2) does: its segments, its
+ * mapped areas (each file area holding the file once more) and its page
+ * tables, never its pages. Shared mappings (of files, or anonymous) go on
+ * sharing their frames: a write by either process is seen by the other
+ * at once. Private pages (private anonymous memory, private copies of
+ * file pages, the pages of segments without a pager) become read-only in
+ * both, and the first write by either gives the writer a copy of its own
+ * (counted in num_cow_faults); the last process mapping such a frame
+ * writes it in place, with no copy and nothing counted. Private file
+ * pages not yet copied stay the page cache's. A page in swap stays there,
+ * its slot named by both. Pages of a segment with a pager are written
+ * back through it and read again by the child (see above). The child's
+ * end is mmu_remove_process, which drops its share of every page.
+ * Returns the child's pid, or -1 with errno: EINVAL (`this` NULL, no
+ * process `parent`), EAGAIN (every pid has a process), ENOMEM (no frame
+ * or memory for the child's tables and records: then nothing of the child
+ * remains; pages of the parent's shared anonymous mappings made resident
+ * for it stay the parent's), or the errno of a failed write-back through
+ * a pager (no child is made).
+ */
+int vm_fork(mmu *self, size_t parent);
 
 #ifdef __cplusplus
 }

@@ -74,6 +74,7 @@ extern const test_suite io_fault_suite;
 extern const test_suite swap_suite;
 extern const test_suite anon_suite;
 extern const test_suite sbrk_suite;
+extern const test_suite fork_suite;
 
 /* ------------------------------------------------------------------ */
 /* The harness: failing a check                                        */

@@ -53,7 +53,7 @@ static const test_suite *const suites[] = {
     &mmu_suite,        &trace_suite,      &mmap_suite,   &vma_suite,
     &vm_suite,         &page_cache_suite, &fault_suite,  &examples_suite,
     &demo_suite,       &vm_kernel_suite,  &interop_suite, &io_fault_suite,
-    &swap_suite,       &anon_suite,        &sbrk_suite,
+    &swap_suite,       &anon_suite,        &sbrk_suite,       &fork_suite,
 };
 
 #define NUM_SUITES (sizeof suites / sizeof suites[0])

@@ -1,0 +1,571 @@
+/*
+ * tests/fork_tests.c: vm_fork: the child reads its parent's pages; shared
+ * mappings (anonymous, of a file) share writes both ways; private pages
+ * (anonymous, private copies of file pages, a demand-zero segment) are
+ * copied on the first write by either process, and the last sharer writes
+ * in place; a chain of three generations; the parent's exit; pages in
+ * swap; ENOMEM part way leaving nothing; EAGAIN and EINVAL; the seed 003
+ * example's shape.
+ */
+#include "helpers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "swap.h"
+
+#define ANON_PRIVATE (VM_MAP_PRIVATE | VM_MAP_ANONYMOUS)
+#define ANON_SHARED (VM_MAP_SHARED | VM_MAP_ANONYMOUS)
+
+/* ------------------------------------------------------------------ */
+/* Helpers of this suite                                               */
+/* ------------------------------------------------------------------ */
+
+/* Forks `parent`, which must succeed; returns the child's pid. */
+static size_t fork_or_fail(mmu *m, size_t parent) {
+    errno = 0;
+    int child = vm_fork(m, parent);
+    if (child < 0)
+        fail(__FILE__, __LINE__, "vm_fork(m, %zu): expected a pid, got -1 "
+             "with errno %s", parent, errno_name(errno));
+    return (size_t)child;
+}
+
+static void write_text(mmu *m, size_t pid, addr32 at, const char *text) {
+    expect_writes(m, pid, at, text, strlen(text),
+                  describe("pid %zu writes \"%s\"", pid, text));
+}
+
+static void expect_text(mmu *m, size_t pid, addr32 at, const char *text) {
+    expect_reads(m, pid, at, text, strlen(text),
+                 describe("pid %zu reads \"%s\"", pid, text));
+}
+
+static void expect_cow_faults(const mmu *m, size_t want, const char *when) {
+    expect_size(m->num_cow_faults, want,
+                describe("num_cow_faults %s", when));
+}
+
+/*
+ * The private-page scenario on the page at `at` of process 1: after fork
+ * neither sees the other's writes; the first write of each side that
+ * shares counts one copy, the last sharer's none.
+ */
+static void expect_private_after_fork(mmu *m, addr32 at) {
+    write_text(m, 1, at, "before");
+    size_t child = fork_or_fail(m, 1);
+    size_t copies = m->num_cow_faults;
+    expect_text(m, child, at, "before");
+    write_text(m, child, at, "child!");
+    expect_cow_faults(m, copies + 1, "after the child's first write");
+    expect_text(m, 1, at, "before");
+    write_text(m, 1, at, "parent");
+    expect_cow_faults(m, copies + 1, "after the last sharer's write");
+    expect_text(m, child, at, "child!");
+    expect_text(m, 1, at, "parent");
+    mmu_delete(m);
+    expect_all_frames_free("after mmu_delete");
+}
+
+/* ------------------------------------------------------------------ */
+/* Sharing and copying                                                 */
+/* ------------------------------------------------------------------ */
+
+static void test_fork_child_reads_the_parents_pages(void) {
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, 4 * PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    vm_segmentation *segment = grow_testing_segment(m, 1, 2, READ | WRITE,
+                                                    NULL);
+    write_text(m, 1, at + PAGE_SIZE, "mapped");
+    write_text(m, 1, segment->start, "segment");
+    size_t child = fork_or_fail(m, 1);
+    expect_size(child, 0, "the child's pid: the lowest free one");
+    expect_text(m, child, at + PAGE_SIZE, "mapped");
+    expect_text(m, child, segment->start, "segment");
+    expect_cow_faults(m, 0, "after reads only");
+    mmu_delete(m);
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_shared_anonymous_writes_are_seen_both_ways(void) {
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_SHARED, -1, 0);
+    write_text(m, 1, at, "first");
+    size_t child = fork_or_fail(m, 1);
+    write_text(m, child, at, "child");
+    expect_text(m, 1, at, "child");
+    write_text(m, 1, at, "again");
+    expect_text(m, child, at, "again");
+    expect_cow_faults(m, 0, "in a shared mapping");
+    mmu_delete(m);
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_shared_file_writes_are_seen_both_ways(void) {
+    char path[PATH_MAX];
+    int fd = open_fixture_copy("lorem.txt", O_RDWR, path);
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, VM_MAP_SHARED, fd, 0);
+    write_text(m, 1, at, "AB");
+    size_t child = fork_or_fail(m, 1);
+    expect_text(m, child, at, "AB");
+    write_text(m, child, at, "CD");
+    expect_text(m, 1, at, "CD");
+    write_text(m, 1, at + 2, "EF");
+    expect_text(m, child, at, "CDEF");
+    expect_int(mmu_remove_process(m, child), 0, "the child's exit");
+    expect_int(vm_munmap(m, 1, at, PAGE_SIZE), 0, "the parent's munmap");
+    unsigned char head[4];
+    read_file_at(path, 0, head, 4);
+    expect_bytes(head, "CDEF", 4, "the file's first bytes after munmap");
+    close(fd);
+    mmu_delete(m);
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_private_anonymous_pages_are_copied_on_write(void) {
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    expect_private_after_fork(m, at);
+}
+
+static void test_fork_private_file_copies_are_copied_on_write(void) {
+    char path[PATH_MAX];
+    int fd = open_fixture_copy("lorem.txt", O_RDONLY, path);
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, VM_MAP_PRIVATE, fd, 0);
+    close(fd);
+    expect_private_after_fork(m, at);
+}
+
+static void test_fork_demand_zero_segment_is_copied_on_write(void) {
+    mmu *m = new_mmu_with_process(1);
+    vm_segmentation *segment = grow_testing_segment(m, 1, 1, READ | WRITE,
+                                                    NULL);
+    expect_private_after_fork(m, segment->start);
+}
+
+static void test_fork_private_file_page_not_copied_stays_the_caches(void) {
+    char path[PATH_MAX];
+    int fd = open_fixture_copy("lorem.txt", O_RDONLY, path);
+    unsigned char *file = fixture_bytes("lorem.txt");
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, VM_MAP_PRIVATE, fd, 0);
+    close(fd);
+    expect_reads(m, 1, at, file, 8, "the parent reads the file");
+    size_t child = fork_or_fail(m, 1);
+    expect_ptr((void *)(uintptr_t)frame_mapped_at(m, child, at),
+               (void *)(uintptr_t)frame_mapped_at(m, 1, at),
+               "the child's frame: the page cache's, as the parent's");
+    write_text(m, child, at, "XY");
+    expect_reads(m, 1, at, file, 8, "the parent still reads the file");
+    expect_cow_faults(m, 1, "after the child's write");
+    free(file);
+    mmu_delete(m);
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_chain_of_three_generations_writes_apart(void) {
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    write_text(m, 1, at, "gen-1");
+    size_t second = fork_or_fail(m, 1);
+    size_t third = fork_or_fail(m, second);
+    write_text(m, third, at, "gen-3");
+    write_text(m, second, at, "gen-2");
+    expect_text(m, 1, at, "gen-1");
+    expect_cow_faults(m, 2, "after two of three sharers wrote");
+    write_text(m, 1, at, "GEN-1");
+    expect_cow_faults(m, 2, "after the last sharer wrote");
+    expect_text(m, second, at, "gen-2");
+    expect_text(m, third, at, "gen-3");
+    expect_text(m, 1, at, "GEN-1");
+    mmu_delete(m);
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_parent_exit_leaves_the_childs_bytes(void) {
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, 3 * PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    for (int page = 0; page < 3; page++)
+        write_text(m, 1, at + (addr32)(page * PAGE_SIZE), "kept");
+    size_t child = fork_or_fail(m, 1);
+    size_t free_before = kernel_frames_free();
+    expect_int(mmu_remove_process(m, 1), 0, "the parent's exit");
+    expect_true(kernel_frames_free() - free_before < 3,
+                describe("the shared frames stay: %zu freed",
+                         kernel_frames_free() - free_before));
+    for (int page = 0; page < 3; page++)
+        expect_text(m, child, at + (addr32)(page * PAGE_SIZE), "kept");
+    write_text(m, child, at, "mine");
+    expect_cow_faults(m, 0, "after the last sharer wrote");
+    mmu_delete(m);
+    expect_all_frames_free("after mmu_delete");
+}
+
+/* ------------------------------------------------------------------ */
+/* Swap, failures                                                      */
+/* ------------------------------------------------------------------ */
+
+static void test_fork_after_swap_out_both_read_the_page(void) {
+    if (setenv("MMAP_FRAMES", "16", 1) != 0)
+        setup_failed("setenv");
+    enum { PAGES = 40 };
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, PAGES * PAGE_SIZE, RW, ANON_PRIVATE, -1,
+                            0);
+    unsigned char bytes[PAGE_SIZE];
+    for (size_t page = 0; page < PAGES; page++) {
+        fill_pattern(bytes, page, 5);
+        expect_writes(m, 1, at + (addr32)(page * PAGE_SIZE), bytes, PAGE_SIZE,
+                      describe("write page %zu", page));
+    }
+    expect_true(page_table_entry_state(entry_of(m, 1, at)) == PAGE_SWAPPED,
+                "the first page is in swap before fork");
+    swap_slot slot = page_table_entry_slot(entry_of(m, 1, at));
+    size_t child = fork_or_fail(m, 1);
+    expect_size(swap_slot_references(slot), 2,
+                "references to the first page's slot after fork");
+    for (size_t pid = 0; pid < 2; pid++)
+        for (size_t page = 0; page < PAGES; page++) {
+            fill_pattern(bytes, page, 5);
+            expect_reads(m, pid == 0 ? child : 1,
+                         at + (addr32)(page * PAGE_SIZE), bytes, PAGE_SIZE,
+                         describe("page %zu in process %zu", page, pid));
+        }
+    write_text(m, child, at, "child");
+    fill_pattern(bytes, 0, 5);
+    expect_reads(m, 1, at, bytes, PAGE_SIZE, "the parent's first page");
+    mmu_delete(m);
+    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_enomem_part_way_leaves_nothing_behind(void) {
+    if (setenv("MMAP_FRAMES", "16", 1) != 0 ||
+        setenv("MMAP_SWAP_PAGES", "1", 1) != 0)
+        setup_failed("setenv");
+    mmu *m = new_mmu_with_process(1);
+    /* Four pages, each in a page table of its own. */
+    addr32 at = map_or_fail(m, 1, 0, 4 * TABLE_SPAN, RW, ANON_PRIVATE, -1, 0);
+    for (int i = 0; i < 4; i++)
+        write_text(m, 1, at + (addr32)(i * TABLE_SPAN), "page");
+    unsigned char full[PAGE_SIZE] = {0};
+    swap_slot only = swap_out(full); /* swap is full: nothing can go out */
+    expect_true(only != SWAP_NO_SLOT, "the one swap slot taken");
+    addr32 pinned[16];
+    size_t count = 0;
+    while (kernel_frames_free() > 2) /* the child's directory and a table */
+        pinned[count++] = ask_kernel_for_frame(NULL, 0);
+    size_t free_before = kernel_frames_free();
+    errno = 0;
+    expect_int(vm_fork(m, 1), -1, "vm_fork with room for one table");
+    expect_errno(errno, ENOMEM, "vm_fork's errno");
+    expect_size(kernel_frames_free(), free_before, "free frames after");
+    expect_null(m->page_directories[0], "the child's directory");
+    write_text(m, 1, at, "mine");
+    expect_cow_faults(m, 0, "the parent, only mapper again, writes in place");
+    for (size_t i = 0; i < count; i++)
+        return_frame_to_kernel(pinned[i]);
+    swap_free(only);
+    mmu_delete(m);
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_eagain_when_no_pid_is_free(void) {
+    mmu *m = mmu_create();
+    expect_not_null(m, "mmu_create()");
+    for (size_t pid = 0; pid < MAX_PROCESS_ID; pid++)
+        expect_int(mmu_add_process(m, pid), 0, "mmu_add_process");
+    errno = 0;
+    expect_int(vm_fork(m, 3), -1, "vm_fork with every pid taken");
+    expect_errno(errno, EAGAIN, "vm_fork's errno");
+    mmu_delete(m);
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_einval_without_parent_or_mmu(void) {
+    mmu *m = new_mmu_with_process(1);
+    errno = 0;
+    expect_int(vm_fork(m, 2), -1, "vm_fork of no process");
+    expect_errno(errno, EINVAL, "vm_fork's errno, no such parent");
+    errno = 0;
+    expect_int(vm_fork(NULL, 1), -1, "vm_fork(NULL, 1)");
+    expect_errno(errno, EINVAL, "vm_fork's errno, NULL mmu");
+    expect_null(m->page_directories[0], "no child made");
+    mmu_delete(m);
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void small_pool(void) {
+    if (setenv("MMAP_FRAMES", "16", 1) != 0)
+        setup_failed("setenv");
+}
+
+/* Writes `pages` pages of pattern `salt` from `at` in `pid`. */
+static void write_pages(mmu *m, size_t pid, addr32 at, size_t pages,
+                        unsigned salt) {
+    unsigned char bytes[PAGE_SIZE];
+    for (size_t page = 0; page < pages; page++) {
+        fill_pattern(bytes, page, salt);
+        expect_writes(m, pid, at + (addr32)(page * PAGE_SIZE), bytes,
+                      PAGE_SIZE,
+                      describe("pid %zu writes page %zu", pid, page));
+    }
+}
+
+static void expect_pages(mmu *m, size_t pid, addr32 at, size_t pages,
+                         unsigned salt) {
+    unsigned char bytes[PAGE_SIZE];
+    for (size_t page = 0; page < pages; page++) {
+        fill_pattern(bytes, page, salt);
+        expect_reads(m, pid, at + (addr32)(page * PAGE_SIZE), bytes, PAGE_SIZE,
+                     describe("pid %zu reads page %zu", pid, page));
+    }
+}
+
+static void test_fork_shared_anonymous_page_stays_shared_under_pressure(
+    void) {
+    small_pool();
+    mmu *m = new_mmu_with_process(1);
+    addr32 shared = map_or_fail(m, 1, 0, 2 * PAGE_SIZE, RW, ANON_SHARED, -1,
+                                0);
+    addr32 other = map_or_fail(m, 1, 0, 40 * PAGE_SIZE, RW, ANON_PRIVATE, -1,
+                               0);
+    write_pages(m, 1, other, 40, 1); /* the shared pages still untouched */
+    size_t child = fork_or_fail(m, 1);
+    write_pages(m, 1, other, 40, 2); /* pressure: evict what can go */
+    write_text(m, child, shared + PAGE_SIZE, "from the child");
+    expect_text(m, 1, shared + PAGE_SIZE, "from the child");
+    write_pages(m, child, other, 40, 3);
+    write_text(m, 1, shared, "from the parent");
+    expect_text(m, child, shared, "from the parent");
+    expect_pages(m, 1, other, 40, 2);
+    expect_pages(m, child, other, 40, 3);
+    mmu_delete(m);
+    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_private_page_evicted_after_fork_names_one_slot(void) {
+    small_pool();
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, 4 * PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    addr32 other = map_or_fail(m, 1, 0, 40 * PAGE_SIZE, RW, ANON_PRIVATE, -1,
+                               0);
+    write_pages(m, 1, at, 4, 7);
+    size_t child = fork_or_fail(m, 1);
+    write_pages(m, 1, other, 40, 8); /* evicts the pages both map */
+    page_table_entry *mine = entry_of(m, 1, at), *its = entry_of(m, child, at);
+    expect_true(mine && its && page_table_entry_state(mine) == PAGE_SWAPPED &&
+                    page_table_entry_state(its) == PAGE_SWAPPED,
+                "the first page, in swap for both processes");
+    expect_size(page_table_entry_slot(its), page_table_entry_slot(mine),
+                "the child's slot: the parent's");
+    expect_size(swap_slot_references(page_table_entry_slot(mine)), 2,
+                "references to the slot");
+    expect_pages(m, child, at, 4, 7);
+    write_text(m, child, at, "child");
+    expect_pages(m, 1, at, 4, 7);
+    mmu_delete(m);
+    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_mprotect_keeps_shared_private_pages_read_only(void) {
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    write_text(m, 1, at, "before");
+    size_t child = fork_or_fail(m, 1);
+    expect_int(vm_mprotect(m, 1, at, PAGE_SIZE, RW), 0, "mprotect RW");
+    write_text(m, 1, at, "parent");
+    expect_text(m, child, at, "before");
+    expect_cow_faults(m, 1, "after the parent's write");
+    mmu_delete(m);
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_child_unmapping_part_leaves_the_parents_whole(void) {
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, 3 * PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    write_pages(m, 1, at, 3, 9);
+    size_t child = fork_or_fail(m, 1);
+    expect_int(vm_munmap(m, child, at + PAGE_SIZE, PAGE_SIZE), 0,
+               "the child's munmap of the middle page");
+    expect_pages(m, 1, at, 3, 9);
+    unsigned char byte;
+    errno = 0;
+    expect_size(read_virtual(m, child, at + PAGE_SIZE, &byte, 1), 0,
+                "bytes the child reads from the page it unmapped");
+    expect_errno(errno, EFAULT, "the child's read of its unmapped page");
+    mmu_delete(m);
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_of_a_process_using_most_of_the_pool_copies_nothing(
+    void) {
+    if (setenv("MMAP_FRAMES", "64", 1) != 0)
+        setup_failed("setenv");
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, 40 * PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    write_pages(m, 1, at, 40, 4);
+    size_t free_before = kernel_frames_free();
+    size_t child = fork_or_fail(m, 1);
+    expect_at_most(free_before - kernel_frames_free(), 4,
+                   "frames vm_fork took (a directory and tables)");
+    expect_size(m->num_swap_outs, 0, "pages swapped out by vm_fork");
+    for (size_t pid = 1; pid <= 2; pid++) /* three writers in turn */
+        write_pages(m, pid == 1 ? child : 1, at, 1, (unsigned)(10 + pid));
+    expect_pages(m, child, at, 1, 11);
+    expect_pages(m, 1, at, 1, 12);
+    unsigned char bytes[PAGE_SIZE];
+    for (size_t page = 1; page < 40; page++) {
+        fill_pattern(bytes, page, 4);
+        expect_reads(m, child, at + (addr32)(page * PAGE_SIZE), bytes,
+                     PAGE_SIZE, describe("the child's page %zu", page));
+    }
+    mmu_delete(m);
+    expect_all_frames_free("after mmu_delete");
+}
+
+/*
+ * A model of a fork family in a small pool: every process has a private
+ * and a shared anonymous area; private bytes are each process's own
+ * (copied at fork), shared bytes the family's. Random writes, reads,
+ * forks and exits must agree with the model byte for byte.
+ */
+enum { MODEL_PROCESSES = 4, MODEL_PRIVATE = 8, MODEL_SHARED = 3 };
+
+typedef struct {
+    bool live[MAX_PROCESS_ID];
+    size_t pids[MODEL_PROCESSES];
+    unsigned char own[MODEL_PROCESSES][MODEL_PRIVATE];
+    unsigned char shared[MODEL_SHARED];
+    size_t count;
+    uint32_t seed;
+} fork_model;
+
+static uint32_t model_next(fork_model *model, uint32_t below) {
+    model->seed = model->seed * 1103515245u + 12345u;
+    return (model->seed >> 8) % below;
+}
+
+/* One random step of the family; `priv` and `shared` are the areas. */
+static void model_step(mmu *m, fork_model *model, addr32 priv, addr32 shared) {
+    size_t who = model_next(model, (uint32_t)model->count);
+    size_t pid = model->pids[who];
+    uint32_t op = model_next(model, 10);
+    bool in_shared = model_next(model, 3) == 0;
+    uint32_t page = model_next(model, in_shared ? MODEL_SHARED : MODEL_PRIVATE);
+    addr32 at = (in_shared ? shared : priv) + page * PAGE_SIZE +
+                model_next(model, PAGE_SIZE);
+    unsigned char *want =
+        in_shared ? &model->shared[page] : &model->own[who][page];
+    if (op < 4) {
+        unsigned char byte = (unsigned char)model_next(model, 256);
+        expect_writes(m, pid, at, &byte, 1, "a write of the model");
+        *want = byte; /* every byte of a page holds the last value written */
+        unsigned char fill[PAGE_SIZE];
+        memset(fill, byte, PAGE_SIZE);
+        expect_writes(m, pid, at & ~(addr32)(PAGE_SIZE - 1), fill, PAGE_SIZE,
+                      "a page of the model");
+    } else if (op < 8) {
+        unsigned char page_bytes[PAGE_SIZE];
+        memset(page_bytes, *want, PAGE_SIZE);
+        expect_reads(m, pid, at & ~(addr32)(PAGE_SIZE - 1), page_bytes,
+                     PAGE_SIZE, describe("pid %zu's %s page %u", pid,
+                                         in_shared ? "shared" : "private",
+                                         page));
+    } else if (op == 8 && model->count < MODEL_PROCESSES) {
+        size_t child = fork_or_fail(m, pid);
+        model->pids[model->count] = child;
+        memcpy(model->own[model->count], model->own[who], MODEL_PRIVATE);
+        model->count++;
+    } else if (op == 9 && model->count > 1) {
+        expect_int(mmu_remove_process(m, pid), 0, "an exit of the model");
+        model->count--;
+        model->pids[who] = model->pids[model->count];
+        memcpy(model->own[who], model->own[model->count], MODEL_PRIVATE);
+    }
+}
+
+static void test_fork_random_family_agrees_with_a_model_in_a_small_pool(
+    void) {
+    if (setenv("MMAP_FRAMES", "24", 1) != 0)
+        setup_failed("setenv");
+    mmu *m = new_mmu_with_process(1);
+    addr32 priv = map_or_fail(m, 1, 0, MODEL_PRIVATE * PAGE_SIZE, RW,
+                              ANON_PRIVATE, -1, 0);
+    addr32 shared = map_or_fail(m, 1, 0, MODEL_SHARED * PAGE_SIZE, RW,
+                                ANON_SHARED, -1, 0);
+    static fork_model model;
+    memset(&model, 0, sizeof model);
+    model.pids[0] = 1;
+    model.count = 1;
+    model.seed = 2026;
+    for (int step = 0; step < 3000; step++)
+        model_step(m, &model, priv, shared);
+    expect_true(m->num_swap_outs > 0 && m->num_cow_faults > 0,
+                describe("swap-outs (%zu) and copies (%zu) both happened",
+                         m->num_swap_outs, m->num_cow_faults));
+    mmu_delete(m);
+    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
+    expect_all_frames_free("after mmu_delete");
+}
+
+/* Seed 003: the child writes 0..9 and ends; what does the parent read? */
+static void seed_003(int flags, bool shared) {
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, 10 * sizeof(int), RW,
+                            flags | VM_MAP_ANONYMOUS, -1, 0);
+    size_t child = fork_or_fail(m, 1);
+    for (int i = 0; i < 10; i++)
+        expect_writes(m, child, at + (addr32)(i * sizeof i), &i, sizeof i,
+                      "the child's write");
+    expect_int(mmu_remove_process(m, child), 0, "the child's exit");
+    for (int i = 0; i < 10; i++) {
+        int want = shared ? i : 0;
+        expect_reads(m, 1, at + (addr32)(i * sizeof i), &want, sizeof want,
+                     describe("the parent's a[%d]", i));
+    }
+    mmu_delete(m);
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_seed_003_shared_parent_reads_0_to_9(void) {
+    seed_003(VM_MAP_SHARED, true);
+}
+
+static void test_fork_seed_003_private_parent_reads_zeros(void) {
+    seed_003(VM_MAP_PRIVATE, false);
+}
+
+static const test_case fork_tests[] = {
+    TEST(fork_child_reads_the_parents_pages),
+    TEST(fork_shared_anonymous_writes_are_seen_both_ways),
+    TEST(fork_shared_file_writes_are_seen_both_ways),
+    TEST(fork_private_anonymous_pages_are_copied_on_write),
+    TEST(fork_private_file_copies_are_copied_on_write),
+    TEST(fork_demand_zero_segment_is_copied_on_write),
+    TEST(fork_private_file_page_not_copied_stays_the_caches),
+    TEST(fork_chain_of_three_generations_writes_apart),
+    TEST(fork_parent_exit_leaves_the_childs_bytes),
+    TEST(fork_after_swap_out_both_read_the_page),
+    TEST(fork_enomem_part_way_leaves_nothing_behind),
+    TEST(fork_eagain_when_no_pid_is_free),
+    TEST(fork_einval_without_parent_or_mmu),
+    TEST(fork_seed_003_shared_parent_reads_0_to_9),
+    TEST(fork_seed_003_private_parent_reads_zeros),
+    TEST(fork_shared_anonymous_page_stays_shared_under_pressure),
+    TEST(fork_private_page_evicted_after_fork_names_one_slot),
+    TEST(fork_mprotect_keeps_shared_private_pages_read_only),
+    TEST(fork_child_unmapping_part_leaves_the_parents_whole),
+    TEST(fork_of_a_process_using_most_of_the_pool_copies_nothing),
+    TEST(fork_random_family_agrees_with_a_model_in_a_small_pool),
+};
+
+const test_suite fork_suite = {"fork", fork_tests,
+                               sizeof fork_tests / sizeof fork_tests[0]};
