@@ -46,7 +46,8 @@ TEST_HEADERS = $(wildcard tests/*.h) examples/exchange.h examples/machine.h \
 # The lectures' examples, rewritten for the simulated machine; the suite
 # "examples" of mmap_tests runs them.
 EXAMPLES = examples/private_read examples/grow_and_msync examples/file_read \
-           examples/persistent_variable examples/exchange
+           examples/persistent_variable examples/exchange \
+           examples/fork_shared_file examples/fork_anonymous
 
 .PHONY: all test demo bench asan cxx-check c99-check fuzz fuzz-driver clean
 
