@@ -451,6 +451,70 @@ static void test_example_exchange_trades_through_a_shared_file(void) {
     expect_exchange_holds(after_second, "exchange.dat after the second run");
 }
 
+static void test_example_fork_shared_file_child_and_parent_read_the_file(void) {
+    char path[PATH_MAX], want[2 * PATH_MAX];
+    size_t size;
+    char *f1;
+    example_run run;
+
+    copy_example_file(F1_NAME, path);
+    f1 = load_text(F1_NAME, &size);
+    run_example("fork_shared_file", NULL, "", &run);
+    expect_exited_0(&run, "fork_shared_file");
+    snprintf(want, sizeof want,
+             "Child access memory mapped file:\n%s"
+             "Parent access memory mapped file:\n%s",
+             f1, f1);
+    expect_output(&run, want,
+                  "fork_shared_file's output: f1.txt read by the child, then "
+                  "by the parent");
+    expect_file_holds(F1_NAME, f1, size, "f1.txt after fork_shared_file");
+    example_run_free(&run);
+    free(f1);
+}
+
+/* The "Memory mapped at 0x" line fork_anonymous prints first: its length. */
+#define MAPPED_AT_LINE_SIZE (sizeof "Memory mapped at 0x12345678\n" - 1)
+
+/*
+ * Runs fork_anonymous with `flag` (NULL: none) and checks that it printed
+ * a page-aligned address, as "Memory mapped at 0x%08x\n", then `numbers`.
+ */
+static void expect_fork_anonymous_prints(const char *flag, const char *numbers,
+                                         const char *what) {
+    const char *const args[] = {flag, NULL};
+    char want[MAPPED_AT_LINE_SIZE + PATH_MAX];
+    unsigned address = 1;
+    int length = 0;
+    example_run run;
+
+    run_example("fork_anonymous", args, "", &run);
+    expect_exited_0(&run, what);
+    sscanf(run.out, "Memory mapped at 0x%8x\n%n", &address, &length);
+    expect_true((size_t)length == MAPPED_AT_LINE_SIZE &&
+                    address % PAGE_SIZE == 0,
+                describe("%s: expected a first line \"Memory mapped at "
+                         "0x\" and a page-aligned address in 8 hex digits, "
+                         "got \"%s\"",
+                         what, quoted(run.out, strcspn(run.out, "\n") + 1)));
+    snprintf(want, sizeof want, "%.*s%s", length, run.out, numbers);
+    expect_output(&run, want, what);
+    example_run_free(&run);
+}
+
+static void test_example_fork_anonymous_shared_parent_reads_the_childs_numbers(
+    void) {
+    expect_fork_anonymous_prints(NULL, "0 1 2 3 4 5 6 7 8 9 \n",
+                                 "fork_anonymous (VM_MAP_SHARED): the parent "
+                                 "prints what the child wrote");
+}
+
+static void test_example_fork_anonymous_private_parent_reads_zeros(void) {
+    expect_fork_anonymous_prints("-private", "0 0 0 0 0 0 0 0 0 0 \n",
+                                 "fork_anonymous -private (VM_MAP_PRIVATE): "
+                                 "the child's writes stay the child's");
+}
+
 /* ------------------------------------------------------------------ */
 /* Running from the repository                                         */
 /* ------------------------------------------------------------------ */
@@ -484,7 +548,8 @@ static void mirror_path(const char *name, char *path) {
 static void make_mirror(bool with_fixtures) {
     static const char *const programs[] = {"private_read", "grow_and_msync",
                                            "file_read", "persistent_variable",
-                                           "exchange"};
+                                           "exchange", "fork_shared_file",
+                                           "fork_anonymous"};
     char path[PATH_MAX], name[PATH_MAX];
     size_t i;
 
@@ -634,6 +699,9 @@ test_examples_run_from_the_root_or_examples_change_no_file_there(void) {
         {"persistent_variable", "-write", "-write", "kept\n"},
         {"persistent_variable", NULL, NULL, ""},
         {"exchange", NULL, NULL, "buy 1 10\nsell 2 5\n"},
+        {"fork_shared_file", NULL, NULL, ""},
+        {"fork_anonymous", NULL, NULL, ""},
+        {"fork_anonymous", "-private", "-private", ""},
     };
     char root[PATH_MAX], examples[PATH_MAX];
     size_t i;
@@ -682,6 +750,9 @@ static const test_case examples_tests[] = {
     TEST(example_file_read_prints_the_file_after_closing_it),
     TEST(example_persistent_variable_keeps_its_value_across_runs),
     TEST(example_exchange_trades_through_a_shared_file),
+    TEST(example_fork_shared_file_child_and_parent_read_the_file),
+    TEST(example_fork_anonymous_shared_parent_reads_the_childs_numbers),
+    TEST(example_fork_anonymous_private_parent_reads_zeros),
     TEST(examples_run_from_the_root_or_examples_change_no_file_there),
     TEST(example_without_its_fixture_names_the_missing_path),
 };
