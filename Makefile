@@ -71,8 +71,8 @@ mmap_tests: $(TEST_OBJS) libmmap.a $(TEST_LIB)
 	$(CC) $(CFLAGS) -o $@ $(TEST_OBJS) libmmap.a $(TEST_LIB) \
 	    -Wl,-rpath,'$$ORIGIN/tests'
 
-# The demo: its default run, and --sharing in a file of its own.
-mmap_demo: mmap_demo.o mmap_demo_sharing.o libmmap.a
+# The demo: its default run, and --sharing and --fork in files of their own.
+mmap_demo: mmap_demo.o mmap_demo_sharing.o mmap_demo_fork.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
 examples/%.o: examples/%.c examples/exchange.h examples/machine.h \

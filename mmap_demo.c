@@ -4,9 +4,9 @@
  * (major and minor) and TLB hits, resident and dirty pages, evictions, the
  * pager's I/O, and what went back to the file. With --trace, every event in
  * words as it happens. The default run uses a small pool, so that its file
- * is read ahead and evicted, a dirty page included. --sharing runs the
- * other mode, in mmap_demo_sharing.c; this file also holds the command
- * line and the trace printer both modes use.
+ * is read ahead and evicted, a dirty page included. --sharing and --fork
+ * run the other modes, in mmap_demo_sharing.c and mmap_demo_fork.c; this
+ * file also holds the command line and the trace printer all modes use.
  */
 /* mkdtemp, and fseeko with 64-bit offsets. */
 #define _POSIX_C_SOURCE 200809L
@@ -36,7 +36,8 @@
 
 #define USAGE                                                                  \
     "usage: mmap_demo [FILE] [--write OFFSET TEXT] [--trace]\n"                \
-    "       mmap_demo --sharing [FILE] [--trace]\n"
+    "       mmap_demo --sharing [FILE] [--trace]\n"                         \
+    "       mmap_demo --fork [--trace]\n"
 
 /*
  * The pool the default run asks for when MMAP_FRAMES is not set: 30 pages
@@ -47,6 +48,13 @@
 #define DEMO_FRAMES (2 * MMU_READ_AHEAD_SHARE)
 #define DEMO_FRAMES_TEXT "32"
 typedef char demo_frames_text_is_demo_frames[DEMO_FRAMES == 32 ? 1 : -1];
+/*
+ * The pool --fork asks for when MMAP_FRAMES is not set: A's and B's
+ * directories, tables and pages fit, with a few frames to spare, so that
+ * A's further memory soon sends a page to swap.
+ */
+#define FORK_FRAMES_TEXT "16"
+
 /* Frames of a small mapping that are not pages: the directory and a table. */
 #define TABLE_FRAMES 2
 
@@ -143,6 +151,8 @@ static void parse_arguments(int argc, char **argv, options *opts) {
             opts->trace = true;
         } else if (strcmp(arg, "--sharing") == 0) {
             opts->sharing = true;
+        } else if (strcmp(arg, "--fork") == 0) {
+            opts->fork = true;
         } else if (strcmp(arg, "--write") == 0) {
             if (opts->write)
                 exit_with_usage("only one --write may be given", arg);
@@ -164,6 +174,20 @@ static void parse_arguments(int argc, char **argv, options *opts) {
     }
     if (opts->sharing && opts->write)
         exit_with_usage("--sharing makes its own writes", "--write");
+    if (opts->fork && (opts->sharing || opts->write || opts->path))
+        exit_with_usage("--fork maps anonymous memory and writes it itself",
+                        opts->path ? opts->path
+                                   : opts->write ? "--write" : "--sharing");
+}
+
+/*
+ * Sets MMAP_FRAMES to `frames` unless the user did, before the first
+ * library call, which reads it.
+ */
+static void choose_small_pool(options *opts, const char *frames) {
+    const char *setting = getenv("MMAP_FRAMES");
+    if ((!setting || !*setting) && setenv("MMAP_FRAMES", frames, 1) == 0)
+        opts->small_pool = true;
 }
 
 /*
@@ -172,10 +196,7 @@ static void parse_arguments(int argc, char **argv, options *opts) {
  * write before the reads unless --write names one.
  */
 static void choose_default_run(options *opts) {
-    const char *frames = getenv("MMAP_FRAMES");
-    if ((!frames || !*frames) &&
-        setenv("MMAP_FRAMES", DEMO_FRAMES_TEXT, 1) == 0)
-        opts->small_pool = true;
+    choose_small_pool(opts, DEMO_FRAMES_TEXT);
     if (!opts->write) {
         opts->write = true;
         opts->write_offset = DEFAULT_WRITE_OFFSET;
@@ -258,19 +279,24 @@ static bool page_of_file(const event_log *log, addr32 address, size_t *page) {
     return *page < log->num_pages;
 }
 
+/* What the mapping's pages are of: "the file", or anonymous memory's name. */
+static const char *mapping_name(const event_log *log) {
+    return log->mapping_name ? log->mapping_name : "the file";
+}
+
 /* An address inside a page: "va 0x400003e8 (page 0 of the file)". */
 static void print_address(const event_log *log, addr32 address) {
     size_t page;
     printf("va 0x%08x", address);
     if (page_of_file(log, address, &page))
-        printf(" (page %zu of the file)", page);
+        printf(" (page %zu of %s)", page, mapping_name(log));
 }
 
 /* A whole page: "page 3 of the file (va 0x40003000)". */
 static void print_page(const event_log *log, addr32 address) {
     size_t page;
     if (page_of_file(log, address, &page))
-        printf("page %zu of the file (va 0x%08x)", page,
+        printf("page %zu of %s (va 0x%08x)", page, mapping_name(log),
                PAGE_ROUND_DOWN(address));
     else
         printf("the page at va 0x%08x", PAGE_ROUND_DOWN(address));
@@ -323,6 +349,10 @@ static void print_frame_given(const event_log *log, const trace_record *r) {
         printf("a private copy of a page (va 0x%08x)", r->virtual_address);
         break;
     case TRACE_FRAME_PAGE:
+        if (log->mapping_name) { /* anonymous: a page back from swap */
+            print_page(log, r->virtual_address);
+            break;
+        }
         printf("page %zu of the file", r->page);
         if (r->virtual_address) /* else a page of the page cache */
             printf(" (va 0x%08x)", r->virtual_address);
@@ -365,8 +395,11 @@ static void print_eviction(const event_log *log, const trace_record *r) {
     case TRACE_FRAME_TABLE: printf("a page table"); break;
     case TRACE_FRAME_DIRECTORY: printf("a page directory"); break;
     }
-    printf(r->dirty ? "; dirty, written back first\n"
-                    : "; clean, not written\n");
+    if (log->mapping_name)
+        printf("; written to swap first\n");
+    else
+        printf(r->dirty ? "; dirty, written back first\n"
+                        : "; clean, not written\n");
 }
 
 /* One call of the pager: which pages of the file, and how many bytes. */
@@ -417,6 +450,12 @@ static void print_event(const event_log *log, const trace_record *r) {
         print_process(log, r->pid);
         print_page(log, r->virtual_address);
         printf(": wholly past the end of the file (Linux's SIGBUS)\n");
+        break;
+    case TRACE_SWAP_OUT:
+        printf("a page written to swap slot %zu\n", r->page);
+        break;
+    case TRACE_SWAP_IN:
+        printf("a page read back from swap slot %zu\n", r->page);
         break;
     default: print_translation(log, r); break;
     }
@@ -1064,6 +1103,10 @@ static int run_mode(const char *path, const options *opts) {
 int main(int argc, char **argv) {
     options opts;
     parse_arguments(argc, argv, &opts);
+    if (opts.fork) {
+        choose_small_pool(&opts, FORK_FRAMES_TEXT);
+        return demo_run_fork(&opts);
+    }
     if (opts.path)
         return run_mode(opts.path, &opts);
     if (!opts.sharing)

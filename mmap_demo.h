@@ -1,9 +1,11 @@
 /*
- * mmap_demo.h: what the demo's two modes share. mmap_demo.c holds the
+ * mmap_demo.h: what the demo's three modes share. mmap_demo.c holds the
  * default run (one mapping, its faults, evictions and write-back), the
  * command line and the trace printer; mmap_demo_sharing.c holds --sharing
- * (one file mapped shared by two processes and private by a third).
- * Left out: a trace printer per mode; both print events the same way.
+ * (one file mapped shared by two processes and private by a third);
+ * mmap_demo_fork.c holds --fork (anonymous memory, copy-on-write after
+ * vm_fork, and swap).
+ * Left out: a trace printer per mode; all print events the same way.
  */
 #ifndef MMAP_DEMO_H
 #define MMAP_DEMO_H
@@ -36,6 +38,7 @@ typedef struct {
     bool trace;
     bool small_pool; /* MMAP_FRAMES was set here, to DEMO_FRAMES */
     bool sharing;    /* --sharing: the mode of mmap_demo_sharing.c */
+    bool fork;       /* --fork: the mode of mmap_demo_fork.c */
 } options;
 
 /* The pager's calls in one direction, and what they moved. */
@@ -54,6 +57,9 @@ typedef struct {
     bool print;
     uintptr_t start_address; /* of the mapping, once it exists */
     size_t num_pages;        /* of the mapping; 0 before it exists */
+    /* NULL: the mapping is of a file; else it is anonymous memory, its
+     * pages "of" this name, and its evictions go to swap. */
+    const char *mapping_name;
     /* Names of the processes, by pid, for the lines of a process's event;
      * NULL: the one process goes unnamed. */
     const char *const *process_names;
@@ -112,6 +118,14 @@ void demo_explain_create_failure(const char *path, int failure);
  * what it shows.
  */
 int demo_run_sharing(const char *path, const options *opts);
+
+/*
+ * The --fork mode: anonymous memory of one process, vm_fork, the writes
+ * that copy and the one that does not, and a page to swap and back, in
+ * the pool MMAP_FRAMES sets. Returns the exit status: 0 when every step
+ * did what it shows.
+ */
+int demo_run_fork(const options *opts);
 
 #ifdef __cplusplus
 }
