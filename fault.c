@@ -329,6 +329,11 @@ static int fault_write_shared_anonymous(const vm_fault *f) {
     addr32 source = page_table_entry_frame(f->entry);
     if (anon_page_mappers(source) == 1) {
         grant_rights(f, false);
+        if (trace_on())
+            trace_report(&(trace_record){.event = TRACE_WRITE_IN_PLACE,
+                                         .pid = f->pid,
+                                         .virtual_address = f->address,
+                                         .physical_address = source});
         return 0;
     }
     wanting(f, TRACE_FRAME_COPY);

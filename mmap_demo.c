@@ -457,6 +457,12 @@ static void print_event(const event_log *log, const trace_record *r) {
     case TRACE_SWAP_IN:
         printf("a page read back from swap slot %zu\n", r->page);
         break;
+    case TRACE_WRITE_IN_PLACE:
+        print_process(log, r->pid);
+        print_page(log, r->virtual_address);
+        printf(": the last sharer of frame 0x%08x writes it, no copy\n",
+               r->physical_address);
+        break;
     default: print_translation(log, r); break;
     }
 }

@@ -41,6 +41,7 @@ const char *trace_event_name(enum trace_event event) {
         [TRACE_BUS_ERROR] = "bus error",
         [TRACE_SWAP_OUT] = "swap out",
         [TRACE_SWAP_IN] = "swap in",
+        [TRACE_WRITE_IN_PLACE] = "write in place",
     };
     if ((unsigned)event >= NUM_TRACE_EVENTS)
         return "unknown event";

@@ -46,6 +46,9 @@ enum trace_event {
                           wholly past the file's end (Linux's SIGBUS) */
     TRACE_SWAP_OUT,    /* page: the swap slot a page was written to */
     TRACE_SWAP_IN,     /* page: the swap slot a page was read from */
+    TRACE_WRITE_IN_PLACE, /* pid, virtual and physical address: a write to a
+                             page shared since fork, by the last process
+                             that maps its frame: made writable, no copy */
     NUM_TRACE_EVENTS
 };
 

@@ -62,8 +62,13 @@ static void expect_private_after_fork(mmu *m, addr32 at) {
     write_text(m, child, at, "child!");
     expect_cow_faults(m, copies + 1, "after the child's first write");
     expect_text(m, 1, at, "before");
+    trace_log_clear();
+    trace_set_hook(record_event, NULL);
     write_text(m, 1, at, "parent");
+    trace_set_hook(NULL, NULL);
     expect_cow_faults(m, copies + 1, "after the last sharer's write");
+    expect_size(trace_log.per_event[TRACE_WRITE_IN_PLACE], 1,
+                "writes in place traced for the last sharer's write");
     expect_text(m, child, at, "child!");
     expect_text(m, 1, at, "parent");
     mmu_delete(m);
