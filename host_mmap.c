@@ -42,6 +42,12 @@ const unsigned char *host_map_anonymous(size_t length, bool writable) {
     return mapping == MAP_FAILED ? NULL : mapping;
 }
 
+unsigned char *host_map_writable(size_t length) {
+    void *mapping = mmap(NULL, length, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return mapping == MAP_FAILED ? NULL : mapping;
+}
+
 int host_unmap(const unsigned char *mapping, size_t length) {
     return syscall(SYS_munmap, mapping, length) == 0 ? 0 : -1;
 }

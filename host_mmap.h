@@ -32,8 +32,16 @@ const unsigned char *host_map_file(const char *path, size_t *length);
  */
 const unsigned char *host_map_anonymous(size_t length, bool writable);
 
-/* Unmaps what host_map_file or host_map_anonymous returned. Returns 0, or
- * -1 with errno. */
+/*
+ * Maps `length` bytes of private anonymous memory, readable and writable,
+ * for a caller that writes through the pointer: as
+ * host_map_anonymous(length, true), without the const. Returns the
+ * mapping, or NULL with errno (from mmap). Unmap it with host_unmap.
+ */
+unsigned char *host_map_writable(size_t length);
+
+/* Unmaps what host_map_file, host_map_anonymous or host_map_writable
+ * returned. Returns 0, or -1 with errno. */
 int host_unmap(const unsigned char *mapping, size_t length);
 
 #ifdef __cplusplus

@@ -34,6 +34,16 @@
  * second from the page cache the first filled; the kernel reads it twice
  * through two mappings of its own.
  *
+ * Two rows time anonymous memory. A process writes one byte in every page
+ * of half the file's size of private memory, forks (vm_fork; fork(2) for
+ * the kernel), and the child writes one byte in every page, a
+ * copy-on-write fault each, reads them back and ends. A quarter of the
+ * file's size of private memory, twice a pool sized for it, is written
+ * page by page and then read back page by page, so that it goes to swap
+ * and comes back; the kernel, with memory to spare, swaps nothing. Both
+ * check every page they wrote, and the fork's parent its own untouched
+ * ones.
+ *
  *   mmap_bench [--json | --markdown] [--runs N] [--mib N]
  *
  * --json gives every figure as {min, median, max}; --markdown gives the
@@ -89,6 +99,9 @@ typedef struct {
     size_t tlb_misses;         /* of the first pass */
     size_t major_faults;       /* of the first pass, shared reads only */
     size_t minor_faults;       /* of the first pass, shared reads only */
+    size_t cow_faults;         /* the fork rows' */
+    size_t swap_outs;          /* the fork and swap rows' */
+    size_t swap_ins;           /* the swap rows' */
 } child_result;
 
 static struct {
@@ -680,6 +693,276 @@ done:
     result->ok = !result->error[0];
 }
 
+/* --- fork, and anonymous memory in swap ------------------------------- */
+
+/*
+ * The fork rows' private memory, 64 MiB for the 128 MiB file (half the
+ * file, so that --mib scales it as it scales the other rows), and the
+ * swap rows' working set, a quarter of the file in a pool of half as many
+ * frames: 32 MiB in 4,096 frames (16 MiB) for the 128 MiB file.
+ */
+static size_t fork_bytes(void) {
+    return bench.size / 2 / PAGE_SIZE * PAGE_SIZE;
+}
+
+static size_t swap_bytes(void) {
+    return bench.size / 4 / PAGE_SIZE * PAGE_SIZE;
+}
+
+static size_t swap_pool_frames(void) {
+    return swap_bytes() / PAGE_SIZE / 2;
+}
+
+/* The byte the parent leaves at the start of page `page`; the child
+ * writes its complement there. */
+static unsigned char fork_byte(size_t page, bool child) {
+    unsigned char byte = (unsigned char)(page * 131 + 7);
+    return child ? (unsigned char)~byte : byte;
+}
+
+/* Writes the first byte of each of `pages` pages from `start` in `pid`. */
+static bool ours_write_pages(mmu *m, size_t pid, addr32 start, size_t pages,
+                             bool child, child_result *result) {
+    for (size_t page = 0; page < pages; page++) {
+        unsigned char byte = fork_byte(page, child);
+        if (mmu_write_to_virtual_address(m, start + (addr32)(page * PAGE_SIZE),
+                                         pid, &byte, 1) != 1) {
+            fail(result, "mmu_write_to_virtual_address");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Each page's first byte reads back as ours_write_pages left it. */
+static bool ours_pages_hold(mmu *m, size_t pid, addr32 start, size_t pages,
+                            bool child, child_result *result) {
+    for (size_t page = 0; page < pages; page++) {
+        unsigned char byte;
+        if (mmu_read_from_virtual_address(m, start + (addr32)(page * PAGE_SIZE),
+                                          pid, &byte, 1) != 1 ||
+            byte != fork_byte(page, child)) {
+            snprintf(result->error, sizeof result->error,
+                     "%s page %zu does not hold what was written",
+                     child ? "the child's" : "the parent's", page);
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Pass 0: from mmu_create (the pool's set-up) to the child's end. Process 1
+ * maps fork_bytes() private and anonymous and writes one byte in every
+ * page (all resident: the pool has room), vm_fork copies it, the child
+ * writes one byte in every page (a copy-on-write fault each), reads them
+ * back, and ends (mmu_remove_process). Pass 1: the fork's share, from
+ * vm_fork on. The parent's pages are checked after the clock.
+ */
+static void ours_fork(child_result *result) {
+    size_t pages = fork_bytes() / PAGE_SIZE;
+    double start = warm_then_start();
+    mmu *m = mmu_create();
+    if (!m || mmu_add_process(m, 1) != 0) {
+        fail(result, m ? "mmu_add_process" : "mmu_create");
+        goto done;
+    }
+    addr32 at = vm_mmap(m, 1, 0, fork_bytes(), VM_PROT_READ | VM_PROT_WRITE,
+                        VM_MAP_PRIVATE | VM_MAP_ANONYMOUS, -1, 0);
+    if (at == VM_MAP_FAILED) {
+        fail(result, "vm_mmap");
+        goto done;
+    }
+    if (!ours_write_pages(m, 1, at, pages, false, result))
+        goto done;
+    double fork_start = now();
+    int child = vm_fork(m, 1);
+    if (child < 0) {
+        fail(result, "vm_fork");
+        goto done;
+    }
+    bool child_ok =
+        ours_write_pages(m, (size_t)child, at, pages, true, result) &&
+        ours_pages_hold(m, (size_t)child, at, pages, true, result);
+    result->cow_faults = m->num_cow_faults;
+    result->swap_outs = m->num_swap_outs;
+    if (mmu_remove_process(m, (size_t)child) != 0)
+        fail(result, "mmu_remove_process");
+    double end = now();
+    result->seconds[0] = end - start;
+    result->seconds[1] = end - fork_start;
+    if (child_ok)
+        ours_pages_hold(m, 1, at, pages, false, result);
+done:
+    mmu_delete(m);
+    result->ok = !result->error[0];
+}
+
+/* The child of host_fork: writes, reads back, and exits 0 if all held. */
+static void host_fork_child(volatile unsigned char *memory, size_t pages) {
+    bool same = true;
+    for (size_t page = 0; page < pages; page++)
+        memory[page * PAGE_SIZE] = fork_byte(page, true);
+    for (size_t page = 0; page < pages; page++)
+        same &= memory[page * PAGE_SIZE] == fork_byte(page, true);
+    _exit(same ? 0 : 1);
+}
+
+/*
+ * As ours_fork, through the host kernel: mmap private anonymous memory,
+ * one byte written in every page, fork(2), the child writes one byte in
+ * every page, reads them back and exits; the parent waits. Pass 0 from
+ * the mmap, pass 1 from the fork.
+ */
+static void host_fork(child_result *result) {
+    size_t length = fork_bytes(), pages = length / PAGE_SIZE;
+    double start = warm_then_start();
+    volatile unsigned char *memory = host_map_writable(length);
+    if (!memory) {
+        fail(result, "mmap");
+        return;
+    }
+    for (size_t page = 0; page < pages; page++)
+        memory[page * PAGE_SIZE] = fork_byte(page, false);
+    double fork_start = now();
+    pid_t pid = fork();
+    if (pid == 0)
+        host_fork_child(memory, pages);
+    int status = -1;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+        fail(result, pid < 0 ? "fork" : "waitpid");
+    double end = now();
+    result->seconds[0] = end - start;
+    result->seconds[1] = end - fork_start;
+    if (!result->error[0] && (!WIFEXITED(status) || WEXITSTATUS(status)))
+        snprintf(result->error, sizeof result->error,
+                 "the child's pages do not hold what it wrote");
+    for (size_t page = 0; !result->error[0] && page < pages; page++)
+        if (memory[page * PAGE_SIZE] != fork_byte(page, false))
+            snprintf(result->error, sizeof result->error,
+                     "the parent's page %zu changed", page);
+    host_unmap((const unsigned char *)memory, length);
+    result->ok = !result->error[0];
+}
+
+/*
+ * The swap rows' pages: a page of pattern `seed`, its first word replaced
+ * by the page's number in the working set, so that a page that comes back
+ * in the wrong place shows.
+ */
+static bool swap_page_holds(const unsigned char *page,
+                            const unsigned char *pattern, size_t number) {
+    uint64_t stamp;
+    memcpy(&stamp, page, sizeof stamp);
+    return stamp == number &&
+           memcmp(page + sizeof stamp, pattern + sizeof stamp,
+                  PAGE_SIZE - sizeof stamp) == 0;
+}
+
+/* One pass of ours_swap: each page written whole (the pattern, then its
+ * number), or copied out and checked. */
+static bool ours_swap_pass(mmu *m, addr32 start, const unsigned char *pattern,
+                           bool writing, child_result *result) {
+    unsigned char page[PAGE_SIZE];
+    for (uint64_t n = 0; n < swap_bytes() / PAGE_SIZE; n++) {
+        addr32 at = start + (addr32)(n * PAGE_SIZE);
+        if (writing) {
+            if (mmu_write_to_virtual_address(m, at, 1, pattern, PAGE_SIZE) !=
+                    PAGE_SIZE ||
+                mmu_write_to_virtual_address(m, at, 1, &n, sizeof n) !=
+                    sizeof n) {
+                fail(result, "mmu_write_to_virtual_address");
+                return false;
+            }
+        } else if (mmu_read_from_virtual_address(m, at, 1, page, PAGE_SIZE) !=
+                   PAGE_SIZE) {
+            fail(result, "mmu_read_from_virtual_address");
+            return false;
+        } else if (!swap_page_holds(page, pattern, n)) {
+            snprintf(result->error, sizeof result->error,
+                     "page %" PRIu64 " of the working set came back wrong", n);
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Pass 0: from mmu_create to the last byte. Process 1 maps swap_bytes()
+ * private and anonymous, twice the pool (MMAP_FRAMES is swap_pool_frames()),
+ * writes it whole, page by page (pass 1, from the start: the pool fills and
+ * the first pages go to swap), then copies it out page by page and checks
+ * it (pass 2: each page comes back from swap and sends a later one out).
+ */
+static void ours_swap(child_result *result, unsigned seed) {
+    unsigned char pattern[PAGE_SIZE];
+    fill_pattern(pattern, 0, PAGE_SIZE, seed);
+    double start = warm_then_start();
+    mmu *m = mmu_create();
+    if (!m || mmu_add_process(m, 1) != 0) {
+        fail(result, m ? "mmu_add_process" : "mmu_create");
+        goto done;
+    }
+    addr32 at = vm_mmap(m, 1, 0, swap_bytes(), VM_PROT_READ | VM_PROT_WRITE,
+                        VM_MAP_PRIVATE | VM_MAP_ANONYMOUS, -1, 0);
+    if (at == VM_MAP_FAILED) {
+        fail(result, "vm_mmap");
+        goto done;
+    }
+    if (!ours_swap_pass(m, at, pattern, true, result))
+        goto done;
+    double second = now();
+    result->seconds[1] = second - start;
+    if (!ours_swap_pass(m, at, pattern, false, result))
+        goto done;
+    double end = now();
+    result->seconds[0] = end - start;
+    result->seconds[2] = end - second;
+    result->swap_outs = m->num_swap_outs;
+    result->swap_ins = m->num_swap_ins;
+    if (vm_munmap(m, 1, at, swap_bytes()) != 0)
+        fail(result, "vm_munmap");
+done:
+    mmu_delete(m);
+    result->ok = !result->error[0];
+}
+
+/*
+ * As ours_swap, in a MAP_PRIVATE | MAP_ANONYMOUS mapping of the host
+ * kernel's: each page written (the pattern, then its number), then
+ * copied out and checked. The host has the memory, so nothing swaps.
+ */
+static void host_swap(child_result *result, unsigned seed) {
+    unsigned char pattern[PAGE_SIZE], page[PAGE_SIZE];
+    size_t length = swap_bytes();
+    fill_pattern(pattern, 0, PAGE_SIZE, seed);
+    double start = warm_then_start();
+    unsigned char *memory = host_map_writable(length);
+    if (!memory) {
+        fail(result, "mmap");
+        return;
+    }
+    for (uint64_t n = 0; n < length / PAGE_SIZE; n++) {
+        memcpy(memory + n * PAGE_SIZE, pattern, PAGE_SIZE);
+        memcpy(memory + n * PAGE_SIZE, &n, sizeof n);
+    }
+    clobber(memory);
+    double second = now();
+    for (uint64_t n = 0; !result->error[0] && n < length / PAGE_SIZE; n++) {
+        memcpy(page, memory + n * PAGE_SIZE, PAGE_SIZE);
+        clobber(page);
+        if (!swap_page_holds(page, pattern, n))
+            snprintf(result->error, sizeof result->error,
+                     "page %" PRIu64 " of the working set came back wrong", n);
+    }
+    double end = now();
+    result->seconds[0] = end - start;
+    result->seconds[1] = second - start;
+    result->seconds[2] = end - second;
+    host_unmap(memory, length);
+    result->ok = !result->error[0];
+}
+
 /* --- running, collecting, reporting ---------------------------------- */
 
 enum method {
@@ -695,6 +978,10 @@ enum method {
     HOST_SHARED_READS, /* two mappings */
     OURS_MAPPINGS,     /* one-page mappings, made and unmapped */
     HOST_MAPPINGS,
+    OURS_FORK, /* 40000 frames: fork, the child writes every page */
+    HOST_FORK,
+    OURS_SWAP, /* swap_pool_frames(): twice the pool, written then read */
+    HOST_SWAP,
     NUM_METHODS
 };
 
@@ -706,6 +993,8 @@ static const int method_passes[NUM_METHODS] = {
     [HOST_READS] = 4,        [STDIO_WRITE] = 1,
     [OURS_SHARED_READS] = 3, [HOST_SHARED_READS] = 3,
     [OURS_MAPPINGS] = MAPPING_PASSES, [HOST_MAPPINGS] = MAPPING_PASSES,
+    [OURS_FORK] = 2,         [HOST_FORK] = 2,
+    [OURS_SWAP] = 3,         [HOST_SWAP] = 3,
 };
 
 /* Runs `method` in a child with the pool size it calls for. */
@@ -730,10 +1019,13 @@ static child_result run_child(enum method method, unsigned seed) {
     }
     if (pid == 0) {
         close(channel[0]);
+        char frames[24];
+        snprintf(frames, sizeof frames, "%zu", swap_pool_frames());
         if (method == OURS_PRESSURE_READ || method == OURS_PRESSURE_WRITE)
             unsetenv("MMAP_FRAMES");
         else
-            setenv("MMAP_FRAMES", LARGE_POOL_FRAMES, 1);
+            setenv("MMAP_FRAMES",
+                   method == OURS_SWAP ? frames : LARGE_POOL_FRAMES, 1);
         switch (method) {
         case OURS_READS: ours_reads(&result, true); break;
         case OURS_PRESSURE_READ: ours_reads(&result, false); break;
@@ -747,6 +1039,10 @@ static child_result run_child(enum method method, unsigned seed) {
         case HOST_SHARED_READS: host_shared_reads(&result); break;
         case OURS_MAPPINGS: many_mappings(&result, true); break;
         case HOST_MAPPINGS: many_mappings(&result, false); break;
+        case OURS_FORK: ours_fork(&result); break;
+        case HOST_FORK: host_fork(&result); break;
+        case OURS_SWAP: ours_swap(&result, seed); break;
+        case HOST_SWAP: host_swap(&result, seed); break;
         case NUM_METHODS: break;
         }
         ssize_t written = write(channel[1], &result, sizeof result);
@@ -795,6 +1091,8 @@ static struct {
     /* The counters of each method's first run. */
     size_t page_faults[NUM_METHODS], tlb_misses[NUM_METHODS];
     size_t major_faults[NUM_METHODS], minor_faults[NUM_METHODS];
+    size_t cow_faults[NUM_METHODS], swap_outs[NUM_METHODS];
+    size_t swap_ins[NUM_METHODS];
 } runs;
 
 static bool collect(enum method method, int run) {
@@ -815,6 +1113,9 @@ static bool collect(enum method method, int run) {
         runs.tlb_misses[method] = result.tlb_misses;
         runs.major_faults[method] = result.major_faults;
         runs.minor_faults[method] = result.minor_faults;
+        runs.cow_faults[method] = result.cow_faults;
+        runs.swap_outs[method] = result.swap_outs;
+        runs.swap_ins[method] = result.swap_ins;
     }
     return true;
 }
@@ -856,6 +1157,10 @@ static const comparison comparisons[] = {
      0, HOST_MAPPINGS, 0, "kernel mmap+munmap", 0, false},
     {"mappings_50000_vs_kernel_mmap", "50000 1-page mmap+unmap", OURS_MAPPINGS,
      1, HOST_MAPPINGS, 1, "kernel mmap+munmap", 0, false},
+    {"fork_vs_kernel_fork", "fork, child writes all", OURS_FORK, 0, HOST_FORK,
+     0, "kernel fork", 0, false},
+    {"swap_vs_kernel_anonymous", "anon 2x pool, 2 passes", OURS_SWAP, 0,
+     HOST_SWAP, 0, "kernel anonymous", 0, false},
 };
 #define NUM_COMPARISONS (sizeof comparisons / sizeof comparisons[0])
 
@@ -950,9 +1255,11 @@ static const char *spread_text(char text[48], spread s, int decimals,
 
 static void print_table_heading(int count, bool markdown) {
     printf("mmap_bench: %.0f MiB file, %d run%s; pool %s frames, or the "
-           "default %u for the 16 MiB pool rows\n",
+           "default %u for the 16 MiB pool rows, %zu for the swap row; "
+           "fork of %zu MiB, swap of %zu MiB\n",
            (double)bench.size / (1024 * 1024), count, count == 1 ? "" : "s",
-           LARGE_POOL_FRAMES, KERNEL_DEFAULT_FRAMES);
+           LARGE_POOL_FRAMES, KERNEL_DEFAULT_FRAMES, swap_pool_frames(),
+           fork_bytes() >> 20, swap_bytes() >> 20);
     if (count == 1)
         printf("one run, so no spread: judge no goal by it\n");
     else
@@ -1004,6 +1311,49 @@ static void print_mapping_costs(int count) {
     printf("\n");
 }
 
+/* A method's megabytes (10^6 bytes) per second over pass `pass`, run by
+ * run, for `bytes` moved in it. */
+static spread rate_spread(enum method method, int pass, int count,
+                          double bytes) {
+    double rates[MAX_RUNS];
+    for (int run = 0; run < count; run++)
+        rates[run] = bytes / 1e6 / runs.seconds[method][pass][run];
+    return spread_of(rates, count, 1);
+}
+
+/*
+ * The fork rows' share from the fork on and its ratio, the swap rows'
+ * speed (the working set written and read back: twice its bytes), and
+ * their counters.
+ */
+static void print_fork_and_swap(int count) {
+    char ours[48], kernel[48], ratio[48];
+    double ratios[MAX_RUNS];
+    for (int run = 0; run < count; run++)
+        ratios[run] =
+            runs.seconds[OURS_FORK][1][run] / runs.seconds[HOST_FORK][1][run];
+    printf("fork of %zu MiB, from the fork to the child's end: ours %s, "
+           "kernel %s, ratio %s; counters, first run: %zu copy-on-write "
+           "faults, %zu swap outs\n",
+           fork_bytes() >> 20,
+           spread_text(ours, pass_spread(OURS_FORK, 1, count, false), 1, " ms",
+                       count),
+           spread_text(kernel, pass_spread(HOST_FORK, 1, count, false), 1,
+                       " ms", count),
+           spread_text(ratio, spread_of(ratios, count, 1), 2, "x", count),
+           runs.cow_faults[OURS_FORK], runs.swap_outs[OURS_FORK]);
+    double moved = 2.0 * (double)swap_bytes();
+    printf("%zu MiB anonymous in a %zu-frame pool, written then read: ours "
+           "%s, kernel %s; counters, first run: %zu swap outs, %zu swap "
+           "ins\n",
+           swap_bytes() >> 20, swap_pool_frames(),
+           spread_text(ours, rate_spread(OURS_SWAP, 0, count, moved), 0,
+                       " MB/s", count),
+           spread_text(kernel, rate_spread(HOST_SWAP, 0, count, moved), 0,
+                       " MB/s", count),
+           runs.swap_outs[OURS_SWAP], runs.swap_ins[OURS_SWAP]);
+}
+
 /* The figures printed apart from the comparisons, for information. */
 static void print_figures_apart(int count) {
     char first_call[48], faults[48], reader[2 * SHARED_READERS][48];
@@ -1038,6 +1388,7 @@ static void print_figures_apart(int count) {
            runs.major_faults[OURS_SHARED_READS],
            runs.minor_faults[OURS_SHARED_READS]);
     print_mapping_costs(count);
+    print_fork_and_swap(count);
 }
 
 /* The row as README's speed table has it, for --markdown. */
@@ -1101,6 +1452,16 @@ static void print_json(int count) {
            runs.page_faults[OURS_SHARED_READS],
            runs.major_faults[OURS_SHARED_READS],
            runs.minor_faults[OURS_SHARED_READS]);
+    printf("  \"fork_bytes\": %zu,\n  \"cow_faults_fork\": %zu,\n  "
+           "\"swap_bytes\": %zu,\n  \"swap_pool_frames\": %zu,\n  "
+           "\"swap_outs\": %zu,\n  \"swap_ins\": %zu,\n  \"swap_mb_per_s\": ",
+           fork_bytes(), runs.cow_faults[OURS_FORK], swap_bytes(),
+           swap_pool_frames(), runs.swap_outs[OURS_SWAP],
+           runs.swap_ins[OURS_SWAP]);
+    double moved = 2.0 * (double)swap_bytes();
+    print_json_spread(rate_spread(OURS_SWAP, 0, count, moved),
+                      ",\n  \"kernel_swap_mb_per_s\": ");
+    print_json_spread(rate_spread(HOST_SWAP, 0, count, moved), ",\n");
     enum method shared[2] = {OURS_SHARED_READS, HOST_SHARED_READS};
     const char *names[2] = {"shared_read_readers_ms",
                             "kernel_shared_read_readers_ms"};
