@@ -343,9 +343,12 @@ size_t host_family_write(host_family *f, int slot, size_t offset,
  */
 static size_t members_left(host_family *f) {
     size_t i, left = 0;
+    pid_t pid;
+    int status;
 
-    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
-        continue;
+    while ((pid = waitpid(-1, &status, 0)) > 0 || errno == EINTR)
+        if (pid > 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+            f->bad_exits++;
     for (i = 0; i < f->num_made; i++)
         if (kill(f->every_pid[i], 0) == 0 || errno != ESRCH)
             left++;

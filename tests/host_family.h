@@ -38,6 +38,7 @@ typedef struct {
     pid_t every_pid[64];               /* every member ever made */
     size_t num_made;
     bool broken; /* a member did not answer as the protocol says */
+    size_t bad_exits; /* members that ended other than by exit status 0 */
 } host_family;
 
 /*
@@ -85,7 +86,9 @@ size_t host_family_write(host_family *f, int slot, size_t offset,
 
 /*
  * Has every member left exit, closes the test's pipes and waits for every
- * member ever made that is this process's child by then. Returns how
+ * child of this process (the members, all of them its own children or
+ * orphans handed to it by then), counting in `bad_exits` those that did
+ * not exit with status 0 (killed, or valgrind's error status). Returns how
  * many members ever made still exist afterwards (0 when all are gone).
  */
 size_t host_family_end(host_family *f);

@@ -797,6 +797,10 @@ static void tear_down(run *r) {
     expect_family_sound(r);
     expect_agree(r, left == 0, "%zu of the %zu host processes made are left",
                  left, r->family.num_made);
+    expect_agree(r, r->family.bad_exits == 0,
+                 "%zu of the %zu host processes made did not exit with "
+                 "status 0",
+                 r->family.bad_exits, r->family.num_made);
     mmu_delete(r->mmu);
     r->mmu = NULL;
     expect_all_frames_free(describe("%s, seed %u, once every process is "
