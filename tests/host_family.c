@@ -47,7 +47,8 @@ typedef struct {
 } reply;
 
 /* Both pipes' server ends, per slot: a member uses its slot's. */
-static int server_commands[HOST_FAMILY_SLOTS], server_replies[HOST_FAMILY_SLOTS];
+static int server_commands[HOST_FAMILY_SLOTS],
+    server_replies[HOST_FAMILY_SLOTS];
 
 /* Reads or writes all `n` bytes, across short transfers; false if not. */
 static bool transfer(int fd, void *buffer, size_t n, bool write_it) {
@@ -90,21 +91,17 @@ static reply serve_one(unsigned char *base, const command *c,
 
         return result_of(got == at ? 0 : -1);
     }
-    case DO_UNMAP:
-        return result_of(host_mapping_unmap(at, c->length));
+    case DO_UNMAP: return result_of(host_mapping_unmap(at, c->length));
     case DO_PROTECT:
         return result_of(host_mapping_protect(at, c->length, c->prot));
-    case DO_SYNC:
-        return result_of(host_mapping_sync(at, c->length, c->flags));
+    case DO_SYNC: return result_of(host_mapping_sync(at, c->length, c->flags));
     case DO_READ:
         r.result = (long)host_mapping_read(at, bytes, c->length, &r.signal);
         return r;
     case DO_WRITE:
         r.result = (long)host_mapping_write(at, bytes, c->length, &r.signal);
         return r;
-    default:
-        errno = EINVAL;
-        return result_of(-1);
+    default: errno = EINVAL; return result_of(-1);
     }
 }
 
@@ -171,12 +168,12 @@ static bool await_reply(host_family *f, int slot, reply *r) {
  * Sends `c` (and `payload`, c->length bytes, for a write) to the member
  * in `slot` and waits for its reply; a broken protocol is EPIPE.
  */
-static bool ask(host_family *f, int slot, const command *c,
-                const void *payload, reply *r) {
+static bool ask(host_family *f, int slot, const command *c, const void *payload,
+                reply *r) {
     if (f->broken || slot < 0 || slot >= HOST_FAMILY_SLOTS || !f->pids[slot] ||
         !transfer(f->commands[slot], (void *)c, sizeof *c, true) ||
-        (payload && !transfer(f->commands[slot], (void *)payload, c->length,
-                              true)) ||
+        (payload &&
+         !transfer(f->commands[slot], (void *)payload, c->length, true)) ||
         !await_reply(f, slot, r)) {
         f->broken = true;
         r->result = -1;
@@ -239,12 +236,16 @@ int host_family_start(host_family *f, unsigned char *base) {
     if (root < 0)
         return -1;
     if (root == 0) {
-        for (i = 0; i < HOST_FAMILY_SLOTS; i++)
-            close(f->commands[i]), close(f->replies[i]);
+        for (i = 0; i < HOST_FAMILY_SLOTS; i++) {
+            close(f->commands[i]);
+            close(f->replies[i]);
+        }
         serve(base, 0);
     }
-    for (i = 0; i < HOST_FAMILY_SLOTS; i++)
-        close(server_commands[i]), close(server_replies[i]);
+    for (i = 0; i < HOST_FAMILY_SLOTS; i++) {
+        close(server_commands[i]);
+        close(server_replies[i]);
+    }
     note_member(f, 0, root);
     return 0;
 }
@@ -277,8 +278,12 @@ int host_family_exit(host_family *f, int slot) {
 
 int host_family_map(host_family *f, int slot, size_t offset, size_t length,
                     int prot, int flags, int fd, off_t file_offset) {
-    command c = {.kind = DO_MAP, .offset = offset, .length = length,
-                 .prot = prot, .flags = flags, .fd = fd,
+    command c = {.kind = DO_MAP,
+                 .offset = offset,
+                 .length = length,
+                 .prot = prot,
+                 .flags = flags,
+                 .fd = fd,
                  .file_offset = file_offset};
 
     return call_result(f, slot, &c);
@@ -290,18 +295,18 @@ int host_family_unmap(host_family *f, int slot, size_t offset, size_t length) {
     return call_result(f, slot, &c);
 }
 
-int host_family_protect(host_family *f, int slot, size_t offset,
-                        size_t length, int prot) {
-    command c = {.kind = DO_PROTECT, .offset = offset, .length = length,
-                 .prot = prot};
+int host_family_protect(host_family *f, int slot, size_t offset, size_t length,
+                        int prot) {
+    command c = {
+        .kind = DO_PROTECT, .offset = offset, .length = length, .prot = prot};
 
     return call_result(f, slot, &c);
 }
 
 int host_family_sync(host_family *f, int slot, size_t offset, size_t length,
                      int flags) {
-    command c = {.kind = DO_SYNC, .offset = offset, .length = length,
-                 .flags = flags};
+    command c = {
+        .kind = DO_SYNC, .offset = offset, .length = length, .flags = flags};
 
     return call_result(f, slot, &c);
 }
@@ -363,8 +368,10 @@ size_t host_family_end(host_family *f) {
     for (slot = HOST_FAMILY_SLOTS - 1; slot >= 0; slot--)
         if (f->pids[slot] && host_family_exit(f, slot) != 0)
             f->pids[slot] = 0;
-    for (slot = 0; slot < HOST_FAMILY_SLOTS; slot++)
-        close(f->commands[slot]), close(f->replies[slot]);
+    for (slot = 0; slot < HOST_FAMILY_SLOTS; slot++) {
+        close(f->commands[slot]);
+        close(f->replies[slot]);
+    }
     /*
      * A member answers DO_EXIT before it ends, and one whose parent has not
      * ended yet is not this process's child to wait for: a few more looks.

@@ -31,13 +31,13 @@
 #define HOST_FAMILY_SLOTS 4
 
 typedef struct {
-    unsigned char *base;               /* the mappings' range */
-    int commands[HOST_FAMILY_SLOTS];   /* the test's writing ends */
-    int replies[HOST_FAMILY_SLOTS];    /* the test's reading ends */
-    pid_t pids[HOST_FAMILY_SLOTS];     /* 0: the slot is free */
-    pid_t every_pid[64];               /* every member ever made */
+    unsigned char *base;             /* the mappings' range */
+    int commands[HOST_FAMILY_SLOTS]; /* the test's writing ends */
+    int replies[HOST_FAMILY_SLOTS];  /* the test's reading ends */
+    pid_t pids[HOST_FAMILY_SLOTS];   /* 0: the slot is free */
+    pid_t every_pid[64];             /* every member ever made */
     size_t num_made;
-    bool broken; /* a member did not answer as the protocol says */
+    bool broken;      /* a member did not answer as the protocol says */
     size_t bad_exits; /* members that ended other than by exit status 0 */
 } host_family;
 
@@ -68,8 +68,8 @@ int host_family_map(host_family *f, int slot, size_t offset, size_t length,
 
 /* host_mapping_unmap, _protect and _sync in the member: 0, or -1, errno. */
 int host_family_unmap(host_family *f, int slot, size_t offset, size_t length);
-int host_family_protect(host_family *f, int slot, size_t offset,
-                        size_t length, int prot);
+int host_family_protect(host_family *f, int slot, size_t offset, size_t length,
+                        int prot);
 int host_family_sync(host_family *f, int slot, size_t offset, size_t length,
                      int flags);
 

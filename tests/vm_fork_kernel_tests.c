@@ -50,9 +50,22 @@
  * applies, and checks the host against it, so a wrong model fails rather
  * than hides a difference.
  *
- * The seeds run in the default pool, and again in a pool of 16 frames
- * (in a grandchild: the pool's size is fixed at its first use), where
- * anonymous pages and private copies go to swap and come back. A failure
+ * Every host process must have exited with status 0 at the end (so
+ * valgrind's error status in one fails the test), none left.
+ *
+ * Six seeds of 150 operations run in the default pool, and six again in
+ * a pool of 16 frames (in a grandchild: the pool's size is fixed at its
+ * first use), where anonymous pages and private copies go to swap and
+ * come back. There a fork is left out (on both sides) when it would leave
+ * more than PINNED_IN_16_FRAMES frames the pool cannot take: each
+ * process's directory and table, and the pages of shared anonymous
+ * mappings that several processes map, which vm.h leaves resident; with
+ * four processes and such pages the pool can be all pinned, and an
+ * access then fails with ENOMEM where the host, with memory to spare,
+ * serves it. That is the pool's size, not a difference of behaviour, and
+ * the test would otherwise report it as one. The test fails if its seeds
+ * never reached some outcome (a fork of a forked process, four processes
+ * at once, a refused write, a copy on write, swap...). A failure
  * names the pool, the seed, the operation's index and what it was;
  * VM_FORK_KERNEL_TRACE=1 in the environment prints every operation.
  */
@@ -77,6 +90,12 @@
 #define OPERATIONS 150
 #define SWEEP_EVERY 25
 #define UNMAPPED (-1) /* a page's protection when nothing maps it */
+/*
+ * Our frames that may be pinned in a pool of 16 (tables, shared anonymous
+ * pages several processes map): the rest serve an access of three pages
+ * and the copies a write makes.
+ */
+#define PINNED_IN_16_FRAMES 11
 
 static const size_t file_sizes[NUM_FILES] = {4 * PAGE_SIZE,
                                              2 * PAGE_SIZE + 1234};
@@ -87,6 +106,7 @@ typedef struct {
     int file; /* 0 (A), 1 (B), or NO_FILE: anonymous */
     int flags;
     size_t file_page;
+    unsigned made; /* which mmap made it: one number per call */
 } page_state;
 
 /* A process: slot i of the run is slot i of the host family. */
@@ -132,7 +152,7 @@ static const char *const outcome_names[NUM_OUTCOMES] = {
 
 typedef struct {
     size_t count[NUM_OUTCOMES];
-    size_t swap_outs, swap_ins, forks_refused;
+    size_t swap_outs, swap_ins, forks_refused, forks_over_budget;
     size_t cow_faults, writes_in_place; /* private pages after a fork */
 } coverage;
 
@@ -147,6 +167,8 @@ typedef struct {
     mmu *mmu;
     host_family family;
     member members[MAX_LIVE];
+    size_t pinned_budget; /* our frames that cannot be evicted, at most */
+    unsigned calls;       /* mmaps made so far: page_state.made */
     int host_fds[NUM_FILES];
     char our_paths[NUM_FILES][PATH_MAX], host_paths[NUM_FILES][PATH_MAX];
 } run;
@@ -228,8 +250,8 @@ static const char *where(const run *r, int slot, size_t offset) {
         return describe("slot %d (pid %zu), offset 0x%zx (nothing mapped)",
                         slot, m->pid, offset);
     return describe(
-        "slot %d (pid %zu), offset 0x%zx (%s%s, prot %d)", slot, m->pid,
-        offset, kind_name(p->file, p->flags),
+        "slot %d (pid %zu), offset 0x%zx (%s%s, prot %d)", slot, m->pid, offset,
+        kind_name(p->file, p->flags),
         p->file == NO_FILE ? "" : describe(", file page %zu", p->file_page),
         p->prot);
 }
@@ -296,22 +318,37 @@ static outlook foresee(const member *m, size_t offset, size_t n, bool write) {
 }
 
 /*
+ * Writes on our side the bytes the host wrote before its fault, where ours
+ * refused the write whole.
+ */
+static void repair_write(const run *r, const member *m, size_t offset,
+                         const unsigned char *bytes, size_t n) {
+    size_t done =
+        mmu_write_to_virtual_address(r->mmu, ours_at(offset), m->pid, bytes, n);
+
+    expect_agree(r, done == n,
+                 "writing here the %zu bytes the host wrote before its "
+                 "fault: ours wrote %zu (errno %s)",
+                 n, done, errno_name(errno));
+}
+
+/*
  * Checks both sides' outcome of an access against the model and each
  * other; returns how many bytes both sides now agree on (for a refused
  * write, what the host wrote, ours then repaired to match).
  */
 static size_t settle_access(run *r, int slot, size_t offset, size_t n,
-                            bool write, size_t ours, int our_errno,
-                            size_t host, int host_signal,
-                            const unsigned char *bytes) {
+                            bool write, size_t ours, int our_errno, size_t host,
+                            int host_signal, const unsigned char *bytes) {
     const member *m = &r->members[slot];
     outlook o = foresee(m, offset, n, write);
     int want_signal = o.stop == n ? 0 : o.at_the_end ? SIGBUS : SIGSEGV;
     const char *kind = write ? "write" : "read";
 
     if (r->trace)
-        fprintf(stderr, "    ours: %zu bytes (errno %s); host: %zu (signal %d)\n",
-                ours, errno_name(our_errno), host, host_signal);
+        fprintf(stderr,
+                "    ours: %zu bytes (errno %s); host: %zu (signal %d)\n", ours,
+                errno_name(our_errno), host, host_signal);
     expect_agree(r, host == o.stop && host_signal == want_signal,
                  "the host's %s copied %zu bytes with signal %d, where the "
                  "test's model says %zu bytes with signal %d: a bug in the "
@@ -340,15 +377,8 @@ static size_t settle_access(run *r, int slot, size_t offset, size_t n,
                  "or EFAULT, having copied no more, but it copied %zu "
                  "(errno %s)",
                  kind, host, host_signal, ours, errno_name(our_errno));
-    if (write && ours < host) {
-        size_t done = mmu_write_to_virtual_address(
-            r->mmu, ours_at(offset + ours), m->pid, bytes + ours, host - ours);
-
-        expect_agree(r, done == host - ours,
-                     "writing here the %zu bytes the host wrote before its "
-                     "fault: ours wrote %zu (errno %s)",
-                     host - ours, done, errno_name(errno));
-    }
+    if (write && ours < host)
+        repair_write(r, m, offset + ours, bytes + ours, host - ours);
     note(r, write ? WRITE_REFUSED : READ_REFUSED);
     return write ? host : ours;
 }
@@ -398,15 +428,9 @@ static void pick_access(run *r, size_t *offset, size_t *n) {
     size_t page = pick(r, REGION_PAGES), most;
 
     switch (pick(r, 4)) {
-    case 0:
-        *offset = page * PAGE_SIZE + pick(r, PAGE_SIZE);
-        break;
-    case 1:
-        *offset = page * PAGE_SIZE + PAGE_SIZE - 1 - pick(r, 16);
-        break;
-    case 2:
-        *offset = page * PAGE_SIZE;
-        break;
+    case 0: *offset = page * PAGE_SIZE + pick(r, PAGE_SIZE); break;
+    case 1: *offset = page * PAGE_SIZE + PAGE_SIZE - 1 - pick(r, 16); break;
+    case 2: *offset = page * PAGE_SIZE; break;
     default: /* around where B ends inside its page */
         *offset = page * PAGE_SIZE + 1234 - pick(r, 8);
         break;
@@ -487,11 +511,13 @@ static void expect_same_result(const run *r, const char *call, int ours,
 }
 
 /* Pages first..first+count-1 of `m` now map what one call mapped. */
-static void replace_pages(member *m, size_t first, size_t count, int prot,
-                          int file, int flags, size_t file_page) {
+static void replace_pages(run *r, member *m, size_t first, size_t count,
+                          int prot, int file, int flags, size_t file_page) {
     size_t page;
 
+    r->calls++;
     for (page = first; page < first + count; page++) {
+        m->page[page].made = r->calls;
         m->page[page].prot = prot;
         m->page[page].file = file;
         m->page[page].flags = flags;
@@ -524,8 +550,8 @@ static void map_both(run *r, int slot, size_t first, size_t count,
                      size_t length, int prot, int file, int flags,
                      size_t file_page) {
     member *m = &r->members[slot];
-    int map_flags = flags | VM_MAP_FIXED | (file == NO_FILE ? VM_MAP_ANONYMOUS
-                                                            : 0);
+    int map_flags =
+        flags | VM_MAP_FIXED | (file == NO_FILE ? VM_MAP_ANONYMOUS : 0);
     int our_fd = file == NO_FILE ? -1 : open_file(r->our_paths[file], O_RDWR);
     off_t offset = (off_t)(file_page * PAGE_SIZE);
     addr32 ours;
@@ -549,7 +575,7 @@ static void map_both(run *r, int slot, size_t first, size_t count,
     expect_same_result(r, "mmap", ours == VM_MAP_FAILED ? -1 : 0, our_errno,
                        host, host_errno);
     if (host == 0) {
-        replace_pages(m, first, count, prot, file, flags, file_page);
+        replace_pages(r, m, first, count, prot, file, flags, file_page);
         note(r, MAP_DONE);
     }
 }
@@ -580,7 +606,7 @@ static void do_munmap(run *r) {
     host = host_family_unmap(&r->family, slot, first * PAGE_SIZE, length);
     expect_same_result(r, "munmap", ours, our_errno, host, errno);
     if (host == 0)
-        replace_pages(&r->members[slot], first, count, UNMAPPED, NO_FILE,
+        replace_pages(r, &r->members[slot], first, count, UNMAPPED, NO_FILE,
                       VM_MAP_PRIVATE, 0);
 }
 
@@ -613,11 +639,11 @@ static void do_mprotect(run *r) {
     set_doing(r, "mprotect of %zu bytes at %s to %d", length,
               where(r, slot, first * PAGE_SIZE), prot);
     errno = 0;
-    ours = vm_mprotect(r->mmu, m->pid, ours_at(first * PAGE_SIZE), length,
-                       prot);
+    ours =
+        vm_mprotect(r->mmu, m->pid, ours_at(first * PAGE_SIZE), length, prot);
     our_errno = errno;
-    host = host_family_protect(&r->family, slot, first * PAGE_SIZE, length,
-                               prot);
+    host =
+        host_family_protect(&r->family, slot, first * PAGE_SIZE, length, prot);
     expect_same_result(r, "mprotect", ours, our_errno, host, errno);
     if (host != 0) {
         restore_host_protections(r, slot, first, count);
@@ -652,6 +678,50 @@ static void do_msync(run *r) {
 /* Processes                                                           */
 /* ------------------------------------------------------------------ */
 
+/* Whether `m` maps the page of a shared anonymous mapping `p` maps. */
+static bool maps_the_same(const member *m, const page_state *p) {
+    size_t page;
+
+    for (page = 0; page < REGION_PAGES; page++)
+        if (m->page[page].prot != UNMAPPED && m->page[page].made == p->made &&
+            m->page[page].file_page == p->file_page)
+            return true;
+    return false;
+}
+
+/*
+ * Our frames the pool cannot take, as the model sees them: each live
+ * process's page directory and table (its range lies in one table), and
+ * each page of a shared anonymous mapping that several live processes
+ * map (vm.h: made resident by vm_fork, and left resident while shared).
+ */
+static size_t pinned_frames(const run *r) {
+    size_t count = 0, page;
+    int slot, other;
+
+    for (slot = 0; slot < MAX_LIVE; slot++) {
+        const member *m = &r->members[slot];
+
+        count += m->live ? 2 : 0;
+        for (page = 0; m->live && page < REGION_PAGES; page++) {
+            const page_state *p = &m->page[page];
+            bool first = true, shared = false;
+
+            if (p->prot == UNMAPPED || p->file != NO_FILE ||
+                p->flags != VM_MAP_SHARED)
+                continue;
+            for (other = 0; other < MAX_LIVE; other++)
+                if (other != slot && r->members[other].live &&
+                    maps_the_same(&r->members[other], p)) {
+                    shared = true;
+                    first = first && other > slot;
+                }
+            count += shared && first;
+        }
+    }
+    return count;
+}
+
 /*
  * A fork of a random live process into a free slot. Ours may refuse with
  * ENOMEM in a small pool (no frame for the child's tables); the host's
@@ -664,6 +734,13 @@ static void do_fork(run *r) {
         return;
     while (r->members[child].live)
         child++;
+    r->members[child] = r->members[parent];
+    if (pinned_frames(r) > r->pinned_budget) {
+        r->members[child].live = false;
+        r->coverage->forks_over_budget++;
+        return;
+    }
+    r->members[child].live = false;
     set_doing(r, "fork of slot %d (pid %zu) into slot %d", parent,
               r->members[parent].pid, child);
     errno = 0;
@@ -677,6 +754,9 @@ static void do_fork(run *r) {
                  "the host's fork failed (errno %s)", errno_name(errno));
     r->members[child] = r->members[parent];
     r->members[child].pid = (size_t)ours;
+    if (r->trace)
+        fprintf(stderr, "    %zu frames pinned, %zu free\n", pinned_frames(r),
+                kernel_frames_free());
     note(r, FORK_DONE);
     if (parent != 0)
         note(r, FORK_OF_A_CHILD);
@@ -752,9 +832,9 @@ static void make_files(run *r) {
  * so the root process starts with nothing there.
  */
 static unsigned char *free_host_range(void) {
-    unsigned char *range = host_mapping_map(
-        NULL, REGION_BYTES, VM_PROT_NONE, VM_MAP_PRIVATE | VM_MAP_ANONYMOUS,
-        -1, 0);
+    unsigned char *range =
+        host_mapping_map(NULL, REGION_BYTES, VM_PROT_NONE,
+                         VM_MAP_PRIVATE | VM_MAP_ANONYMOUS, -1, 0);
 
     if (!range || host_mapping_unmap(range, REGION_BYTES) != 0)
         setup_failed("a free range of host addresses");
@@ -831,7 +911,8 @@ static void expect_same_files(run *r) {
     }
 }
 
-static void run_seed(const char *pool, unsigned seed, coverage *c) {
+static void run_seed(const char *pool, size_t pinned_budget, unsigned seed,
+                     coverage *c) {
     run r;
     const char *trace = getenv("VM_FORK_KERNEL_TRACE");
 
@@ -840,6 +921,7 @@ static void run_seed(const char *pool, unsigned seed, coverage *c) {
     r.seed = seed;
     r.random = seed;
     r.coverage = c;
+    r.pinned_budget = pinned_budget;
     r.trace = trace && trace[0] && strcmp(trace, "0") != 0;
     trace_log_clear();
     trace_set_hook(record_event, NULL);
@@ -863,8 +945,8 @@ static void run_seed(const char *pool, unsigned seed, coverage *c) {
  * outcome (and swap, where `swaps`): a change to the generator must not
  * quietly take its reach away.
  */
-static void run_seeds(const char *pool, unsigned first, unsigned count,
-                      bool swaps) {
+static void run_seeds(const char *pool, size_t pinned_budget, unsigned first,
+                      unsigned count, bool swaps) {
     coverage c;
     unsigned seed;
     size_t i;
@@ -873,16 +955,17 @@ static void run_seeds(const char *pool, unsigned first, unsigned count,
 
     memset(&c, 0, sizeof c);
     for (seed = first; seed < first + count; seed++)
-        run_seed(pool, seed, &c);
+        run_seed(pool, pinned_budget, seed, &c);
     for (i = 0; print && i < NUM_OUTCOMES; i++)
         fprintf(stderr, "%s: %zu times %s\n", pool, c.count[i],
                 outcome_names[i]);
     if (print)
         fprintf(stderr,
                 "%s: %zu swap-outs, %zu swap-ins, %zu forks refused, %zu "
-                "copies on write, %zu writes in place\n",
-                pool, c.swap_outs, c.swap_ins, c.forks_refused, c.cow_faults,
-                c.writes_in_place);
+                "forks left out for the pool, %zu copies on write, %zu "
+                "writes in place\n",
+                pool, c.swap_outs, c.swap_ins, c.forks_refused,
+                c.forks_over_budget, c.cow_faults, c.writes_in_place);
     for (i = 0; i < NUM_OUTCOMES; i++)
         if (c.count[i] == 0)
             fail(__FILE__, __LINE__,
@@ -905,19 +988,19 @@ static void run_seeds(const char *pool, unsigned first, unsigned count,
 /* ------------------------------------------------------------------ */
 
 static void test_vm_fork_agrees_with_the_host_fork_on_random_operations(void) {
-    run_seeds("default pool", 1, 6, false);
+    run_seeds("default pool", SIZE_MAX, 1, 6, false);
 }
 
 static void run_in_16_frames(const void *argument) {
     (void)argument;
     setenv("MMAP_FRAMES", "16", 1);
     expect_size(kernel_frames_total(), 16, "frames with MMAP_FRAMES=16");
-    run_seeds("16 frames", 101, 6, true);
+    run_seeds("16 frames", PINNED_IN_16_FRAMES, 101, 6, true);
 }
 
 /* The pool is set up once per process: this one is the grandchild's. */
-static void test_vm_fork_agrees_with_the_host_fork_in_a_pool_of_16_frames(
-    void) {
+static void
+test_vm_fork_agrees_with_the_host_fork_in_a_pool_of_16_frames(void) {
     grandchild result;
 
     run_in_grandchild(run_in_16_frames, NULL, false, &result);
@@ -930,6 +1013,6 @@ static const test_case vm_fork_kernel_tests[] = {
     TEST(vm_fork_agrees_with_the_host_fork_in_a_pool_of_16_frames),
 };
 
-const test_suite vm_fork_kernel_suite = {
-    "vm_fork_kernel", vm_fork_kernel_tests,
-    sizeof vm_fork_kernel_tests / sizeof vm_fork_kernel_tests[0]};
+const test_suite vm_fork_kernel_suite = {"vm_fork_kernel", vm_fork_kernel_tests,
+                                         sizeof vm_fork_kernel_tests /
+                                             sizeof vm_fork_kernel_tests[0]};
