@@ -69,6 +69,7 @@ extern const test_suite fault_suite;
 extern const test_suite examples_suite;
 extern const test_suite demo_suite;
 extern const test_suite vm_kernel_suite;
+extern const test_suite vm_fork_kernel_suite;
 extern const test_suite interop_suite;
 extern const test_suite io_fault_suite;
 extern const test_suite swap_suite;

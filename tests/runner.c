@@ -8,6 +8,8 @@
  * runs the programs of examples/, tests/demo_tests.c what ./mmap_demo
  * --sharing reports, and tests/vm_kernel_tests.c holds vm.h against the host
  * kernel's own mmap (tests/host_mappings.c makes the host's calls),
+ * tests/vm_fork_kernel_tests.c holds vm_fork against the host's fork (its
+ * host processes in tests/host_family.c),
  * tests/interop_tests.c runs nm, ar, cc and g++ on libmmap.a and its files,
  * tests/io_fault_tests.c makes the file I/O fail on purpose (io_fault.h),
  * tests/swap_tests.c specifies the swap store (swap.h) on its own,
@@ -27,7 +29,8 @@
  *                            test's name or a suite's (page_table, tlb,
  *                            kernel, segments, mmu, trace, mmap, vma,
  *                            vm, page_cache, fault, examples, demo,
- *                            vm_kernel, interop, io_fault, swap: all
+ *                            vm_kernel, vm_fork_kernel, interop,
+ *                            io_fault, swap: all
  *                            its tests); an unknown name: exit 2
  *   ./mmap_tests --list      prints the names of every test, one a line
  *
@@ -54,6 +57,7 @@ static const test_suite *const suites[] = {
     &vm_suite,         &page_cache_suite, &fault_suite,  &examples_suite,
     &demo_suite,       &vm_kernel_suite,  &interop_suite, &io_fault_suite,
     &swap_suite,       &anon_suite,        &sbrk_suite,       &fork_suite,
+    &vm_fork_kernel_suite,
 };
 
 #define NUM_SUITES (sizeof suites / sizeof suites[0])
