@@ -300,8 +300,6 @@ static int fault_area_first_touch(const vm_fault *f) {
     return fault_file(f);
 }
 
-static int fault_swap_in(const vm_fault *f);
-
 /* Counts a copy-on-write fault (the copy made) in an area or a segment. */
 static void count_copy(const vm_fault *f) {
     f->mmu->num_cow_faults++;
@@ -313,6 +311,39 @@ static void count_copy(const vm_fault *f) {
     }
 }
 
+/* Counts a swap-in fault, major or (from the swap cache) minor. */
+static void count_swap_fault(const vm_fault *f, enum trace_fault kind) {
+    if (f->area)
+        count_fault(f, kind);
+    else
+        tally_fault(f, kind);
+}
+
+/*
+ * A written page that went to swap while the frame for its copy was
+ * taken (fault_write_shared_anonymous): read back into that frame, this
+ * entry's own and writable, a major fault. Not through the swap cache:
+ * the others that name the slot must not see the write. (No frame of
+ * the cache can hold the slot: eviction just took it out.)
+ */
+static int fault_swap_in_copy(const vm_fault *f, addr32 copy) {
+    swap_slot slot = page_table_entry_slot(f->entry);
+    if (!f->area)
+        report_fault(f, f->at, TRACE_FAULT_SWAP);
+    if (swap_in(slot, kernel_frame_memory(copy)) != 0) {
+        int failure = errno;
+        anon_page_free(copy);
+        errno = failure;
+        return -1;
+    }
+    report_anonymous(f, copy, TRACE_FRAME_PAGE);
+    map_anonymous(f, copy);
+    anon_slot_release(slot);
+    f->mmu->num_swap_ins++;
+    count_swap_fault(f, TRACE_FAULT_SWAP);
+    return 0;
+}
+
 /*
  * A write to an anonymous page that fork left read-only in several
  * processes (Linux's do_wp_page):
@@ -320,8 +351,8 @@ static void count_copy(const vm_fault *f) {
  *      swap names its slot of the swap cache): the entry is made
  *      writable in place; no copy, nothing counted;
  *   2. else take a frame of the process's own (first: taking it may
- *      evict the very page; then the entry is swapped, and the fault
- *      reads it back like any page in swap);
+ *      evict the very page; then the entry is swapped, and the page is
+ *      read back into that frame, fault_swap_in_copy);
  *   3. copy the page into it, drop this entry's share of the old frame;
  *   4. map the copy with the area's or segment's rights, counted in
  *      num_cow_faults.
@@ -341,10 +372,8 @@ static int fault_write_shared_anonymous(const vm_fault *f) {
     addr32 copy = anon_page_take();
     if (copy == 0)
         return -1;
-    if (page_table_entry_state(f->entry) != PAGE_RESIDENT) {
-        anon_page_free(copy);
-        return fault_swap_in(f);
-    }
+    if (page_table_entry_state(f->entry) != PAGE_RESIDENT)
+        return fault_swap_in_copy(f, copy);
     memcpy(kernel_frame_memory(copy), kernel_frame_memory(source), PAGE_SIZE);
     anon_page_unmap(source, f->mmu, f->pid, f->address);
     report_anonymous(f, copy, TRACE_FRAME_COPY);
@@ -374,14 +403,6 @@ static void keep_shared_read_only(const vm_fault *f, addr32 frame) {
     bool private = f->area ? !f->area->shared : true;
     if (private && anon_page_copy_on_write(frame))
         f->entry->read_write = 0;
-}
-
-/* Counts a swap-in fault, major or (from the swap cache) minor. */
-static void count_swap_fault(const vm_fault *f, enum trace_fault kind) {
-    if (f->area)
-        count_fault(f, kind);
-    else
-        tally_fault(f, kind);
 }
 
 /*

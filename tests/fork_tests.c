@@ -534,6 +534,52 @@ static void test_fork_exit_frees_a_cached_page_no_entry_maps(void) {
     expect_all_frames_free("after mmu_delete");
 }
 
+/*
+ * Takes every frame the pool can give (evicting what it must), so that
+ * no frame but those handed back later can be evicted; the count goes to
+ * `*count`, the frames to `frames`.
+ */
+static void take_every_frame(addr32 *frames, size_t *count) {
+    *count = 0;
+    addr32 frame;
+    while ((frame = ask_kernel_for_frame(NULL, 0)) != 0)
+        frames[(*count)++] = frame;
+}
+
+/*
+ * Seed 131 of vm_fork_kernel: the write fault of a page back from swap
+ * into the swap cache (another entry names its slot) takes a frame for
+ * the copy, which evicts the very page; the page read back must then be
+ * the writer's own, not the cache's frame, or the other process reads
+ * the write.
+ */
+static void test_fork_write_evicting_its_own_cached_page_copies_it(void) {
+    small_pool();
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    addr32 other = map_or_fail(m, 1, 0, 40 * PAGE_SIZE, RW, ANON_PRIVATE, -1,
+                               0);
+    size_t child;
+    swap_slot slot = private_page_in_swap_after_fork(m, at, other, 5, &child);
+    addr32 frames[16];
+    size_t count;
+    take_every_frame(frames, &count);
+    expect_true(count > 0, "frames taken from the pool");
+    /* one frame: the page comes back into it, the copy evicts it again */
+    return_frame_to_kernel(frames[--count]);
+    write_text(m, 1, at, "parent");
+    for (size_t i = 0; i < count; i++)
+        return_frame_to_kernel(frames[i]);
+    expect_text(m, 1, at, "parent");
+    expect_pages(m, child, at, 1, 5);
+    expect_true(frame_mapped_at(m, child, at) != frame_mapped_at(m, 1, at),
+                "the child's frame differs from the parent's");
+    expect_size(swap_slot_references(slot), 0, "references after both read");
+    mmu_delete(m);
+    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
+    expect_all_frames_free("after mmu_delete");
+}
+
 static void test_fork_mprotect_keeps_shared_private_pages_read_only(void) {
     mmu *m = new_mmu_with_process(1);
     addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
@@ -725,6 +771,7 @@ static const test_case fork_tests[] = {
     TEST(fork_exit_while_the_other_names_the_slot),
     TEST(fork_exit_of_the_only_mapper_of_a_cached_page),
     TEST(fork_exit_frees_a_cached_page_no_entry_maps),
+    TEST(fork_write_evicting_its_own_cached_page_copies_it),
     TEST(fork_mprotect_keeps_shared_private_pages_read_only),
     TEST(fork_child_unmapping_part_leaves_the_parents_whole),
     TEST(fork_of_a_process_using_most_of_the_pool_copies_nothing),
