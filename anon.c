@@ -1,7 +1,8 @@
 /*
- * anon.c: anonymous pages: frames taken from the pool, the one mapper of
+ * anon.c: anonymous pages: frames taken from the pool, the mappers of
  * each in a table indexed by frame number (reserved as the pool's frame
- * table is, on first use), and their eviction to swap.
+ * table is, on first use), their eviction to swap, and the swap cache: a
+ * table indexed by slot of the frame each slot's page is in.
  */
 #include "anon.h"
 
@@ -30,12 +31,17 @@ typedef struct {
 typedef struct {
     anon_mapper first;
     uint32_t count;
-    /* A shared mapping's page: kept resident while several map it. */
-    bool shared;
+    /*
+     * The slot whose page this frame holds while entries in swap still
+     * name it (the swap cache), or SWAP_NO_SLOT. With count 0 the frame
+     * is only the cache's: no entry maps it yet, some name its slot.
+     */
+    swap_slot slot;
     anon_mapper *more;
 } anon_record;
 
 static anon_record *mappers; /* indexed by frame number */
+static addr32 *swap_cache;   /* indexed by slot: its frame, or 0 */
 
 static bool page_referenced(frame_owner *owner, uint32_t key);
 static int page_evict(frame_owner *owner, uint32_t key);
@@ -61,6 +67,20 @@ static bool table_ready(void) {
     return mappers != NULL;
 }
 
+/* Reserves the swap cache, one frame per slot; false with errno if not. */
+static bool cache_ready(void) {
+    if (swap_cache)
+        return true;
+    size_t total = swap_slots_total();
+    if (total == 0)
+        return false;
+    swap_cache = host_memory_reserve(
+        host_memory_table_bytes(total + 1, sizeof *swap_cache));
+    if (!swap_cache)
+        errno = ENOMEM;
+    return swap_cache != NULL;
+}
+
 static anon_record *mapper_of(addr32 frame) {
     return &mappers[frame >> NUM_OFFSET_BITS];
 }
@@ -81,12 +101,11 @@ addr32 anon_page_zeroed(void) {
 void anon_page_map(addr32 frame, mmu *mmu, size_t pid, addr32 address) {
     anon_record *record = mapper_of(frame);
     assert(record->count == 0); /* a new page has one mapper */
-    *record = (anon_record){{mmu, (uint32_t)pid, address}, 1, false, NULL};
+    *record = (anon_record){{mmu, (uint32_t)pid, address}, 1, 0, NULL};
     kernel_set_frame_owner(frame, &anon_owner, frame >> NUM_OFFSET_BITS);
 }
 
-int anon_page_share(addr32 frame, mmu *mmu, size_t pid, addr32 address,
-                    bool shared) {
+int anon_page_share(addr32 frame, mmu *mmu, size_t pid, addr32 address) {
     anon_record *record = mapper_of(frame);
     assert(record->count > 0);
     anon_mapper *more =
@@ -98,8 +117,54 @@ int anon_page_share(addr32 frame, mmu *mmu, size_t pid, addr32 address,
     more[record->count - 1] = (anon_mapper){mmu, (uint32_t)pid, address};
     record->more = more;
     record->count++;
-    record->shared |= shared;
     return 0;
+}
+
+addr32 anon_swap_cache_find(swap_slot slot) {
+    return swap_cache && slot != SWAP_NO_SLOT ? swap_cache[slot] : 0;
+}
+
+void anon_swap_cache_add(addr32 frame, swap_slot slot) {
+    anon_record *record = mapper_of(frame);
+    assert(record->count == 1 && record->slot == SWAP_NO_SLOT);
+    if (swap_slot_references(slot) < 2 || !cache_ready())
+        return; /* no other entry names it; or no cache, as before */
+    record->slot = slot;
+    swap_cache[slot] = frame;
+}
+
+int anon_swap_cache_map(addr32 frame, mmu *mmu, size_t pid, addr32 address) {
+    anon_record *record = mapper_of(frame);
+    assert(record->slot != SWAP_NO_SLOT);
+    if (record->count > 0)
+        return anon_page_share(frame, mmu, pid, address);
+    record->first = (anon_mapper){mmu, (uint32_t)pid, address};
+    record->count = 1;
+    return 0;
+}
+
+/* Forgets the frame cached for `slot`, which stays resident. */
+static void cache_forget(anon_record *record) {
+    swap_cache[record->slot] = 0;
+    record->slot = SWAP_NO_SLOT;
+}
+
+void anon_slot_release(swap_slot slot) {
+    swap_free(slot);
+    addr32 frame = anon_swap_cache_find(slot);
+    if (frame == 0 || swap_slot_references(slot) > 0)
+        return;
+    anon_record *record = mapper_of(frame);
+    cache_forget(record);
+    if (record->count == 0)
+        anon_page_free(frame); /* only the cache kept it */
+}
+
+bool anon_page_copy_on_write(addr32 frame) {
+    if (!mappers)
+        return false;
+    anon_record *record = mapper_of(frame);
+    return record->count > 1 || record->slot != SWAP_NO_SLOT;
 }
 
 size_t anon_page_mappers(addr32 frame) {
@@ -133,7 +198,8 @@ void anon_page_unmap(addr32 frame, mmu *mmu, size_t pid, addr32 address) {
         i++;
     assert(i < record->count); /* anon_page_unmap: not a mapper */
     *mapper_at(record, i) = *mapper_at(record, record->count - 1);
-    if (--record->count == 0)
+    /* A frame of the swap cache waits for the entries naming its slot. */
+    if (--record->count == 0 && record->slot == SWAP_NO_SLOT)
         anon_page_free(frame);
 }
 
@@ -141,8 +207,10 @@ void anon_page_free(addr32 frame) {
     if (mappers) {
         anon_record *record = mapper_of(frame);
         assert(record->count <= 1); /* anon_page_free: still shared */
+        if (record->slot != SWAP_NO_SLOT)
+            cache_forget(record);
         free(record->more);
-        *record = (anon_record){{0}, 0, false, NULL};
+        *record = (anon_record){{0}, 0, 0, NULL};
     }
     return_frame_to_kernel(frame);
 }
@@ -180,44 +248,69 @@ static void entry_to_swap(const anon_mapper *who, swap_slot slot) {
 }
 
 /*
+ * The slot the page of `record`'s frame goes to, held once, or
+ * SWAP_NO_SLOT with errno. A frame of the swap cache goes back to its own
+ * slot, written over (its page may have changed since: a shared
+ * mapping's), and the entries that still name the slot keep it.
+ */
+static swap_slot write_out(anon_record *record, addr32 frame) {
+    const void *page = kernel_frame_memory(frame);
+    swap_slot slot = record->slot;
+    if (slot == SWAP_NO_SLOT) {
+        if (!cache_ready())
+            return SWAP_NO_SLOT;
+        slot = swap_out(page);
+        if (slot == SWAP_NO_SLOT && errno == ENOSPC &&
+            swap_slots_used() == swap_slots_total())
+            errno = ENOMEM;
+        return slot;
+    }
+    if (swap_write(slot, page) != 0)
+        return SWAP_NO_SLOT;
+    cache_forget(record);
+    swap_hold(slot); /* taken by the first mapper below, as a new slot is */
+    return slot;
+}
+
+static void trace_eviction(const anon_record *record, addr32 frame) {
+    if (trace_on())
+        trace_report(&(trace_record){.event = TRACE_EVICTION,
+                                     .pid = record->first.pid,
+                                     .virtual_address = record->first.address,
+                                     .physical_address = frame,
+                                     .dirty = true,
+                                     .room_for = trace_frame_wanted});
+}
+
+/*
  * The pool takes the frame back: the page goes to one slot, and every
- * entry that maps it keeps the slot, held once per entry (swap_hold). A
- * page that cannot be written (swap full: ENOMEM, as the fault that finds
- * nothing else to evict reports it; or the write's errno) stays resident,
- * and the pool tries another victim; so does a shared mapping's page that
- * several entries map, which would come back as one frame per entry (no
- * swap cache) and so stop being shared.
+ * entry that maps it keeps the slot, held once per entry (swap_hold); a
+ * frame of the swap cache goes back to its slot (write_out). A page that
+ * cannot be written (swap full: ENOMEM, as the fault that finds nothing
+ * else to evict reports it; or the write's errno) stays resident, and the
+ * pool tries another victim.
  */
 static int page_evict(frame_owner *owner, uint32_t key) {
     (void)owner;
     anon_record *record = &mappers[key];
-    if (record->shared && record->count > 1) {
-        errno = ENOMEM;
-        return -1;
-    }
-    anon_mapper who = record->first;
     addr32 frame = (addr32)key << NUM_OFFSET_BITS;
-    swap_slot slot = swap_out(kernel_frame_memory(frame));
-    if (slot == SWAP_NO_SLOT) {
-        if (errno == ENOSPC && swap_slots_used() == swap_slots_total())
-            errno = ENOMEM;
+    bool only_cached = record->count == 0;
+    swap_slot slot = write_out(record, frame);
+    if (slot == SWAP_NO_SLOT)
         return -1;
+    if (only_cached) {
+        swap_free(slot); /* no entry maps the frame: none takes the hold */
+    } else {
+        trace_eviction(record, frame);
+        for (uint32_t i = 0; i < record->count; i++) {
+            if (i > 0)
+                swap_hold(slot);
+            entry_to_swap(mapper_at(record, i), slot);
+        }
+        record->first.mmu->num_swap_outs++;
     }
-    if (trace_on())
-        trace_report(&(trace_record){.event = TRACE_EVICTION,
-                                     .pid = who.pid,
-                                     .virtual_address = who.address,
-                                     .physical_address = frame,
-                                     .dirty = true,
-                                     .room_for = trace_frame_wanted});
-    for (uint32_t i = 0; i < record->count; i++) {
-        if (i > 0)
-            swap_hold(slot);
-        entry_to_swap(mapper_at(record, i), slot);
-    }
-    who.mmu->num_swap_outs++;
     free(record->more);
-    *record = (anon_record){{0}, 0, false, NULL};
+    *record = (anon_record){{0}, 0, 0, NULL};
     return 0;
 }
 
@@ -228,7 +321,7 @@ void anon_entry_release(page_table_entry *entry, mmu *mmu, size_t pid,
     case PAGE_UNTOUCHED:
         return;
     case PAGE_SWAPPED:
-        swap_free(page_table_entry_slot(entry)); /* this entry's share */
+        anon_slot_release(page_table_entry_slot(entry)); /* its share */
         break;
     case PAGE_RESIDENT:
     case PAGE_READ_AHEAD:

@@ -12,13 +12,21 @@
  * clock picks one, its page is written to one slot of swap (swap.h),
  * every entry that mapped it becomes swapped with the slot's number
  * (page_table.h), held once per entry, their translations leave the TLBs,
- * and the frame goes back; a fault (fault.h) reads it back. Left out: a
- * swap cache: a page in swap that several entries name comes back as one
- * frame per entry that touches it, which only private pages may do, so a
- * shared mapping's page stays resident while several entries map it (see
- * vm.h, vm_fork); keeping the slot
- * of a clean page that came back (it is written again when evicted
- * again), clustering.
+ * and the frame goes back; a fault (fault.h) reads it back.
+ *
+ * The swap cache, as Linux's: when a page comes back from a slot that
+ * other entries still name (fork shared it), its frame is kept in a table
+ * indexed by slot, and each of those entries that faults maps that frame
+ * (a minor fault) and drops its share of the slot, until the last one
+ * frees the slot and the frame leaves the cache. So a page shared before
+ * eviction is one frame after: a private one read-only in each, copied on
+ * the first write, a shared mapping's seen by all. A frame of the cache
+ * that no entry maps any more (they wrote, or left) stays, evictable,
+ * until its slot is freed; a frame of the cache evicted again is written
+ * over its own slot, which every entry still naming it keeps.
+ *
+ * Left out: keeping the slot of a clean page that came back when no other
+ * entry names it (it is written again when evicted again), clustering.
  */
 #ifndef ANON_H
 #define ANON_H
@@ -27,6 +35,7 @@
 #include <stddef.h>
 
 #include "mmu.h"
+#include "swap.h"
 #include "types.h"
 
 #ifdef __cplusplus
@@ -55,12 +64,44 @@ void anon_page_map(addr32 frame, mmu *mmu, size_t pid, addr32 address);
 
 /*
  * Records one more mapper of the mapped frame `frame` (vm_fork copying an
- * entry); `shared`: of a shared mapping, whose page the pool then leaves
- * resident while several entries map it. Returns 0, or -1 with errno
+ * entry). Returns 0, or -1 with errno ENOMEM, and then nothing changed.
+ */
+int anon_page_share(addr32 frame, mmu *mmu, size_t pid, addr32 address);
+
+/* The frame of the swap cache that holds slot `slot`'s page, or 0. */
+addr32 anon_swap_cache_find(swap_slot slot);
+
+/*
+ * Puts the frame `frame`, just read back from slot `slot` and mapped by
+ * its one mapper (anon_page_map), in the swap cache if other entries
+ * still name the slot; else does nothing. Call it before that mapper's
+ * entry drops its share of the slot (anon_slot_release). When the cache
+ * cannot be reserved the page simply stays out of it.
+ */
+void anon_swap_cache_add(addr32 frame, swap_slot slot);
+
+/*
+ * Records that the entry of `address` of process `pid` of `mmu`, which
+ * named the slot of the swap cache's frame `frame`, now maps the frame
+ * (its first mapper, or one more). The entry's share of the slot is the
+ * caller's to drop next (anon_slot_release). Returns 0, or -1 with errno
  * ENOMEM, and then nothing changed.
  */
-int anon_page_share(addr32 frame, mmu *mmu, size_t pid, addr32 address,
-                    bool shared);
+int anon_swap_cache_map(addr32 frame, mmu *mmu, size_t pid, addr32 address);
+
+/*
+ * Drops one entry's share of the held slot `slot` (swap_free); after the
+ * last one the slot is free and its frame leaves the swap cache (given
+ * back to the pool if no entry maps it).
+ */
+void anon_slot_release(swap_slot slot);
+
+/*
+ * Whether a private entry mapping the anonymous frame `frame` must copy
+ * it before writing: other entries map it, or still name its slot (the
+ * swap cache). False for a frame that is no anonymous page's.
+ */
+bool anon_page_copy_on_write(addr32 frame);
 
 /*
  * Keeps the mapped frame `frame` from the pool (vm_fork, while it takes

@@ -74,7 +74,7 @@ void fault_protect_entry(page_table_entry *entry, const vm_area *area) {
     addr32 frame = page_table_entry_frame(entry);
     /* Read-only until written: the cache's page, or one shared by fork. */
     bool copy_first = (area->file && page_cache_owns(frame)) ||
-                      (!area->shared && anon_page_mappers(frame) > 1);
+                      (!area->shared && anon_page_copy_on_write(frame));
     protect(entry, area, copy_first);
 }
 
@@ -300,8 +300,6 @@ static int fault_area_first_touch(const vm_fault *f) {
     return fault_file(f);
 }
 
-static int fault_swap_in(const vm_fault *f);
-
 /* Counts a copy-on-write fault (the copy made) in an area or a segment. */
 static void count_copy(const vm_fault *f) {
     f->mmu->num_cow_faults++;
@@ -313,21 +311,55 @@ static void count_copy(const vm_fault *f) {
     }
 }
 
+/* Counts a swap-in fault, major or (from the swap cache) minor. */
+static void count_swap_fault(const vm_fault *f, enum trace_fault kind) {
+    if (f->area)
+        count_fault(f, kind);
+    else
+        tally_fault(f, kind);
+}
+
+/*
+ * A written page that went to swap while the frame for its copy was
+ * taken (fault_write_shared_anonymous): read back into that frame, this
+ * entry's own and writable, a major fault. Not through the swap cache:
+ * the others that name the slot must not see the write. (No frame of
+ * the cache can hold the slot: eviction just took it out.)
+ */
+static int fault_swap_in_copy(const vm_fault *f, addr32 copy) {
+    swap_slot slot = page_table_entry_slot(f->entry);
+    if (!f->area)
+        report_fault(f, f->at, TRACE_FAULT_SWAP);
+    if (swap_in(slot, kernel_frame_memory(copy)) != 0) {
+        int failure = errno;
+        anon_page_free(copy);
+        errno = failure;
+        return -1;
+    }
+    report_anonymous(f, copy, TRACE_FRAME_PAGE);
+    map_anonymous(f, copy);
+    anon_slot_release(slot);
+    f->mmu->num_swap_ins++;
+    count_swap_fault(f, TRACE_FAULT_SWAP);
+    return 0;
+}
+
 /*
  * A write to an anonymous page that fork left read-only in several
  * processes (Linux's do_wp_page):
- *   1. the only mapper left (the others wrote or ended): the entry is
- *      made writable in place; no copy, nothing counted;
+ *   1. the only mapper left (the others wrote or ended, and no entry in
+ *      swap names its slot of the swap cache): the entry is made
+ *      writable in place; no copy, nothing counted;
  *   2. else take a frame of the process's own (first: taking it may
- *      evict the very page; then the entry is swapped, and the fault
- *      reads it back like any page in swap, a frame of its own);
+ *      evict the very page; then the entry is swapped, and the page is
+ *      read back into that frame, fault_swap_in_copy);
  *   3. copy the page into it, drop this entry's share of the old frame;
  *   4. map the copy with the area's or segment's rights, counted in
  *      num_cow_faults.
  */
 static int fault_write_shared_anonymous(const vm_fault *f) {
     addr32 source = page_table_entry_frame(f->entry);
-    if (anon_page_mappers(source) == 1) {
+    if (!anon_page_copy_on_write(source)) {
         grant_rights(f, false);
         if (trace_on())
             trace_report(&(trace_record){.event = TRACE_WRITE_IN_PLACE,
@@ -340,10 +372,8 @@ static int fault_write_shared_anonymous(const vm_fault *f) {
     addr32 copy = anon_page_take();
     if (copy == 0)
         return -1;
-    if (page_table_entry_state(f->entry) != PAGE_RESIDENT) {
-        anon_page_free(copy);
-        return fault_swap_in(f);
-    }
+    if (page_table_entry_state(f->entry) != PAGE_RESIDENT)
+        return fault_swap_in_copy(f, copy);
     memcpy(kernel_frame_memory(copy), kernel_frame_memory(source), PAGE_SIZE);
     anon_page_unmap(source, f->mmu, f->pid, f->address);
     report_anonymous(f, copy, TRACE_FRAME_COPY);
@@ -365,16 +395,51 @@ static int fault_write_protected(const vm_fault *f) {
 }
 
 /*
- * An anonymous page in swap (page_table.h): read back into a frame of
- * its own, a major fault, mapped with its area's or segment's rights; its
- * slot is freed. A segment's fault is told before its frame is taken.
+ * A private page back from swap stays read-only while it is shared
+ * (other mappers, or entries that still name its slot): the first write
+ * copies it.
+ */
+static void keep_shared_read_only(const vm_fault *f, addr32 frame) {
+    bool private = f->area ? !f->area->shared : true;
+    if (private && anon_page_copy_on_write(frame))
+        f->entry->read_write = 0;
+}
+
+/*
+ * A page in swap whose slot's page is in the swap cache (anon.h), read
+ * back for another entry: the entry maps that frame, a minor fault, and
+ * drops its share of the slot.
+ */
+static int fault_swap_cached(const vm_fault *f, addr32 frame,
+                             swap_slot slot) {
+    if (!f->area)
+        report_fault(f, f->at, TRACE_FAULT_MINOR);
+    if (anon_swap_cache_map(frame, f->mmu, f->pid, f->address) != 0)
+        return -1;
+    map_page(f, frame, false);
+    anon_slot_release(slot);
+    keep_shared_read_only(f, frame);
+    count_swap_fault(f, TRACE_FAULT_MINOR);
+    return 0;
+}
+
+/*
+ * An anonymous page in swap (page_table.h): the swap cache's frame if
+ * its slot has one; else read back into a frame, a major fault, mapped
+ * with its area's or segment's rights (read-only while shared), and put
+ * in the swap cache if other entries name the slot; the entry's share of
+ * the slot is dropped. A segment's fault is told before its frame is
+ * taken.
  */
 static int fault_swap_in(const vm_fault *f) {
+    swap_slot slot = page_table_entry_slot(f->entry);
+    addr32 frame = anon_swap_cache_find(slot);
+    if (frame != 0)
+        return fault_swap_cached(f, frame, slot);
     if (!f->area)
         report_fault(f, f->at, TRACE_FAULT_SWAP);
-    swap_slot slot = page_table_entry_slot(f->entry);
     wanting(f, TRACE_FRAME_PAGE);
-    addr32 frame = anon_page_take();
+    frame = anon_page_take();
     if (frame == 0)
         return -1;
     if (swap_in(slot, kernel_frame_memory(frame)) != 0) {
@@ -385,12 +450,11 @@ static int fault_swap_in(const vm_fault *f) {
     }
     report_anonymous(f, frame, TRACE_FRAME_PAGE);
     map_anonymous(f, frame);
-    swap_free(slot);
+    anon_swap_cache_add(frame, slot);
+    anon_slot_release(slot);
+    keep_shared_read_only(f, frame);
     f->mmu->num_swap_ins++;
-    if (f->area)
-        count_fault(f, TRACE_FAULT_SWAP);
-    else
-        tally_fault(f, TRACE_FAULT_SWAP);
+    count_swap_fault(f, TRACE_FAULT_SWAP);
     return 0;
 }
 

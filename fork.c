@@ -12,20 +12,20 @@
  *      segment_pager.h), read-ahead ones included.
  *   3. Make the child: a page directory, the parent's segments.
  *   4. Copy the areas, each file area taking a reference on its file.
- *   5. Share each page of the parent's shared anonymous areas: made
- *      resident first (a fault of the parent's: zeros, or read back from
- *      swap), since there is no object behind such an area (Linux's
- *      shmem) through which a page touched first after fork, or read back
- *      from swap, could reach the other process; pinned while the child's
- *      table is taken, then one frame both map, which the pool leaves
- *      resident while both do (anon.h).
- *   6. Copy each other entry that holds a page (page_table_for_each): the
+ *   5. Give each untouched page of the parent's shared anonymous areas
+ *      its frame of zeros (a fault of the parent's), since there is no
+ *      object behind such an area (Linux's shmem) through which a page
+ *      touched first after fork could reach the other process. Pages in
+ *      swap stay there: the swap cache (anon.h) brings one back as one
+ *      frame for every entry that names its slot.
+ *   6. Copy each entry that holds a page (page_table_for_each): the
  *      child's walk may take a frame for its table, and so evict the very
  *      page; the entry is looked at again after it. Then:
  *        - in swap: the child's entry names the same slot (swap_hold);
  *        - a page of the page cache: the child's entry maps the same
  *          frame with the parent's rights, added to the reverse map;
- *        - an anonymous page: one more mapper (anon.h); of a private
+ *        - an anonymous page: one more mapper (anon.h), with the
+ *          parent's rights for a shared anonymous area; of a private
  *          area or a demand-zero segment, read-only in both entries, so
  *          that the first write copies it (fault.c).
  *   7. If the parent runs, its TLB entries go: some became read-only.
@@ -51,7 +51,6 @@
 typedef enum {
     FORK_NOT_COPIED, /* a pager's page: the child reads it from the store */
     FORK_SHARED,     /* a shared mapping's: the same frame, same rights */
-    FORK_SHARED_ANONYMOUS, /* a shared anonymous area's: done in step 5 */
     FORK_PRIVATE,    /* private: the same frame, read-only in both */
 } fork_kind;
 
@@ -102,7 +101,7 @@ static fork_kind kind_of(const fork_copy *copy, addr32 address) {
     if (mmu_in_areas(m, copy->parent, address)) {
         const vm_area *area = vma_find(m->areas[copy->parent], address);
         if (area && area->shared)
-            return area->file ? FORK_SHARED : FORK_SHARED_ANONYMOUS;
+            return FORK_SHARED;
         return FORK_PRIVATE;
     }
     const vm_segmentation *segment =
@@ -119,8 +118,7 @@ static int share_frame(const fork_copy *copy, addr32 address,
         if (rmap_add(frame, copy->mmu, copy->child, address) != 0)
             return -1;
     } else {
-        if (anon_page_share(frame, copy->mmu, copy->child, address,
-                            kind == FORK_SHARED) != 0)
+        if (anon_page_share(frame, copy->mmu, copy->child, address) != 0)
             return -1;
         if (kind == FORK_PRIVATE)
             from->read_write = 0;
@@ -132,43 +130,30 @@ static int share_frame(const fork_copy *copy, addr32 address,
 }
 
 /* Step 5 for the page at `at` of a shared anonymous area. 0, or -1. */
-static int share_anonymous_page(const fork_copy *copy, addr32 at) {
+static int make_anonymous_page(const fork_copy *copy, addr32 at) {
     mmu *m = copy->mmu;
     page_directory *directory = m->page_directories[copy->parent];
     page_table_entry *from = page_table_walk(directory, at, true);
     if (!from)
         return -1;
-    if (!from->present) {
-        mmu_access read = {at, (uint64_t)at + PAGE_SIZE, false};
-        page_table_hold(directory, at);
-        int result = fault_handle(m, copy->parent, at, from, &read);
-        page_table_unhold();
-        if (result != 0)
-            return -1;
-    }
-    addr32 frame = page_table_entry_frame(from);
-    anon_page_pin(frame);
-    page_table_entry *to =
-        page_table_walk(m->page_directories[copy->child], at, true);
-    int result = to ? anon_page_share(frame, m, copy->child, at, true) : -1;
-    if (result == 0) {
-        *to = *from;
-        to->accessed = 0;
-        to->dirty = 0;
-    }
-    anon_page_unpin(frame);
+    if (page_table_entry_state(from) != PAGE_UNTOUCHED)
+        return 0;
+    mmu_access read = {at, (uint64_t)at + PAGE_SIZE, false};
+    page_table_hold(directory, at);
+    int result = fault_handle(m, copy->parent, at, from, &read);
+    page_table_unhold();
     return result;
 }
 
 /* Step 5: every shared anonymous area's pages. 0, or -1 with errno. */
-static int share_anonymous_areas(const fork_copy *copy) {
+static int make_anonymous_areas(const fork_copy *copy) {
     vm_areas *areas = copy->mmu->areas[copy->parent];
     for (vm_area *a = areas ? vma_first_ending_after(areas, 0) : NULL; a;
          a = vma_next(areas, a)) {
         if (!a->shared || a->file)
             continue;
         for (addr32 at = a->start; at < a->end; at += PAGE_SIZE)
-            if (share_anonymous_page(copy, at) != 0)
+            if (make_anonymous_page(copy, at) != 0)
                 return -1;
     }
     return 0;
@@ -182,7 +167,7 @@ static void copy_entry(addr32 address, page_table_entry *from,
     if (copy->failure || state == PAGE_UNTOUCHED || state == PAGE_READ_AHEAD)
         return;
     fork_kind kind = kind_of(copy, address);
-    if (kind == FORK_NOT_COPIED || kind == FORK_SHARED_ANONYMOUS)
+    if (kind == FORK_NOT_COPIED)
         return;
     page_table_entry *to = page_table_walk(
         copy->mmu->page_directories[copy->child], address, true);
@@ -209,7 +194,7 @@ static int copy_process(mmu *this, size_t parent, size_t child) {
     if (copy_areas(this, parent, child) != 0)
         return -1;
     fork_copy copy = {this, parent, child, 0};
-    if (share_anonymous_areas(&copy) != 0)
+    if (make_anonymous_areas(&copy) != 0)
         return -1;
     page_table_for_each(this->page_directories[parent], 0, ADDRESS_SPACE_END,
                         copy_entry, &copy);

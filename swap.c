@@ -210,6 +210,18 @@ int swap_in(swap_slot slot, void *page) {
     return 0;
 }
 
+int swap_write(swap_slot slot, const void *page) {
+    if (!slot_held(slot)) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* pwritev only reads the page; iovec's field is not const. */
+    if (transfer(slot, (void *)(uintptr_t)page, true) != 0)
+        return -1;
+    trace_slot(TRACE_SWAP_OUT, slot);
+    return 0;
+}
+
 void swap_hold(swap_slot slot) {
     assert(slot_held(slot) && "swap_hold: slot not held");
     assert(store.references[slot] < UINT32_MAX);

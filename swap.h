@@ -22,10 +22,10 @@
  * nothing else to keep it in. Whoever copies such an entry holds the slot
  * once more; whoever drops one calls swap_free; the last one frees it.
  *
- * Left out: several swap areas and priorities, clustering neighbouring
- * pages into one write, a swap cache (the caller maps a slot to the frame
- * it came back to, if it wants one), giving the file's space back when
- * slots are freed, threads.
+ * The swap cache, which maps a slot to the frame its page came back to,
+ * is the caller's (anon.h). Left out: several swap areas and priorities,
+ * clustering neighbouring pages into one write, giving the file's space
+ * back when slots are freed, threads.
  */
 #ifndef SWAP_H
 #define SWAP_H
@@ -76,6 +76,16 @@ swap_slot swap_out(const void *page);
  * whatever part was read. A short read is completed.
  */
 int swap_in(swap_slot slot, void *page);
+
+/*
+ * Writes the PAGE_SIZE bytes at `page` over the page of the held slot
+ * `slot` (a page of the swap cache going out again while entries still
+ * name its slot). References are unchanged. Returns 0, or -1 with errno:
+ * EINVAL when `slot` is not held, or the write's (EIO, ENOSPC, ...), after
+ * which the slot's page may be part old, part new. A short write is
+ * completed. The caller keeps `page`.
+ */
+int swap_write(swap_slot slot, const void *page);
 
 /*
  * One more reference to the held slot `slot` (an entry naming it copied

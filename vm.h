@@ -72,17 +72,12 @@ pages of shared
  *   a range is judged as Linux judges one that leaves a 64-bit process's
  *   space (vm_munmap, vm_mprotect and vm_msync below).
  *
- * - There is no swap cache: a private page in swap that several
- *   processes name since vm_fork comes back as one frame for each process
- *   that touches it (the bytes are the same; Linux brings it back as one
- *   page, shared until written). So that a shared anonymous page stays
- *   one frame, vm_fork makes every page of a shared anonymous mapping
- *   resident in the parent first (zeros where untouched: Linux keeps them
- *   in a shmem object and makes them at their first touch), and the pool
- *   leaves such a page resident while several processes map it. A shared
- *   anonymous mapping larger than the free pool at fork may still have
- *   pages go to swap before the child maps them; those come back as two
- *   frames.
+ * - A shared anonymous mapping has no object behind it (Linux's shmem):
+ *   vm_fork gives each page of one that the parent never touched its
+ *   frame of zeros first, so that both processes find it (Linux makes
+ *   them at their first touch). Its pages in swap stay there: the swap
+ *   cache (anon.h) brings a page shared before eviction back as one
+ *   frame for every process, as Linux's does.
  * - vm_fork copies no page of a segment with a pager: it writes the
  *   parent's dirty ones back through the pager, and the child reads them
  *   from that store (which both use) at its first touch.
@@ -263,15 +258,17 @@ addr32 vm_sbrk(mmu *self, size_t pid, long increment);
  * (counted in num_cow_faults); the last process mapping such a frame
  * writes it in place, with no copy and nothing counted. Private file
  * pages not yet copied stay the page cache's. A page in swap stays there,
- * its slot named by both. Pages of a segment with a pager are written
- * back through it and read again by the child (see above). The child's
- * end is mmu_remove_process, which drops its share of every page.
+ * its slot named by both; the first to touch it reads it back (a major
+ * fault), the other then maps that same frame (a minor one), read-only
+ * if private. Pages of a segment with a pager are written back through
+ * it and read again by the child (see above). The child's end is
+ * mmu_remove_process, which drops its share of every page.
  * Returns the child's pid, or -1 with errno: EINVAL (`this` NULL, no
  * process `parent`), EAGAIN (every pid has a process), ENOMEM (no frame
  * or memory for the child's tables and records: then nothing of the child
- * remains; pages of the parent's shared anonymous mappings made resident
- * for it stay the parent's), or the errno of a failed write-back through
- * a pager (no child is made).
+ * remains; pages of the parent's shared anonymous mappings given frames
+ * of zeros for it stay the parent's), or the errno of a failed
+ * write-back through a pager (no child is made).
  */
 int vm_fork(mmu *self, size_t parent);
 

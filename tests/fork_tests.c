@@ -380,6 +380,206 @@ static void test_fork_private_page_evicted_after_fork_names_one_slot(void) {
     expect_all_frames_free("after mmu_delete");
 }
 
+/* ------------------------------------------------------------------ */
+/* The swap cache                                                      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A private page of pattern `salt` at `at` in process 1, forked, then
+ * sent to swap by 40 pages written at `other`: both entries name one
+ * slot, which is returned. The child's pid goes to `*child`.
+ */
+static swap_slot private_page_in_swap_after_fork(mmu *m, addr32 at,
+                                                 addr32 other, unsigned salt,
+                                                 size_t *child) {
+    write_pages(m, 1, at, 1, salt);
+    *child = fork_or_fail(m, 1);
+    write_pages(m, 1, other, 40, salt + 1);
+    page_table_entry *mine = entry_of(m, 1, at);
+    page_table_entry *its = entry_of(m, *child, at);
+    expect_true(mine && its && page_table_entry_state(mine) == PAGE_SWAPPED &&
+                    page_table_entry_state(its) == PAGE_SWAPPED,
+                "the page, in swap for both processes");
+    swap_slot slot = page_table_entry_slot(mine);
+    expect_size(swap_slot_references(slot), 2, "references to the slot");
+    return slot;
+}
+
+static void test_fork_private_page_back_from_swap_is_one_frame_for_both(
+    void) {
+    small_pool();
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    addr32 other = map_or_fail(m, 1, 0, 40 * PAGE_SIZE, RW, ANON_PRIVATE, -1,
+                               0);
+    size_t child;
+    swap_slot slot = private_page_in_swap_after_fork(m, at, other, 4, &child);
+    size_t swap_ins = m->num_swap_ins, major = m->num_major_faults;
+    expect_pages(m, 1, at, 1, 4);
+    expect_size(m->num_swap_ins, swap_ins + 1, "swap-ins after one read");
+    expect_size(m->num_major_faults, major + 1, "major faults, first read");
+    expect_size(swap_slot_references(slot), 1, "references after one read");
+    size_t minor = m->num_minor_faults;
+    expect_pages(m, child, at, 1, 4);
+    expect_size(m->num_swap_ins, swap_ins + 1, "swap-ins after the second");
+    expect_size(m->num_major_faults, major + 1, "major faults, second read");
+    expect_size(m->num_minor_faults, minor + 1, "minor faults, second read");
+    expect_size(frame_mapped_at(m, child, at), frame_mapped_at(m, 1, at),
+                "the child's frame: the parent's");
+    expect_size(swap_slot_references(slot), 0, "references once both map it");
+    size_t copies = m->num_cow_faults;
+    write_text(m, child, at, "child");
+    expect_cow_faults(m, copies + 1, "after the child's write");
+    expect_true(frame_mapped_at(m, child, at) != frame_mapped_at(m, 1, at),
+                "the child's frame after its write differs from the parent's");
+    expect_pages(m, 1, at, 1, 4);
+    expect_text(m, child, at, "child");
+    mmu_delete(m);
+    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_shared_anonymous_page_is_one_frame_through_swap(void) {
+    small_pool();
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_SHARED, -1, 0);
+    addr32 other = map_or_fail(m, 1, 0, 40 * PAGE_SIZE, RW, ANON_PRIVATE, -1,
+                               0);
+    write_text(m, 1, at, "round 0");
+    size_t child = fork_or_fail(m, 1);
+    size_t swap_outs = m->num_swap_outs;
+    char text[32];
+    for (unsigned round = 1; round <= 4; round++) {
+        size_t writer = round % 2 ? child : 1, reader = round % 2 ? 1 : child;
+        write_pages(m, writer, other, 40, round); /* pressure */
+        expect_true(!page_present(m, reader, at),
+                    describe("round %u: the page left the reader", round));
+        snprintf(text, sizeof text, "round %u", round);
+        write_text(m, writer, at, text);
+        /* the frame the writer has is evicted again before the reader */
+        write_pages(m, writer, other, 40, round + 10);
+        expect_text(m, reader, at, text);
+        expect_text(m, writer, at, text);
+        expect_size(frame_mapped_at(m, writer, at),
+                    frame_mapped_at(m, reader, at),
+                    describe("round %u: the writer's frame: the reader's",
+                             round));
+    }
+    expect_true(m->num_swap_outs > swap_outs, "pages went to swap");
+    mmu_delete(m);
+    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_exit_while_the_other_names_the_slot(void) {
+    small_pool();
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    addr32 other = map_or_fail(m, 1, 0, 40 * PAGE_SIZE, RW, ANON_PRIVATE, -1,
+                               0);
+    size_t child;
+    swap_slot slot = private_page_in_swap_after_fork(m, at, other, 6, &child);
+    expect_pages(m, child, at, 1, 6);
+    addr32 frame = frame_mapped_at(m, child, at);
+    expect_int(mmu_remove_process(m, child), 0, "the child's exit");
+    expect_size(swap_slot_references(slot), 1, "references after the exit");
+    size_t swap_ins = m->num_swap_ins, copies = m->num_cow_faults;
+    expect_pages(m, 1, at, 1, 6);
+    expect_size(m->num_swap_ins, swap_ins, "swap-ins of the parent's read");
+    expect_size(frame_mapped_at(m, 1, at), frame, "the parent's frame");
+    expect_size(swap_slot_references(slot), 0, "references after its read");
+    write_text(m, 1, at, "mine");
+    expect_cow_faults(m, copies, "the only sharer writes in place");
+    expect_text(m, 1, at, "mine");
+    mmu_delete(m);
+    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_exit_of_the_only_mapper_of_a_cached_page(void) {
+    small_pool();
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    addr32 other = map_or_fail(m, 1, 0, 40 * PAGE_SIZE, RW, ANON_PRIVATE, -1,
+                               0);
+    size_t child;
+    swap_slot slot = private_page_in_swap_after_fork(m, at, other, 9, &child);
+    expect_pages(m, 1, at, 1, 9);
+    expect_int(mmu_remove_process(m, 1), 0, "the parent's exit");
+    expect_size(swap_slot_references(slot), 1, "references after the exit");
+    expect_pages(m, child, at, 1, 9);
+    write_text(m, child, at, "mine");
+    expect_text(m, child, at, "mine");
+    mmu_delete(m);
+    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
+    expect_all_frames_free("after mmu_delete");
+}
+
+static void test_fork_exit_frees_a_cached_page_no_entry_maps(void) {
+    small_pool();
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    addr32 other = map_or_fail(m, 1, 0, 40 * PAGE_SIZE, RW, ANON_PRIVATE, -1,
+                               0);
+    size_t child;
+    swap_slot slot = private_page_in_swap_after_fork(m, at, other, 3, &child);
+    expect_pages(m, child, at, 1, 3);
+    write_text(m, child, at, "copy"); /* the cached frame: no entry maps it */
+    expect_int(mmu_remove_process(m, child), 0, "the child's exit");
+    expect_size(swap_slot_references(slot), 1, "references after the exit");
+    expect_int(mmu_remove_process(m, 1), 0, "the parent's exit");
+    expect_size(swap_slot_references(slot), 0, "references after both");
+    mmu_delete(m);
+    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
+    expect_all_frames_free("after mmu_delete");
+}
+
+/*
+ * Takes every frame the pool can give (evicting what it must), so that
+ * no frame but those handed back later can be evicted; the count goes to
+ * `*count`, the frames to `frames`.
+ */
+static void take_every_frame(addr32 *frames, size_t *count) {
+    *count = 0;
+    addr32 frame;
+    while ((frame = ask_kernel_for_frame(NULL, 0)) != 0)
+        frames[(*count)++] = frame;
+}
+
+/*
+ * Seed 131 of vm_fork_kernel: the write fault of a page back from swap
+ * into the swap cache (another entry names its slot) takes a frame for
+ * the copy, which evicts the very page; the page read back must then be
+ * the writer's own, not the cache's frame, or the other process reads
+ * the write.
+ */
+static void test_fork_write_evicting_its_own_cached_page_copies_it(void) {
+    small_pool();
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    addr32 other = map_or_fail(m, 1, 0, 40 * PAGE_SIZE, RW, ANON_PRIVATE, -1,
+                               0);
+    size_t child;
+    swap_slot slot = private_page_in_swap_after_fork(m, at, other, 5, &child);
+    addr32 frames[16];
+    size_t count;
+    take_every_frame(frames, &count);
+    expect_true(count > 0, "frames taken from the pool");
+    /* one frame: the page comes back into it, the copy evicts it again */
+    return_frame_to_kernel(frames[--count]);
+    write_text(m, 1, at, "parent");
+    for (size_t i = 0; i < count; i++)
+        return_frame_to_kernel(frames[i]);
+    expect_text(m, 1, at, "parent");
+    expect_pages(m, child, at, 1, 5);
+    expect_true(frame_mapped_at(m, child, at) != frame_mapped_at(m, 1, at),
+                "the child's frame differs from the parent's");
+    expect_size(swap_slot_references(slot), 0, "references after both read");
+    mmu_delete(m);
+    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
+    expect_all_frames_free("after mmu_delete");
+}
+
 static void test_fork_mprotect_keeps_shared_private_pages_read_only(void) {
     mmu *m = new_mmu_with_process(1);
     addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
@@ -566,6 +766,12 @@ static const test_case fork_tests[] = {
     TEST(fork_seed_003_private_parent_reads_zeros),
     TEST(fork_shared_anonymous_page_stays_shared_under_pressure),
     TEST(fork_private_page_evicted_after_fork_names_one_slot),
+    TEST(fork_private_page_back_from_swap_is_one_frame_for_both),
+    TEST(fork_shared_anonymous_page_is_one_frame_through_swap),
+    TEST(fork_exit_while_the_other_names_the_slot),
+    TEST(fork_exit_of_the_only_mapper_of_a_cached_page),
+    TEST(fork_exit_frees_a_cached_page_no_entry_maps),
+    TEST(fork_write_evicting_its_own_cached_page_copies_it),
     TEST(fork_mprotect_keeps_shared_private_pages_read_only),
     TEST(fork_child_unmapping_part_leaves_the_parents_whole),
     TEST(fork_of_a_process_using_most_of_the_pool_copies_nothing),

@@ -129,6 +129,28 @@ static void test_swap_page_out_and_back_in_is_the_same_bytes(void) {
     expect_size(swap_slots_used(), 0, "slots used after swap_free");
 }
 
+static void test_swap_write_replaces_a_held_slots_page(void) {
+    swap_slot slot = swap_out_pattern(7, 1);
+    swap_slot other = swap_out_pattern(8, 1);
+    unsigned char bytes[PAGE_SIZE];
+
+    swap_hold(slot);
+    fill_pattern(bytes, 9, 2);
+    errno = 0;
+    expect_int(swap_write(slot, bytes), 0,
+               describe("swap_write over slot %u (errno %s)", (unsigned)slot,
+                        errno_name(errno)));
+    expect_slot_holds(slot, 9, 2, "the slot after swap_write");
+    expect_slot_holds(other, 8, 1, "the slot beside it");
+    expect_size(swap_slot_references(slot), 2, "references after swap_write");
+    expect_size(swap_slots_used(), 2, "slots used after swap_write");
+    swap_free(slot);
+    swap_free(slot);
+    expect_failure(swap_write(slot, bytes), -1, EINVAL,
+                   "swap_write of a freed slot");
+    swap_free(other);
+}
+
 #define MANY_PAGES 200
 
 static void test_swap_many_pages_go_to_distinct_slots(void) {
@@ -514,6 +536,7 @@ static void test_swap_trace_reports_each_page_out_and_in_with_its_slot(void) {
 static const test_case swap_tests[] = {
     TEST(swap_page_out_and_back_in_is_the_same_bytes),
     TEST(swap_many_pages_go_to_distinct_slots),
+    TEST(swap_write_replaces_a_held_slots_page),
     TEST(swap_a_slot_freed_below_full_ones_is_found_first),
     TEST(swap_freed_slots_are_reused_lowest_first),
     TEST(swap_a_held_slot_is_freed_by_its_last_reference),

@@ -42,10 +42,7 @@
  * the host copies up to the page that faults, so a refused write is
  * repaired by writing on our side what the host wrote; a failed mprotect
  * changes nothing here, where the host may have changed the pages before
- * the hole, so the test sets those back on the host. A private page in
- * swap shared since a fork comes back here as one frame per process that
- * touches it (the host's swap cache brings back one page): the bytes are
- * the same, so no read can tell. The test keeps a model of every page
+ * the hole, so the test sets those back on the host. The test keeps a model of every page
  * (its protection, what it maps) to generate and to know which case
  * applies, and checks the host against it, so a wrong model fails rather
  * than hides a difference.
@@ -57,12 +54,10 @@
  * a pool of 16 frames (in a grandchild: the pool's size is fixed at its
  * first use), where anonymous pages and private copies go to swap and
  * come back. There a fork is left out (on both sides) when it would leave
- * more than PINNED_IN_16_FRAMES frames the pool cannot take: each
- * process's directory and table, and the pages of shared anonymous
- * mappings that several processes map, which vm.h leaves resident; with
- * four processes and such pages the pool can be all pinned, and an
- * access then fails with ENOMEM where the host, with memory to spare,
- * serves it. That is the pool's size, not a difference of behaviour, and
+ * more than PINNED_IN_16_FRAMES frames the pool cannot take (each
+ * process's directory and table); with more, the pool could be all
+ * pinned, and an access would then fail with ENOMEM where the host, with
+ * memory to spare, serves it. That is the pool's size, not a difference of behaviour, and
  * the test would otherwise report it as one. The test fails if its seeds
  * never reached some outcome (a fork of a forked process, four processes
  * at once, a refused write, a copy on write, swap...). A failure
@@ -678,47 +673,15 @@ static void do_msync(run *r) {
 /* Processes                                                           */
 /* ------------------------------------------------------------------ */
 
-/* Whether `m` maps the page of a shared anonymous mapping `p` maps. */
-static bool maps_the_same(const member *m, const page_state *p) {
-    size_t page;
-
-    for (page = 0; page < REGION_PAGES; page++)
-        if (m->page[page].prot != UNMAPPED && m->page[page].made == p->made &&
-            m->page[page].file_page == p->file_page)
-            return true;
-    return false;
-}
-
 /*
  * Our frames the pool cannot take, as the model sees them: each live
- * process's page directory and table (its range lies in one table), and
- * each page of a shared anonymous mapping that several live processes
- * map (vm.h: made resident by vm_fork, and left resident while shared).
+ * process's page directory and table (its range lies in one table).
  */
 static size_t pinned_frames(const run *r) {
-    size_t count = 0, page;
-    int slot, other;
+    size_t count = 0;
 
-    for (slot = 0; slot < MAX_LIVE; slot++) {
-        const member *m = &r->members[slot];
-
-        count += m->live ? 2 : 0;
-        for (page = 0; m->live && page < REGION_PAGES; page++) {
-            const page_state *p = &m->page[page];
-            bool first = true, shared = false;
-
-            if (p->prot == UNMAPPED || p->file != NO_FILE ||
-                p->flags != VM_MAP_SHARED)
-                continue;
-            for (other = 0; other < MAX_LIVE; other++)
-                if (other != slot && r->members[other].live &&
-                    maps_the_same(&r->members[other], p)) {
-                    shared = true;
-                    first = first && other > slot;
-                }
-            count += shared && first;
-        }
-    }
+    for (int slot = 0; slot < MAX_LIVE; slot++)
+        count += r->members[slot].live ? 2 : 0;
     return count;
 }
 
