@@ -71,7 +71,6 @@ pages of shared
  * - The simulated address space is 32 bits wide but lengths are size_t:
  *   a range is judged as Linux judges one that leaves a 64-bit process's
  *   space (vm_munmap, vm_mprotect and vm_msync below).
- *
  * - A shared anonymous mapping has no object behind it (Linux's shmem):
  *   vm_fork gives each page of one that the parent never touched its
  *   frame of zeros first, so that both processes find it (Linux makes
