@@ -39,6 +39,13 @@ static void write_text(mmu *m, size_t pid, addr32 at, const char *text) {
                   describe("pid %zu writes \"%s\"", pid, text));
 }
 
+/* Ends every process: no frame and no swap slot may stay taken. */
+static void delete_and_expect_nothing_held(mmu *m) {
+    mmu_delete(m);
+    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
+    expect_all_frames_free("after mmu_delete");
+}
+
 static void expect_text(mmu *m, size_t pid, addr32 at, const char *text) {
     expect_reads(m, pid, at, text, strlen(text),
                  describe("pid %zu reads \"%s\"", pid, text));
@@ -244,9 +251,7 @@ static void test_fork_after_swap_out_both_read_the_page(void) {
     write_text(m, child, at, "child");
     fill_pattern(bytes, 0, 5);
     expect_reads(m, 1, at, bytes, PAGE_SIZE, "the parent's first page");
-    mmu_delete(m);
-    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
-    expect_all_frames_free("after mmu_delete");
+    delete_and_expect_nothing_held(m);
 }
 
 static void test_fork_enomem_part_way_leaves_nothing_behind(void) {
@@ -310,6 +315,18 @@ static void small_pool(void) {
         setup_failed("setenv");
 }
 
+/*
+ * In a small pool, process 1 with a private anonymous page at `*at` and
+ * 40 more at `*other`, whose writes push pages to swap.
+ */
+static mmu *page_and_pressure(addr32 *at, addr32 *other) {
+    small_pool();
+    mmu *m = new_mmu_with_process(1);
+    *at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    *other = map_or_fail(m, 1, 0, 40 * PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    return m;
+}
+
 /* Writes `pages` pages of pattern `salt` from `at` in `pid`. */
 static void write_pages(mmu *m, size_t pid, addr32 at, size_t pages,
                         unsigned salt) {
@@ -350,9 +367,7 @@ static void test_fork_shared_anonymous_page_stays_shared_under_pressure(
     expect_text(m, child, shared, "from the parent");
     expect_pages(m, 1, other, 40, 2);
     expect_pages(m, child, other, 40, 3);
-    mmu_delete(m);
-    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
-    expect_all_frames_free("after mmu_delete");
+    delete_and_expect_nothing_held(m);
 }
 
 static void test_fork_private_page_evicted_after_fork_names_one_slot(void) {
@@ -375,9 +390,7 @@ static void test_fork_private_page_evicted_after_fork_names_one_slot(void) {
     expect_pages(m, child, at, 4, 7);
     write_text(m, child, at, "child");
     expect_pages(m, 1, at, 4, 7);
-    mmu_delete(m);
-    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
-    expect_all_frames_free("after mmu_delete");
+    delete_and_expect_nothing_held(m);
 }
 
 /* ------------------------------------------------------------------ */
@@ -407,11 +420,8 @@ static swap_slot private_page_in_swap_after_fork(mmu *m, addr32 at,
 
 static void test_fork_private_page_back_from_swap_is_one_frame_for_both(
     void) {
-    small_pool();
-    mmu *m = new_mmu_with_process(1);
-    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
-    addr32 other = map_or_fail(m, 1, 0, 40 * PAGE_SIZE, RW, ANON_PRIVATE, -1,
-                               0);
+    addr32 at, other;
+    mmu *m = page_and_pressure(&at, &other);
     size_t child;
     swap_slot slot = private_page_in_swap_after_fork(m, at, other, 4, &child);
     size_t swap_ins = m->num_swap_ins, major = m->num_major_faults;
@@ -434,9 +444,7 @@ static void test_fork_private_page_back_from_swap_is_one_frame_for_both(
                 "the child's frame after its write differs from the parent's");
     expect_pages(m, 1, at, 1, 4);
     expect_text(m, child, at, "child");
-    mmu_delete(m);
-    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
-    expect_all_frames_free("after mmu_delete");
+    delete_and_expect_nothing_held(m);
 }
 
 static void test_fork_shared_anonymous_page_is_one_frame_through_swap(void) {
@@ -466,17 +474,12 @@ static void test_fork_shared_anonymous_page_is_one_frame_through_swap(void) {
                              round));
     }
     expect_true(m->num_swap_outs > swap_outs, "pages went to swap");
-    mmu_delete(m);
-    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
-    expect_all_frames_free("after mmu_delete");
+    delete_and_expect_nothing_held(m);
 }
 
 static void test_fork_exit_while_the_other_names_the_slot(void) {
-    small_pool();
-    mmu *m = new_mmu_with_process(1);
-    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
-    addr32 other = map_or_fail(m, 1, 0, 40 * PAGE_SIZE, RW, ANON_PRIVATE, -1,
-                               0);
+    addr32 at, other;
+    mmu *m = page_and_pressure(&at, &other);
     size_t child;
     swap_slot slot = private_page_in_swap_after_fork(m, at, other, 6, &child);
     expect_pages(m, child, at, 1, 6);
@@ -491,17 +494,12 @@ static void test_fork_exit_while_the_other_names_the_slot(void) {
     write_text(m, 1, at, "mine");
     expect_cow_faults(m, copies, "the only sharer writes in place");
     expect_text(m, 1, at, "mine");
-    mmu_delete(m);
-    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
-    expect_all_frames_free("after mmu_delete");
+    delete_and_expect_nothing_held(m);
 }
 
 static void test_fork_exit_of_the_only_mapper_of_a_cached_page(void) {
-    small_pool();
-    mmu *m = new_mmu_with_process(1);
-    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
-    addr32 other = map_or_fail(m, 1, 0, 40 * PAGE_SIZE, RW, ANON_PRIVATE, -1,
-                               0);
+    addr32 at, other;
+    mmu *m = page_and_pressure(&at, &other);
     size_t child;
     swap_slot slot = private_page_in_swap_after_fork(m, at, other, 9, &child);
     expect_pages(m, 1, at, 1, 9);
@@ -510,17 +508,12 @@ static void test_fork_exit_of_the_only_mapper_of_a_cached_page(void) {
     expect_pages(m, child, at, 1, 9);
     write_text(m, child, at, "mine");
     expect_text(m, child, at, "mine");
-    mmu_delete(m);
-    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
-    expect_all_frames_free("after mmu_delete");
+    delete_and_expect_nothing_held(m);
 }
 
 static void test_fork_exit_frees_a_cached_page_no_entry_maps(void) {
-    small_pool();
-    mmu *m = new_mmu_with_process(1);
-    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
-    addr32 other = map_or_fail(m, 1, 0, 40 * PAGE_SIZE, RW, ANON_PRIVATE, -1,
-                               0);
+    addr32 at, other;
+    mmu *m = page_and_pressure(&at, &other);
     size_t child;
     swap_slot slot = private_page_in_swap_after_fork(m, at, other, 3, &child);
     expect_pages(m, child, at, 1, 3);
@@ -529,9 +522,7 @@ static void test_fork_exit_frees_a_cached_page_no_entry_maps(void) {
     expect_size(swap_slot_references(slot), 1, "references after the exit");
     expect_int(mmu_remove_process(m, 1), 0, "the parent's exit");
     expect_size(swap_slot_references(slot), 0, "references after both");
-    mmu_delete(m);
-    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
-    expect_all_frames_free("after mmu_delete");
+    delete_and_expect_nothing_held(m);
 }
 
 /*
@@ -554,11 +545,8 @@ static void take_every_frame(addr32 *frames, size_t *count) {
  * the write.
  */
 static void test_fork_write_evicting_its_own_cached_page_copies_it(void) {
-    small_pool();
-    mmu *m = new_mmu_with_process(1);
-    addr32 at = map_or_fail(m, 1, 0, PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
-    addr32 other = map_or_fail(m, 1, 0, 40 * PAGE_SIZE, RW, ANON_PRIVATE, -1,
-                               0);
+    addr32 at, other;
+    mmu *m = page_and_pressure(&at, &other);
     size_t child;
     swap_slot slot = private_page_in_swap_after_fork(m, at, other, 5, &child);
     addr32 frames[16];
@@ -575,9 +563,7 @@ static void test_fork_write_evicting_its_own_cached_page_copies_it(void) {
     expect_true(frame_mapped_at(m, child, at) != frame_mapped_at(m, 1, at),
                 "the child's frame differs from the parent's");
     expect_size(swap_slot_references(slot), 0, "references after both read");
-    mmu_delete(m);
-    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
-    expect_all_frames_free("after mmu_delete");
+    delete_and_expect_nothing_held(m);
 }
 
 static void test_fork_mprotect_keeps_shared_private_pages_read_only(void) {
@@ -716,9 +702,7 @@ static void test_fork_random_family_agrees_with_a_model_in_a_small_pool(
     expect_true(m->num_swap_outs > 0 && m->num_cow_faults > 0,
                 describe("swap-outs (%zu) and copies (%zu) both happened",
                          m->num_swap_outs, m->num_cow_faults));
-    mmu_delete(m);
-    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
-    expect_all_frames_free("after mmu_delete");
+    delete_and_expect_nothing_held(m);
 }
 
 /* Seed 003: the child writes 0..9 and ends; what does the parent read? */

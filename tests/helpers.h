@@ -248,6 +248,12 @@ void check_file_contents(const char *file, int line, const char *path,
 void expect_file_pattern(const char *path, size_t num_pages, unsigned salt);
 
 /*
+ * splitmix64: the next number of the sequence `*state` stands for, the
+ * same from the same seed everywhere (the random suites' generator).
+ */
+uint64_t splitmix64(uint64_t *state);
+
+/*
  * Reads `fd` to its end into `buffer` (`size` bytes, cut to fit and ended
  * with a NUL); what does not fit is read and dropped, so that the writer
  * never blocks on a full pipe. Returns whether it all fitted.

@@ -199,11 +199,7 @@ static void expect_family_sound(const run *r) {
 
 /* splitmix64 */
 static uint64_t next_random(run *r) {
-    uint64_t z = (r->random += 0x9E3779B97F4A7C15ull);
-
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    return splitmix64(&r->random);
 }
 
 static size_t pick(run *r, size_t n) {

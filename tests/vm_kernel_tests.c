@@ -326,11 +326,7 @@ static void disagree(const run *r, const char *file, int line,
 
 /* splitmix64: the same seed gives the same operations everywhere. */
 static uint64_t next_random(run *r) {
-    uint64_t z = (r->random += 0x9E3779B97F4A7C15ull);
-
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    return splitmix64(&r->random);
 }
 
 /* A number from 0 to n - 1. */
