@@ -1,5 +1,6 @@
-# make        the library objects, libmmap.a, mmap_tests, mmap_demo,
-#             mmap_bench and the lectures' examples in examples/
+# make        the library objects, libmmap.a, mmap_tests, the programs
+#             built on the library in programs/ (mmap_demo, mmap_bench)
+#             and the lectures' examples in examples/
 # make test   build and run the test suite
 # make demo   run the demo on a copy of a bundled file
 # make bench  build and run the benchmark against stdio and the kernel's mmap
@@ -51,10 +52,17 @@ EXAMPLES = examples/private_read examples/grow_and_msync examples/file_read \
 
 .PHONY: all test demo bench asan cxx-check c99-check fuzz fuzz-driver clean
 
-all: libmmap.a mmap_tests mmap_demo mmap_bench $(EXAMPLES)
+# The programs built on the library, each in programs/.
+PROGRAMS = programs/mmap_demo programs/mmap_bench
+PROGRAM_HEADERS = $(wildcard programs/*.h)
+
+all: libmmap.a mmap_tests $(PROGRAMS) $(EXAMPLES)
 
 %.o: %.c $(HEADERS)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+programs/%.o: programs/%.c $(PROGRAM_HEADERS) $(HEADERS)
+	$(CC) $(CFLAGS) -I. -c $< -o $@
 
 tests/%.o: tests/%.c $(TEST_HEADERS) $(HEADERS)
 	$(CC) $(CFLAGS) -I. -c $< -o $@
@@ -72,7 +80,8 @@ mmap_tests: $(TEST_OBJS) libmmap.a $(TEST_LIB)
 	    -Wl,-rpath,'$$ORIGIN/tests'
 
 # The demo: its default run, and --sharing and --fork in files of their own.
-mmap_demo: mmap_demo.o mmap_demo_sharing.o mmap_demo_fork.o libmmap.a
+programs/mmap_demo: programs/mmap_demo.o programs/mmap_demo_sharing.o \
+                    programs/mmap_demo_fork.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
 examples/%.o: examples/%.c examples/exchange.h examples/machine.h \
@@ -84,19 +93,20 @@ examples/%.o: examples/%.c examples/exchange.h examples/machine.h \
 $(EXAMPLES): %: %.o examples/machine.o examples/workspace.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
-# The suites demo and examples run ./mmap_demo and examples/: built first.
-test: mmap_tests mmap_demo $(EXAMPLES)
+# The suites demo and examples run programs/mmap_demo and examples/: built
+# first.
+test: mmap_tests programs/mmap_demo $(EXAMPLES)
 	./mmap_tests
 
-mmap_bench: mmap_bench.o host_mmap.o libmmap.a
+programs/mmap_bench: programs/mmap_bench.o programs/host_mmap.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
-demo: mmap_demo
-	./mmap_demo
+demo: programs/mmap_demo
+	./programs/mmap_demo
 
 # Nine runs, as README's speed table is measured.
-bench: mmap_bench
-	./mmap_bench --runs 9
+bench: programs/mmap_bench
+	./programs/mmap_bench --runs 9
 
 # A build of its own in $(ASAN_DIR), so sanitized and plain objects never
 # mix.
@@ -107,7 +117,7 @@ $(ASAN_DIR)/mmap_tests: $(LIB_SRCS) $(TEST_SRCS) $(HEADERS) $(TEST_HEADERS) \
 	    -o $@ $(LIB_SRCS) $(TEST_SRCS) $(TEST_LIB) \
 	    -Wl,-rpath,'$$ORIGIN/../tests'
 
-asan: $(ASAN_DIR)/mmap_tests mmap_demo $(EXAMPLES)
+asan: $(ASAN_DIR)/mmap_tests programs/mmap_demo $(EXAMPLES)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    ./$(ASAN_DIR)/mmap_tests
 
@@ -151,6 +161,6 @@ fuzz: fuzz/fuzz_driver
 	else echo "make fuzz: no $(CLANG), so no fuzz/api_fuzz"; fi
 
 clean:
-	rm -rf *.o tests/*.o tests/*.so libmmap.a mmap_tests mmap_demo \
-	    mmap_bench asan asan-* tests/cxx_driver examples/*.o $(EXAMPLES) \
+	rm -rf *.o tests/*.o tests/*.so programs/*.o libmmap.a mmap_tests \
+	    $(PROGRAMS) asan asan-* tests/cxx_driver examples/*.o $(EXAMPLES) \
 	    fuzz/fuzz_driver fuzz/api_fuzz

@@ -3,7 +3,7 @@
  * runs: the report of --sharing, where processes A and B map one file
  * shared and C maps it private, and of --fork, where B is forked from A,
  * a write copies a page, and a page goes to swap and back. The demo is
- * ./mmap_demo in the repository root, the directory above test_files/;
+ * programs/mmap_demo, run from the repository root (where test_files/ is);
  * build it first (make builds it with the tests).
  */
 #include "helpers.h"
@@ -49,8 +49,8 @@ static void exec_demo(const char *root, const char *demo, int out,
 }
 
 /*
- * Runs ./mmap_demo with `args` (NULL ended) from the repository root and
- * puts what it printed in `report` (REPORT_SIZE bytes); fails unless it
+ * Runs programs/mmap_demo with `args` (NULL ended) from the repository
+ * root and puts what it printed in `report` (REPORT_SIZE bytes); fails unless it
  * exits with status 0.
  */
 static void run_demo(char *const *args, char *report) {
@@ -59,7 +59,7 @@ static void run_demo(char *const *args, char *report) {
     pid_t child;
 
     repository_root(root);
-    join_path(demo, root, "mmap_demo");
+    join_path(demo, root, "programs/mmap_demo");
     if (access(demo, X_OK) != 0)
         fail(__FILE__, __LINE__, "%s: %s (build it with make)", demo,
              strerror(errno));
@@ -87,8 +87,8 @@ static void run_demo(char *const *args, char *report) {
 }
 
 /*
- * Runs ./mmap_demo --sharing [FILE] (FILE NULL: the demo's own copy of
- * its bundled file), as run_demo does.
+ * Runs programs/mmap_demo --sharing [FILE] (FILE NULL: the demo's own copy
+ * of its bundled file), as run_demo does.
  */
 static void run_sharing_demo(const char *file, char *report) {
     char *args[] = {"--sharing", (char *)file, NULL};
@@ -305,7 +305,7 @@ test_demo_sharing_of_a_file_shorter_than_a_word_keeps_the_bytes_that_fit(void) {
     free(report);
 }
 
-/* Runs ./mmap_demo --fork, with --trace when `trace`, into `report`. */
+/* Runs programs/mmap_demo --fork, with --trace when `trace`, into `report`. */
 static void run_fork_demo(bool trace, char *report) {
     char *args[] = {"--fork", trace ? "--trace" : NULL, NULL};
     run_demo(args, report);

@@ -5,8 +5,8 @@
  * module (tests/page_table_tests.c, tlb_tests.c, kernel_tests.c,
  * segments_tests.c, mmu_tests.c, trace_tests.c, mmap_tests.c, vma_tests.c,
  * vm_tests.c, page_cache_tests.c, fault_tests.c), tests/examples_tests.c
- * runs the programs of examples/, tests/demo_tests.c what ./mmap_demo
- * --sharing reports, and tests/vm_kernel_tests.c holds vm.h against the host
+ * runs the programs of examples/, tests/demo_tests.c what
+ * programs/mmap_demo --sharing reports, and tests/vm_kernel_tests.c holds vm.h against the host
  * kernel's own mmap (tests/host_mappings.c makes the host's calls),
  * tests/vm_fork_kernel_tests.c holds vm_fork against the host's fork (its
  * host processes in tests/host_family.c),
