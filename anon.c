@@ -57,7 +57,7 @@ static frame_owner anon_owner = {&anon_frame_ops};
 static bool table_ready(void) {
     if (mappers)
         return true;
-    size_t total = kernel_frames_total();
+    size_t total = kernel_frames_capacity();
     if (total == 0)
         return false;
     mappers = host_memory_reserve(

@@ -30,6 +30,7 @@ char *kernel_pool_memory;
 
 static struct {
     bool ready;
+    size_t capacity;      /* frames reserved: the most total can be */
     size_t total;         /* frames 1 .. total */
     frame_record *frames; /* indexed by frame number; [0] unused */
     uint32_t *free_stack; /* frames given back, the last on top */
@@ -60,8 +61,10 @@ static size_t frames_wanted(void) {
  * filled, and the frame table and free stack grow with the frames in use
  * in the same way.
  */
+static size_t frames_asked; /* by kernel_set_frames before the first use */
+
 static bool pool_set_up(void) {
-    size_t total = frames_wanted();
+    size_t total = frames_asked ? frames_asked : frames_wanted();
     if (total == 0)
         return false;
     kernel_pool_memory = host_memory_reserve(total * PAGE_SIZE);
@@ -79,6 +82,7 @@ static bool pool_set_up(void) {
         errno = ENOMEM;
         return false;
     }
+    pool.capacity = total;
     pool.total = total;
     pool.free_count = 0;
     pool.untouched = 0;
@@ -185,6 +189,35 @@ addr32 get_address_from_system_pointer(const void *system_pointer) {
 
 size_t kernel_frames_total(void) {
     return pool_ready() ? pool.total : 0;
+}
+
+size_t kernel_frames_capacity(void) {
+    return pool_ready() ? pool.capacity : 0;
+}
+
+int kernel_set_frames(size_t frames) {
+    if (!pool.ready) {
+        if (frames < 1 || frames > KERNEL_MAX_FRAMES) {
+            errno = EINVAL;
+            return -1;
+        }
+        frames_asked = frames;
+        return 0;
+    }
+    if (frames < 1 || frames > pool.capacity) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (kernel_frames_free() != pool.total) {
+        errno = EBUSY;
+        return -1;
+    }
+    /* Every frame is free: the pool starts again, as if new. */
+    pool.total = frames;
+    pool.free_count = 0;
+    pool.untouched = 0;
+    pool.clock_hand = 1;
+    return 0;
 }
 
 size_t kernel_frames_free(void) {

@@ -121,6 +121,27 @@ addr32 get_address_from_system_pointer(const void *system_pointer);
  */
 size_t kernel_frames_total(void);
 
+/*
+ * The number of frames reserved for the pool, which kernel_set_frames may
+ * not exceed once the pool is set up: tables indexed by frame number are
+ * sized by it. 0 with errno as kernel_frames_total when it cannot be set up.
+ */
+size_t kernel_frames_capacity(void);
+
+/*
+ * Sets the number of frames in the pool, for a program that runs several
+ * machines one after another (a replay per pool size, a scenario's
+ * `frames N`). Before the pool's first use it replaces MMAP_FRAMES, and
+ * becomes the capacity too. Afterwards it needs every frame free (no MMU
+ * holds one, no page cache page is left) and `frames` at most the
+ * capacity; the pool then starts again as if new, its clock hand at frame
+ * 1. Unlike MMAP_FRAMES it is not clamped to KERNEL_MIN_FRAMES: a replay
+ * of a textbook trace may want three frames. Returns 0, or -1 with errno
+ * EINVAL (0 frames, more than the capacity or than KERNEL_MAX_FRAMES) or
+ * EBUSY (a frame is in use).
+ */
+int kernel_set_frames(size_t frames);
+
 /* The number of frames not in use; 0 when the pool cannot be set up. */
 size_t kernel_frames_free(void);
 

@@ -71,7 +71,7 @@ static const frame_owner_ops cache_frame_ops = {
 static bool cache_ready(void) {
     if (cache.pages)
         return true;
-    size_t total = kernel_frames_total();
+    size_t total = kernel_frames_capacity();
     if (total == 0)
         return false;
     size_t buckets = 64;

@@ -41,7 +41,7 @@ static frame_mappers *mappers_of(addr32 frame) {
 static bool table_ready(void) {
     if (table)
         return true;
-    size_t total = kernel_frames_total();
+    size_t total = kernel_frames_capacity();
     if (total == 0)
         return false;
     table = host_memory_reserve(host_memory_table_bytes(total + 1, sizeof *table));

@@ -660,6 +660,50 @@ test_kernel_pool_the_host_cannot_reserve_is_enomem_from_the_call_that_needed_it(
     expect_grandchild_passed(&result, "mmap_create under RLIMIT_AS");
 }
 
+static void test_kernel_set_frames_before_first_use_replaces_mmap_frames(void) {
+    setenv("MMAP_FRAMES", "64", 1);
+    expect_int(kernel_set_frames(3), 0, "kernel_set_frames(3) before use");
+    expect_size(kernel_frames_total(), 3, "frames after kernel_set_frames(3)");
+    expect_size(kernel_frames_capacity(), 3, "the capacity it reserved");
+}
+
+static void test_kernel_set_frames_starts_an_empty_pool_again(void) {
+    addr32 frames[4];
+    size_t i;
+
+    setenv("MMAP_FRAMES", "16", 1);
+    for (i = 0; i < 4; i++)
+        frames[i] = ask_kernel_for_frame(NULL, 0);
+    errno = 0;
+    expect_int(kernel_set_frames(4), -1, "kernel_set_frames with 4 in use");
+    expect_errno(errno, EBUSY, "kernel_set_frames with frames in use");
+    expect_size(kernel_frames_total(), 16, "frames after the refusal");
+    for (i = 0; i < 4; i++)
+        return_frame_to_kernel(frames[i]);
+    expect_int(kernel_set_frames(4), 0, "kernel_set_frames(4) once all free");
+    expect_size(kernel_frames_total(), 4, "frames after kernel_set_frames(4)");
+    expect_size(kernel_frames_free(), 4, "free frames of the new pool");
+    for (i = 0; i < 4; i++) {
+        frames[i] = ask_kernel_for_frame(NULL, 0);
+        expect_hex(frames[i], (addr32)(i + 1) << NUM_OFFSET_BITS,
+                   describe("frame %zu of the new pool, handed out in order",
+                            i));
+    }
+    errno = 0;
+    expect_hex(ask_kernel_for_frame(NULL, 0), 0, "a fifth frame of four");
+    expect_errno(errno, ENOMEM, "a fifth frame of four");
+    for (i = 0; i < 4; i++)
+        return_frame_to_kernel(frames[i]);
+    errno = 0;
+    expect_int(kernel_set_frames(17), -1, "kernel_set_frames past the capacity");
+    expect_errno(errno, EINVAL, "kernel_set_frames(17) of a 16-frame capacity");
+    errno = 0;
+    expect_int(kernel_set_frames(0), -1, "kernel_set_frames(0)");
+    expect_errno(errno, EINVAL, "kernel_set_frames(0)");
+    expect_int(kernel_set_frames(16), 0, "kernel_set_frames back to 16");
+    expect_size(kernel_frames_free(), 16, "free frames back at 16");
+}
+
 static const test_case kernel_tests[] = {
     TEST(kernel_pool_size_comes_from_mmap_frames),
     TEST(kernel_pool_defaults_to_4096_frames),
@@ -679,6 +723,8 @@ static const test_case kernel_tests[] = {
     TEST(kernel_mmap_frames_that_is_not_a_whole_number_is_einval),
     TEST(kernel_mmap_frames_out_of_range_is_clamped),
     TEST(kernel_pool_costs_host_memory_only_for_frames_in_use),
+    TEST(kernel_set_frames_before_first_use_replaces_mmap_frames),
+    TEST(kernel_set_frames_starts_an_empty_pool_again),
     TEST(
         kernel_pool_the_host_cannot_reserve_is_enomem_from_the_call_that_needed_it),
 };
