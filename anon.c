@@ -38,6 +38,14 @@ typedef struct {
      */
     swap_slot slot;
     anon_mapper *more;
+    /*
+     * A slot that still holds this page as it is (read back from it and
+     * not written since), held once by the record, or SWAP_NO_SLOT: an
+     * eviction hands it to the mappers instead of writing the page again.
+     * While there is one, every entry that maps the frame is read-only,
+     * so that the first write faults and drops it.
+     */
+    swap_slot copy;
 } anon_record;
 
 static anon_record *mappers; /* indexed by frame number */
@@ -101,7 +109,7 @@ addr32 anon_page_zeroed(void) {
 void anon_page_map(addr32 frame, mmu *mmu, size_t pid, addr32 address) {
     anon_record *record = mapper_of(frame);
     assert(record->count == 0); /* a new page has one mapper */
-    *record = (anon_record){{mmu, (uint32_t)pid, address}, 1, 0, NULL};
+    *record = (anon_record){.first = {mmu, (uint32_t)pid, address}, .count = 1};
     kernel_set_frame_owner(frame, &anon_owner, frame >> NUM_OFFSET_BITS);
 }
 
@@ -141,6 +149,28 @@ int anon_swap_cache_map(addr32 frame, mmu *mmu, size_t pid, addr32 address) {
     record->first = (anon_mapper){mmu, (uint32_t)pid, address};
     record->count = 1;
     return 0;
+}
+
+void anon_page_swapped_in(addr32 frame, swap_slot slot) {
+    if (swap_slot_references(slot) == 1) {
+        mapper_of(frame)->copy = slot; /* the entry's share, now the record's */
+        return;
+    }
+    anon_swap_cache_add(frame, slot);
+    anon_slot_release(slot);
+}
+
+bool anon_page_has_swap_copy(addr32 frame) {
+    return mappers && mapper_of(frame)->copy != SWAP_NO_SLOT;
+}
+
+bool anon_page_drop_swap_copy(addr32 frame) {
+    if (!anon_page_has_swap_copy(frame))
+        return false;
+    anon_record *record = mapper_of(frame);
+    swap_free(record->copy);
+    record->copy = SWAP_NO_SLOT;
+    return true;
 }
 
 /* Forgets the frame cached for `slot`, which stays resident. */
@@ -209,8 +239,9 @@ void anon_page_free(addr32 frame) {
         assert(record->count <= 1); /* anon_page_free: still shared */
         if (record->slot != SWAP_NO_SLOT)
             cache_forget(record);
+        anon_page_drop_swap_copy(frame);
         free(record->more);
-        *record = (anon_record){{0}, 0, 0, NULL};
+        *record = (anon_record){.count = 0};
     }
     return_frame_to_kernel(frame);
 }
@@ -249,13 +280,22 @@ static void entry_to_swap(const anon_mapper *who, swap_slot slot) {
 
 /*
  * The slot the page of `record`'s frame goes to, held once, or
- * SWAP_NO_SLOT with errno. A frame of the swap cache goes back to its own
- * slot, written over (its page may have changed since: a shared
- * mapping's), and the entries that still name the slot keep it.
+ * SWAP_NO_SLOT with errno; `*written` tells whether the page was written.
+ * A page whose copy in swap is still valid goes to that slot unwritten. A
+ * frame of the swap cache goes back to its own slot, written over (its
+ * page may have changed since: a shared mapping's), and the entries that
+ * still name the slot keep it. A copy never costs a page its place when
+ * swap is full: its page can always leave without a new slot.
  */
-static swap_slot write_out(anon_record *record, addr32 frame) {
+static swap_slot write_out(anon_record *record, addr32 frame, bool *written) {
     const void *page = kernel_frame_memory(frame);
     swap_slot slot = record->slot;
+    *written = record->copy == SWAP_NO_SLOT;
+    if (!*written) {
+        slot = record->copy; /* its hold goes to the first mapper */
+        record->copy = SWAP_NO_SLOT;
+        return slot;
+    }
     if (slot == SWAP_NO_SLOT) {
         if (!cache_ready())
             return SWAP_NO_SLOT;
@@ -272,13 +312,14 @@ static swap_slot write_out(anon_record *record, addr32 frame) {
     return slot;
 }
 
-static void trace_eviction(const anon_record *record, addr32 frame) {
+static void trace_eviction(const anon_record *record, addr32 frame,
+                           bool written) {
     if (trace_on())
         trace_report(&(trace_record){.event = TRACE_EVICTION,
                                      .pid = record->first.pid,
                                      .virtual_address = record->first.address,
                                      .physical_address = frame,
-                                     .dirty = true,
+                                     .dirty = written,
                                      .room_for = trace_frame_wanted});
 }
 
@@ -294,23 +335,24 @@ static int page_evict(frame_owner *owner, uint32_t key) {
     (void)owner;
     anon_record *record = &mappers[key];
     addr32 frame = (addr32)key << NUM_OFFSET_BITS;
-    bool only_cached = record->count == 0;
-    swap_slot slot = write_out(record, frame);
+    bool only_cached = record->count == 0, written;
+    swap_slot slot = write_out(record, frame, &written);
     if (slot == SWAP_NO_SLOT)
         return -1;
     if (only_cached) {
         swap_free(slot); /* no entry maps the frame: none takes the hold */
     } else {
-        trace_eviction(record, frame);
+        trace_eviction(record, frame, written);
         for (uint32_t i = 0; i < record->count; i++) {
             if (i > 0)
                 swap_hold(slot);
             entry_to_swap(mapper_at(record, i), slot);
         }
-        record->first.mmu->num_swap_outs++;
+        if (written)
+            record->first.mmu->num_swap_outs++;
     }
     free(record->more);
-    *record = (anon_record){{0}, 0, 0, NULL};
+    *record = (anon_record){.count = 0};
     return 0;
 }
 

@@ -81,6 +81,27 @@ addr32 anon_swap_cache_find(swap_slot slot);
 void anon_swap_cache_add(addr32 frame, swap_slot slot);
 
 /*
+ * Hands the share of slot `slot` held by the entry that `frame` was just
+ * read back for (and that now maps it, anon_page_map) to the frame: to
+ * the swap cache if other entries still name the slot (the entry's share
+ * dropped, anon_swap_cache_add), else to the frame itself as its copy in
+ * swap, still valid, so that the page is not written again at its next
+ * eviction unless it changes. While it has that copy, its entries must be
+ * read-only (anon_page_has_swap_copy), and the first write drops it
+ * (anon_page_drop_swap_copy). As Linux's swap cache, but for one mapper.
+ */
+void anon_page_swapped_in(addr32 frame, swap_slot slot);
+
+/* Whether the frame `frame` has a copy in swap still valid. */
+bool anon_page_has_swap_copy(addr32 frame);
+
+/*
+ * Frees the frame's copy in swap, before a write changes the page.
+ * Returns whether it had one.
+ */
+bool anon_page_drop_swap_copy(addr32 frame);
+
+/*
  * Records that the entry of `address` of process `pid` of `mmu`, which
  * named the slot of the swap cache's frame `frame`, now maps the frame
  * (its first mapper, or one more). The entry's share of the slot is the

@@ -76,6 +76,8 @@ void fault_protect_entry(page_table_entry *entry, const vm_area *area) {
     bool copy_first = (area->file && page_cache_owns(frame)) ||
                       (!area->shared && anon_page_copy_on_write(frame));
     protect(entry, area, copy_first);
+    if (anon_page_has_swap_copy(frame)) /* its first write drops the copy */
+        entry->read_write = 0;
 }
 
 /*
@@ -346,10 +348,12 @@ static int fault_swap_in_copy(const vm_fault *f, addr32 copy) {
 
 /*
  * A write to an anonymous page that fork left read-only in several
- * processes (Linux's do_wp_page):
- *   1. the only mapper left (the others wrote or ended, and no entry in
- *      swap names its slot of the swap cache): the entry is made
- *      writable in place; no copy, nothing counted;
+ * processes (Linux's do_wp_page), or that was read-only only while its
+ * copy in swap was valid (anon.h):
+ *   1. a page of a shared mapping, or the only mapper left (the others
+ *      wrote or ended, and no entry in swap names its slot of the swap
+ *      cache): its copy in swap, if any, is dropped, and the entry is
+ *      made writable in place; no copy, nothing counted;
  *   2. else take a frame of the process's own (first: taking it may
  *      evict the very page; then the entry is swapped, and the page is
  *      read back into that frame, fault_swap_in_copy);
@@ -359,9 +363,12 @@ static int fault_swap_in_copy(const vm_fault *f, addr32 copy) {
  */
 static int fault_write_shared_anonymous(const vm_fault *f) {
     addr32 source = page_table_entry_frame(f->entry);
-    if (!anon_page_copy_on_write(source)) {
+    bool shared = f->area && f->area->shared;
+    if (shared || !anon_page_copy_on_write(source)) {
+        bool only_its_copy = anon_page_drop_swap_copy(source) &&
+                             !anon_page_copy_on_write(source);
         grant_rights(f, false);
-        if (trace_on())
+        if (!only_its_copy && trace_on())
             trace_report(&(trace_record){.event = TRACE_WRITE_IN_PLACE,
                                          .pid = f->pid,
                                          .virtual_address = f->address,
@@ -397,11 +404,13 @@ static int fault_write_protected(const vm_fault *f) {
 /*
  * A private page back from swap stays read-only while it is shared
  * (other mappers, or entries that still name its slot): the first write
- * copies it.
+ * copies it. Any page back from swap stays read-only while its copy in
+ * swap is valid: the first write drops the copy.
  */
 static void keep_shared_read_only(const vm_fault *f, addr32 frame) {
     bool private = f->area ? !f->area->shared : true;
-    if (private && anon_page_copy_on_write(frame))
+    if ((private && anon_page_copy_on_write(frame)) ||
+        anon_page_has_swap_copy(frame))
         f->entry->read_write = 0;
 }
 
@@ -450,8 +459,7 @@ static int fault_swap_in(const vm_fault *f) {
     }
     report_anonymous(f, frame, TRACE_FRAME_PAGE);
     map_anonymous(f, frame);
-    anon_swap_cache_add(frame, slot);
-    anon_slot_release(slot);
+    anon_page_swapped_in(frame, slot);
     keep_shared_read_only(f, frame);
     f->mmu->num_swap_ins++;
     count_swap_fault(f, TRACE_FAULT_SWAP);

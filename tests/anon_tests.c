@@ -170,7 +170,14 @@ static void test_anon_full_swap_is_enomem_at_the_fault_and_loses_nothing(
             expect_pattern(m, address, page, 4);
     }
     expect_size(m->num_swap_ins, 4, "pages read back from swap");
-    expect_size(swap_slots_used(), 0, "swap slots held once all came back");
+    expect_size(swap_slots_used(), 4,
+                "swap slots held once all came back: each clean page's copy");
+    for (size_t page = 0; page < written; page++) {
+        addr32 address = at + (addr32)(page * PAGE_SIZE);
+        if (page_present(m, 1, address))
+            write_pattern(m, address, page, 5);
+    }
+    expect_size(swap_slots_used(), 0, "swap slots held once each was written");
     mmu_delete(m);
     expect_all_frames_free("after mmu_delete");
 }
@@ -258,17 +265,60 @@ static void test_anon_process_removal_frees_every_slot(void) {
     mmu_delete(m);
 }
 
+/*
+ * A page read back from swap and not written since keeps its slot as its
+ * copy: evicted again, it goes back to that slot with no write.
+ */
+static void test_anon_clean_page_back_from_swap_is_not_written_again(void) {
+    small_pool(NULL);
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, MANY_PAGES * PAGE_SIZE, RW, ANON_PRIVATE,
+                            -1, 0);
+    write_and_read_back(m, at, MANY_PAGES, 2);
+    size_t outs = m->num_swap_outs, ins = m->num_swap_ins;
+    for (size_t page = 0; page < MANY_PAGES; page++)
+        expect_pattern(m, at + (addr32)(page * PAGE_SIZE), page, 2);
+    expect_true(m->num_swap_ins > ins,
+                describe("pages read back again: %zu", m->num_swap_ins - ins));
+    expect_size(m->num_swap_outs, outs,
+                "swap-outs while only reading pages whose copies are valid");
+    mmu_delete(m);
+    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
+    expect_all_frames_free("after mmu_delete");
+}
+
+/*
+ * A write to a page back from swap drops its copy (its entry was
+ * read-only for that), so the next eviction writes the new bytes.
+ */
+static void test_anon_write_to_a_page_back_from_swap_is_written_again(void) {
+    small_pool(NULL);
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, MANY_PAGES * PAGE_SIZE, RW, ANON_PRIVATE,
+                            -1, 0);
+    write_and_read_back(m, at, MANY_PAGES, 3);
+    for (size_t page = 0; page < MANY_PAGES; page++)
+        write_pattern(m, at + (addr32)(page * PAGE_SIZE), page, 4);
+    for (int round = 0; round < 2; round++)
+        for (size_t page = 0; page < MANY_PAGES; page++)
+            expect_pattern(m, at + (addr32)(page * PAGE_SIZE), page, 4);
+    mmu_delete(m);
+    expect_size(swap_slots_used(), 0, "swap slots held after mmu_delete");
+    expect_all_frames_free("after mmu_delete");
+}
+
 /* ------------------------------------------------------------------ */
 /* Trace                                                               */
 /* ------------------------------------------------------------------ */
 
 typedef struct {
-    size_t evictions, swap_faults, swap_outs, swap_ins;
+    size_t evictions, written_evictions, swap_faults, swap_outs, swap_ins;
 } swap_events;
 
 static void count_swap_events(const trace_record *r, void *context) {
     swap_events *seen = context;
     seen->evictions += r->event == TRACE_EVICTION;
+    seen->written_evictions += r->event == TRACE_EVICTION && r->dirty;
     seen->swap_faults +=
         r->event == TRACE_PAGE_FAULT && r->fault == TRACE_FAULT_SWAP;
     seen->swap_outs += r->event == TRACE_SWAP_OUT;
@@ -285,8 +335,13 @@ static void test_anon_trace_tells_evictions_and_swap_in_faults(void) {
     write_and_read_back(m, at, MANY_PAGES, 9);
     trace_set_hook(NULL, NULL);
     expect_size(seen.swap_outs, m->num_swap_outs, "swap-outs traced");
-    expect_size(seen.evictions, m->num_swap_outs,
-                "evictions traced (every one a swap-out)");
+    expect_size(seen.written_evictions, m->num_swap_outs,
+                "evictions traced as written (every one a swap-out)");
+    expect_true(seen.evictions > seen.written_evictions,
+                describe("evictions of clean pages back from swap traced "
+                         "as not written: %zu of %zu evictions",
+                         seen.evictions - seen.written_evictions,
+                         seen.evictions));
     expect_size(seen.swap_ins, m->num_swap_ins, "swap-ins traced");
     expect_size(seen.swap_faults, m->num_swap_ins, "swap-in faults traced");
     mmu_delete(m);
@@ -298,6 +353,8 @@ static const test_case anon_tests[] = {
     TEST(anon_demand_zero_segment_four_times_the_pool_reads_back),
     TEST(anon_private_copies_of_file_pages_swap_and_read_back),
     TEST(anon_full_swap_is_enomem_at_the_fault_and_loses_nothing),
+    TEST(anon_clean_page_back_from_swap_is_not_written_again),
+    TEST(anon_write_to_a_page_back_from_swap_is_written_again),
     TEST(anon_failed_swap_write_keeps_the_page_and_evicts_another),
     TEST(anon_unmapping_swapped_pages_frees_their_slots),
     TEST(anon_process_removal_frees_every_slot),

@@ -562,7 +562,9 @@ static void test_fork_write_evicting_its_own_cached_page_copies_it(void) {
     expect_pages(m, child, at, 1, 5);
     expect_true(frame_mapped_at(m, child, at) != frame_mapped_at(m, 1, at),
                 "the child's frame differs from the parent's");
-    expect_size(swap_slot_references(slot), 0, "references after both read");
+    expect_size(swap_slot_references(slot), 1,
+                "references after both read: the child's clean page keeps "
+                "the slot as its copy");
     delete_and_expect_nothing_held(m);
 }
 
@@ -620,6 +622,156 @@ static void test_fork_of_a_process_using_most_of_the_pool_copies_nothing(
     }
     mmu_delete(m);
     expect_all_frames_free("after mmu_delete");
+}
+
+/*
+ * A file eight times a 16-frame pool, mapped shared and private by a
+ * parent and its child, written in turn by both: shared writes (byte 8 of
+ * a page) go back to the file, private ones (byte 16) are copies that go
+ * to swap. Each process then reads its own private bytes, the family's
+ * shared ones, and the file ends with the shared writes alone.
+ */
+enum { BIG_PAGES = 128, SHARED_BYTE = 8, PRIVATE_BYTE = 16 };
+
+typedef struct {
+    unsigned char file[BIG_PAGES][2]; /* bytes 8 and 16 of each page */
+    bool copied[2][BIG_PAGES];        /* private copy made, per process */
+    unsigned char copy[2][BIG_PAGES][2];
+} big_file_model;
+
+static void big_file_write(mmu *m, big_file_model *model, size_t who,
+                           size_t pid, addr32 base, size_t page, bool shared,
+                           unsigned char value) {
+    addr32 at = base + (addr32)(page * PAGE_SIZE) +
+                (shared ? SHARED_BYTE : PRIVATE_BYTE);
+    expect_writes(m, pid, at, &value, 1,
+                  describe("pid %zu writes page %zu of its %s mapping", pid,
+                           page, shared ? "shared" : "private"));
+    if (shared) {
+        model->file[page][0] = value;
+        return;
+    }
+    if (!model->copied[who][page]) { /* the copy takes the page as it is */
+        model->copied[who][page] = true;
+        memcpy(model->copy[who][page], model->file[page], 2);
+    }
+    model->copy[who][page][1] = value;
+}
+
+static void big_file_expect(mmu *m, const big_file_model *model, size_t who,
+                            size_t pid, addr32 shared, addr32 private_) {
+    for (size_t page = 0; page < BIG_PAGES; page++) {
+        addr32 offset = (addr32)(page * PAGE_SIZE);
+        const unsigned char *seen = model->copied[who][page]
+                                        ? model->copy[who][page]
+                                        : model->file[page];
+        unsigned char want[2] = {model->file[page][0], model->file[page][1]};
+        expect_reads(m, pid, shared + offset + SHARED_BYTE, &want[0], 1,
+                     describe("pid %zu's shared page %zu", pid, page));
+        expect_reads(m, pid, private_ + offset + SHARED_BYTE, &seen[0], 1,
+                     describe("pid %zu's private page %zu, byte 8", pid, page));
+        expect_reads(m, pid, private_ + offset + PRIVATE_BYTE, &seen[1], 1,
+                     describe("pid %zu's private page %zu, byte 16", pid,
+                              page));
+    }
+}
+
+static void
+test_fork_file_many_times_the_pool_private_and_shared_writes_interleave(
+    void) {
+    small_pool();
+    char path[PATH_MAX];
+    make_pattern_file("big.bin", BIG_PAGES, 7, path);
+    big_file_model model = {0};
+    unsigned char bytes[PAGE_SIZE];
+    for (size_t page = 0; page < BIG_PAGES; page++) {
+        fill_pattern(bytes, page, 7);
+        model.file[page][0] = bytes[SHARED_BYTE];
+        model.file[page][1] = bytes[PRIVATE_BYTE];
+    }
+    int fd = open_file(path, O_RDWR);
+    mmu *m = new_mmu_with_process(1);
+    size_t length = BIG_PAGES * PAGE_SIZE;
+    addr32 shared = map_or_fail(m, 1, 0, length, RW, VM_MAP_SHARED, fd, 0);
+    addr32 private_ = map_or_fail(m, 1, 0, length, RW, VM_MAP_PRIVATE, fd, 0);
+    close(fd);
+    size_t pids[2] = {1, fork_or_fail(m, 1)};
+    for (size_t i = 0; i < 4 * BIG_PAGES; i++) {
+        size_t who = i % 2, page = (i * 37) % BIG_PAGES;
+        bool is_shared = i % 3 == 0;
+        big_file_write(m, &model, who, pids[who],
+                       is_shared ? shared : private_, page, is_shared,
+                       (unsigned char)(i * 7 + 1));
+    }
+    for (size_t who = 0; who < 2; who++)
+        big_file_expect(m, &model, who, pids[who], shared, private_);
+    expect_true(m->num_swap_outs > 0 && m->num_swap_ins > 0,
+                describe("private copies went to swap and came back: %zu "
+                         "out, %zu in", m->num_swap_outs, m->num_swap_ins));
+    delete_and_expect_nothing_held(m);
+    for (size_t page = 0; page < BIG_PAGES; page++) {
+        unsigned char got[PRIVATE_BYTE + 1];
+        fill_pattern(bytes, page, 7);
+        read_file_at(path, (off_t)(page * PAGE_SIZE), got, sizeof got);
+        expect_int(got[SHARED_BYTE], model.file[page][0],
+                   describe("the file's page %zu: the last shared write",
+                            page));
+        expect_int(got[PRIVATE_BYTE], bytes[PRIVATE_BYTE],
+                   describe("the file's page %zu: no private write", page));
+    }
+}
+
+/*
+ * xv6's cowtest "three": a process using most of the pool forks a child,
+ * which forks a grandchild; the grandchild, then the child write every
+ * page and end, each seeing only its own bytes; the parent, the last
+ * sharer, then writes its pages in place, copying none.
+ */
+static void test_fork_three_generations_write_every_page_in_turn(void) {
+    if (setenv("MMAP_FRAMES", "64", 1) != 0)
+        setup_failed("setenv");
+    enum { PAGES = 40 };
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, PAGES * PAGE_SIZE, RW, ANON_PRIVATE, -1,
+                            0);
+    write_pages(m, 1, at, PAGES, 1);
+    size_t child = fork_or_fail(m, 1);
+    size_t grandchild = fork_or_fail(m, child);
+    write_pages(m, grandchild, at, PAGES, 3);
+    expect_pages(m, grandchild, at, PAGES, 3);
+    expect_pages(m, child, at, PAGES, 1);
+    expect_int(mmu_remove_process(m, grandchild), 0, "the grandchild's end");
+    write_pages(m, child, at, PAGES, 2);
+    expect_pages(m, child, at, PAGES, 2);
+    expect_int(mmu_remove_process(m, child), 0, "the child's end");
+    expect_pages(m, 1, at, PAGES, 1);
+    size_t copies = m->num_cow_faults;
+    expect_true(copies >= PAGES,
+                describe("copies made by the two children: %zu", copies));
+    write_pages(m, 1, at, PAGES, 4);
+    expect_cow_faults(m, copies, "after the last sharer wrote every page");
+    expect_pages(m, 1, at, PAGES, 4);
+    delete_and_expect_nothing_held(m);
+}
+
+/*
+ * xv6's cowtest "file": bytes copied out of a copy-on-write page copy
+ * nothing; one write into two such pages copies both, and the other
+ * process keeps its bytes.
+ */
+static void test_fork_copies_out_of_and_into_copy_on_write_pages(void) {
+    mmu *m = new_mmu_with_process(1);
+    addr32 at = map_or_fail(m, 1, 0, 2 * PAGE_SIZE, RW, ANON_PRIVATE, -1, 0);
+    write_pages(m, 1, at, 2, 5);
+    size_t child = fork_or_fail(m, 1);
+    expect_pages(m, child, at, 2, 5);
+    expect_cow_faults(m, 0, "after the child copied both pages out");
+    addr32 across = at + PAGE_SIZE - 3;
+    write_text(m, child, across, "spans!");
+    expect_cow_faults(m, 2, "after one write into both pages");
+    expect_text(m, child, across, "spans!");
+    expect_pages(m, 1, at, 2, 5);
+    delete_and_expect_nothing_held(m);
 }
 
 /*
@@ -741,6 +893,9 @@ static const test_case fork_tests[] = {
     TEST(fork_demand_zero_segment_is_copied_on_write),
     TEST(fork_private_file_page_not_copied_stays_the_caches),
     TEST(fork_chain_of_three_generations_writes_apart),
+    TEST(fork_three_generations_write_every_page_in_turn),
+    TEST(fork_copies_out_of_and_into_copy_on_write_pages),
+    TEST(fork_file_many_times_the_pool_private_and_shared_writes_interleave),
     TEST(fork_parent_exit_leaves_the_childs_bytes),
     TEST(fork_after_swap_out_both_read_the_page),
     TEST(fork_enomem_part_way_leaves_nothing_behind),
