@@ -28,16 +28,17 @@
  * first write to a page copies it (a copy-on-write fault), and the copy is
  * never written to the file. Anonymous memory is zero-filled on first
  * touch; when the pool takes its frame it goes to swap (anon.h), and its
-next touch reads it back (a major fault). So do private copies. Dirty
-pages of shared
- * file mappings go back to the file at vm_msync, at eviction, and when
- * their range is unmapped; only bytes inside the file are written, so a
- * mapping never grows its file, nor writes bytes it did not have from
- * the file. A file's pages leave the cache, dirty ones written first,
- * when its last mapping goes; a page whose write-back fails is never
- * dropped: it stays dirty in the cache, and a later write-back of the
- * file (a new mapping's vm_msync or vm_munmap, an eviction, the end of
- * any process: mmu_remove_process, mmu_delete) writes it.
+ * next touch reads it back (a major fault), keeping the slot as its copy
+ * until it is written, so that a clean page is not written twice. So do
+ * private copies. Dirty pages of shared file mappings go back to the file
+ * at vm_msync, at eviction, and when their range is unmapped; only bytes
+ * inside the file are written, so a mapping never grows its file, nor
+ * writes bytes it did not have from the file. A file's pages leave the
+ * cache, dirty ones written first, when its last mapping goes; a page
+ * whose write-back fails is never dropped: it stays dirty in the cache,
+ * and a later write-back of the file (a new mapping's vm_msync or
+ * vm_munmap, an eviction, the end of any process: mmu_remove_process,
+ * mmu_delete) writes it.
  *
  * The file's length is the one it has now, as for Linux, but the library
  * must ask the file (fstat), which it does at each vm_mmap of it, each
@@ -80,6 +81,17 @@ pages of shared
  * - vm_fork copies no page of a segment with a pager: it writes the
  *   parent's dirty ones back through the pager, and the child reads them
  *   from that store (which both use) at its first touch.
+ * - vm_fork gives the child the lowest pid with no process; Linux hands
+ *   out pids in increasing order and wraps.
+ * - When the pool is full of pages that cannot leave (swap full, or
+ *   write-backs failing), the access that needs a frame fails with
+ *   ENOMEM and nothing is lost; Linux's out-of-memory killer would end a
+ *   process instead.
+ * - Swap is one unlinked temporary file of MMAP_SWAP_PAGES pages, made at
+ *   the first swap-out; a swap-in reads one page (Linux reads a cluster
+ *   around it ahead). A page read back keeps its slot as its copy until
+ *   its first write (so a clean page is not written again), where Linux
+ *   frees such slots early once swap is half full.
  *
  * Left out: vfork and clone's sharing of a whole address space, mremap,
  * madvise, mlock, MAP_NORESERVE and the other flags, huge pages, file
@@ -262,6 +274,13 @@ addr32 vm_sbrk(mmu *self, size_t pid, long increment);
  * if private. Pages of a segment with a pager are written back through
  * it and read again by the child (see above). The child's end is
  * mmu_remove_process, which drops its share of every page.
+ * The steps (fork.c has them in full): 1. take the lowest free pid;
+ * 2. write back the parent's dirty pages of segments with a pager;
+ * 3. make the child's directory and segments; 4. copy the areas; 5. give
+ * untouched pages of shared anonymous areas their frames of zeros;
+ * 6. copy each entry, sharing its frame or slot, private ones read-only
+ * in both; 7. flush the parent's TLB; 8. on a failure in 3-6, end the
+ * child, leaving nothing of it.
  * Returns the child's pid, or -1 with errno: EINVAL (`this` NULL, no
  * process `parent`), EAGAIN (every pid has a process), ENOMEM (no frame
  * or memory for the child's tables and records: then nothing of the child
