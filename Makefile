@@ -31,7 +31,8 @@ ASAN_DIR = asan$(addprefix -,$(filter-out cc gcc,$(ASAN_COMPILER)))
 LIB_SRCS = host_memory.c settings.c kernel.c page_table.c tlb.c segments.c \
            trace.c mmu.c segment_pager.c \
            io_fault.c file_store.c vma.c rmap.c page_cache.c anon.c fault.c \
-           swap.c vm.c heap.c fork.c mmap.c munmap.c
+           swap.c vm.c heap.c fork.c mmap.c munmap.c \
+           policy_clock.c policy_queue.c policy_random.c policy_opt.c
 LIB_OBJS = $(LIB_SRCS:.c=.o)
 HEADERS = $(wildcard *.h)
 # The test suite: a runner, shared helpers and one file per module.

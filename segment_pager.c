@@ -34,10 +34,12 @@ typedef char
 
 static bool page_referenced(frame_owner *owner, uint32_t key);
 static int page_evict(frame_owner *owner, uint32_t key);
+static bool page_dirty(frame_owner *owner, uint32_t key);
 
 const frame_owner_ops segment_pager_frame_ops = {
     .referenced = page_referenced,
     .evict = page_evict,
+    .dirty = page_dirty,
 };
 
 static mmu *mmu_of(frame_owner *owner) {
@@ -168,6 +170,15 @@ static bool page_referenced(frame_owner *owner, uint32_t key) {
     bool referenced = entry->accessed;
     entry->accessed = 0;
     return referenced;
+}
+
+/* The pool's nru question: would evicting the page write it back? */
+static bool page_dirty(frame_owner *owner, uint32_t key) {
+    mmu *this = mmu_of(owner);
+    page_table_entry *entry = page_table_walk(
+        this->page_directories[KEY_PID(key)], KEY_ADDRESS(key), false);
+    assert(entry && page_table_entry_resident(entry));
+    return entry->dirty;
 }
 
 /*
