@@ -7,8 +7,8 @@
  * also moves a frame to the back at each access the MMU notes, so the
  * front is always the frame used longest ago: exact LRU, at the cost of
  * a few stores per access (README, "The policy lab"). A stamp per frame,
- * the count of loads and accesses when it last moved, is kept only to
- * show the order (kernel_policy_describe). Left out: approximations of
+ * the count of loads (and for lru, uses) when it last moved, is kept only
+ * to show the order (kernel_policy_describe). Left out: approximations of
  * LRU (aging, two lists as Linux keeps), LRU-K.
  */
 #include "policy.h"
@@ -70,6 +70,9 @@ static void unlink_frame(size_t frame) {
     else
         queue.back = before;
     queue.stamp[frame] = 0;
+    /* No stamp is left to compare with: they count from 1 again. */
+    if (!queue.front)
+        queue.tick = 0;
 }
 
 static void append_frame(size_t frame) {
@@ -107,12 +110,16 @@ static size_t queue_pick(const policy_pool *pool) {
     return 0;
 }
 
-/* An access moves the frame to the back, unless it is there already. */
+/*
+ * An access moves the frame to the back. At the back already, it takes a
+ * new stamp only if something happened since its last: the access that
+ * follows a load, or a run of accesses to one page, is one use.
+ */
 static void lru_note_access(size_t frame) {
     if (frame != queue.back && queue.stamp[frame]) {
         unlink_frame(frame);
         append_frame(frame);
-    } else if (frame == queue.back) {
+    } else if (frame == queue.back && queue.stamp[frame] != queue.tick) {
         queue.stamp[frame] = ++queue.tick;
     }
 }

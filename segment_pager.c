@@ -202,6 +202,8 @@ static int page_evict(frame_owner *owner, uint32_t key) {
         size_t room =
             min_size(NUM_ENTRIES - PAGE_TABLE_INDEX(address),
                      segment ? (segment->end - address) / PAGE_SIZE : 1);
+        if (segment && segment->backing && segment->backing->page_at_a_time)
+            room = 1;
         for (size_t i = 0; i < room && i < MAX_RUN; i++) {
             if (i > 0 && !(entry[i].present && entry[i].dirty))
                 break;
@@ -243,6 +245,8 @@ static size_t run_length(mmu *this, size_t pid, const vm_segmentation *segment,
                          addr32 address, page_table_entry *entry,
                          const mmu_access *span) {
     addr32 page = PAGE_ROUND_DOWN(address);
+    if (segment->backing->page_at_a_time)
+        return 1;
     size_t limit = min_size(NUM_ENTRIES - PAGE_TABLE_INDEX(address),
                             (segment->end - page) / PAGE_SIZE);
     limit = min_size(limit, kernel_frames_total() / MMU_READ_AHEAD_SHARE);
