@@ -104,7 +104,8 @@ test: mmap_tests programs/mmap_demo $(EXAMPLES)
 programs/mmap_replay: programs/mmap_replay.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
-programs/mmap_bench: programs/mmap_bench.o programs/host_mmap.o libmmap.a
+programs/mmap_bench: programs/mmap_bench.o programs/mmap_bench_replay.o \
+                    programs/host_mmap.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
 demo: programs/mmap_demo
