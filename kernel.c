@@ -109,7 +109,8 @@ static bool policy_begin(int which) {
 static bool pool_set_up(void) {
     size_t total = frames_asked ? frames_asked : frames_wanted();
     int which = policy_wanted();
-    if (total == 0 || which < 0)
+    /* The policy's own settings are read before anything is reserved. */
+    if (total == 0 || which < 0 || !policies[which]->start(total))
         return false;
     kernel_pool_memory = host_memory_reserve(total * PAGE_SIZE);
     pool.frames =
@@ -130,8 +131,7 @@ static bool pool_set_up(void) {
     pool.total = total;
     pool.free_count = 0;
     pool.untouched = 0;
-    if (!policy_begin(which))
-        return false; /* the tables stay reserved; the next call retries */
+    policy_begin(which); /* started above: it cannot fail now */
     pool.ready = true;
     return true;
 }

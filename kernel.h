@@ -153,9 +153,9 @@ size_t kernel_frames_capacity(void);
  * `frames N`). Before the pool's first use it replaces MMAP_FRAMES, and
  * becomes the capacity too. Afterwards it needs every frame free (no MMU
  * holds one, no page cache page is left) and `frames` at most the
- * capacity; the pool then starts again as if new, its clock hand at frame
- * 1. Unlike MMAP_FRAMES it is not clamped to KERNEL_MIN_FRAMES: a replay
- * of a textbook trace may want three frames. Returns 0, or -1 with errno
+ * capacity; the pool then starts again as if new, and so does its policy
+ * (the clock's hand at frame 1). Unlike MMAP_FRAMES it is not clamped to
+ * KERNEL_MIN_FRAMES: a replay of a textbook trace may want three frames. Returns 0, or -1 with errno
  * EINVAL (0 frames, more than the capacity or than KERNEL_MAX_FRAMES) or
  * EBUSY (a frame is in use).
  */

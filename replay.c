@@ -25,6 +25,7 @@
 #include "segments.h"
 
 #define NO_USE SIZE_MAX
+#define CACHE_LINE 64 /* the host's, for page_address */
 
 /* One reference: a page index and whether it writes. */
 typedef struct {
@@ -41,6 +42,7 @@ typedef struct {
 
 struct replay_trace {
     reference *references;
+    size_t *next_of; /* per reference: the next one to its page, or NO_USE */
     size_t count, room;
     trace_page *pages;
     size_t page_count, page_room;
@@ -245,6 +247,28 @@ static bool parse_line(replay_trace *trace, const char *line, const char *end,
     return parse_numbers(trace, at, end, done);
 }
 
+/*
+ * Each reference's next one to the same page, for opt and the steps: a
+ * property of the trace, found once, backwards. False: no memory.
+ */
+static bool link_next_uses(replay_trace *trace) {
+    size_t *latest = malloc((trace->page_count + 1) * sizeof *latest);
+    trace->next_of = malloc(trace->count * sizeof *trace->next_of);
+    if (!latest || !trace->next_of) {
+        free(latest);
+        return false;
+    }
+    for (size_t page = 0; page < trace->page_count; page++)
+        latest[page] = NO_USE;
+    for (size_t i = trace->count; i-- > 0;) {
+        uint32_t page = trace->references[i].page;
+        trace->next_of[i] = latest[page];
+        latest[page] = i;
+    }
+    free(latest);
+    return true;
+}
+
 static void say(char *error, size_t size, const char *format, ...) {
     if (!error || size == 0)
         return;
@@ -286,6 +310,11 @@ replay_trace *replay_parse(const char *text, char *error, size_t error_size) {
         errno = EINVAL;
         return NULL;
     }
+    if (!link_next_uses(trace)) {
+        replay_trace_free(trace);
+        errno = ENOMEM;
+        return NULL;
+    }
     return trace;
 }
 
@@ -293,6 +322,7 @@ void replay_trace_free(replay_trace *trace) {
     if (!trace)
         return;
     free(trace->references);
+    free(trace->next_of);
     free(trace->pages);
     free(trace->index);
     free(trace);
@@ -349,23 +379,36 @@ typedef struct {
     replay_store store;
     const size_t *next_of; /* per reference: the next one to its page */
     size_t *page_next;     /* per page: its next use from here on */
+    addr32 *address_of;    /* per page: the address its references touch */
     uint32_t *frame_page;  /* per frame: the page in it + 1, 0: none */
     size_t total;          /* the pool's frames this run */
     replay_frame *before, *after; /* step views, `total` each */
 } run_state;
 
+/*
+ * The address a reference to `page` touches. Each page's byte lies in a
+ * cache line of its own (its index modulo the lines of a page): at one
+ * offset, every page's byte would fall in one set of the host's cache,
+ * and the replay would time the host's cache conflicts.
+ */
 static addr32 page_address(const run_state *run, size_t page) {
     const trace_page *record = &run->trace->pages[page];
     const vm_segmentation *heap =
         &run->machine->segmentations[record->pid]->segments[HEAP];
-    return heap->start + (addr32)record->local * PAGE_SIZE;
+    return heap->start + (addr32)record->local * PAGE_SIZE +
+           (addr32)(record->local % (PAGE_SIZE / CACHE_LINE)) * CACHE_LINE;
+}
+
+/* The page's entry: page_address without its offset in the page. */
+static addr32 page_start(const run_state *run, size_t page) {
+    return PAGE_ROUND_DOWN(page_address(run, page));
 }
 
 /* The entry of trace page `page` in its process. */
 static page_table_entry *page_entry(const run_state *run, size_t page) {
     return page_table_walk(
         run->machine->page_directories[run->trace->pages[page].pid],
-        page_address(run, page), false);
+        page_start(run, page), false);
 }
 
 /* opt's question, from the pool: when is the page in `frame` used next? */
@@ -474,7 +517,7 @@ static void report_step(run_state *run, const replay_result *result, size_t i,
 static bool replay_reference(run_state *run, size_t i, bool *fault) {
     const reference *ref = &run->trace->references[i];
     size_t pid = run->trace->pages[ref->page].pid;
-    addr32 address = page_address(run, ref->page);
+    addr32 address = run->address_of[ref->page];
     size_t faults = run->machine->num_page_faults;
     unsigned char byte = 0;
     size_t done =
@@ -506,6 +549,8 @@ static bool run_begin(run_state *run, kernel_policy policy, size_t frames) {
     run->machine = machine_for(run);
     if (!run->machine)
         return false;
+    for (size_t page = 0; page < run->trace->page_count; page++)
+        run->address_of[page] = page_address(run, page);
     assert(kernel_frames_free() == frames); /* the trace's pages' alone */
     return true;
 }
@@ -516,12 +561,15 @@ static bool run_once(run_state *run, replay_result *result,
     if (!run_begin(run, result->policy, result->frames))
         return false;
     const replay_trace *trace = run->trace;
+    /* Only opt and the steps look ahead: the others skip the store. */
+    bool ahead = result->policy == KERNEL_POLICY_OPT || step;
     bool ok = true;
     for (size_t i = 0; i < trace->count && ok; i++) {
         size_t shown = step ? frames_view(run, run->before) : 0;
         bool fault = false;
         ok = replay_reference(run, i, &fault);
-        run->page_next[trace->references[i].page] = run->next_of[i];
+        if (ahead)
+            run->page_next[trace->references[i].page] = run->next_of[i];
         result->faults += fault;
         result->references++;
         if (ok && step)
@@ -556,31 +604,23 @@ static int pool_ready_for(size_t frames) {
 /* The tables a run keeps beside the machine, sized by the pool; errno. */
 static bool run_tables(run_state *run, size_t capacity) {
     const replay_trace *trace = run->trace;
-    size_t *next_of = malloc((trace->count + 1) * sizeof *next_of);
+    run->next_of = trace->next_of;
     run->page_next = malloc((trace->page_count + 1) * sizeof *run->page_next);
+    run->address_of = malloc((trace->page_count + 1) * sizeof *run->address_of);
     run->frame_page = calloc(capacity + 1, sizeof *run->frame_page);
     run->before = calloc(capacity + 1, sizeof *run->before);
     run->after = calloc(capacity + 1, sizeof *run->after);
-    run->next_of = next_of;
-    if (!next_of || !run->page_next || !run->frame_page || !run->before ||
-        !run->after) {
+    if (!run->page_next || !run->address_of || !run->frame_page ||
+        !run->before || !run->after) {
         errno = ENOMEM;
         return false;
-    }
-    /* Backwards, page_next holds each page's latest reference so far. */
-    for (size_t page = 0; page < trace->page_count; page++)
-        run->page_next[page] = NO_USE;
-    for (size_t i = trace->count; i-- > 0;) {
-        uint32_t page = trace->references[i].page;
-        next_of[i] = run->page_next[page];
-        run->page_next[page] = i;
     }
     return true;
 }
 
 static void run_tables_free(run_state *run) {
-    free((void *)run->next_of);
     free(run->page_next);
+    free(run->address_of);
     free(run->frame_page);
     free(run->before);
     free(run->after);

@@ -26,7 +26,8 @@
 
 #define PAGES 512
 #define FRAMES 64
-#define HOT_PAGES 40
+#define HOT_PAGES 48
+#define SAME_PAGE 6 /* in 8 */
 #define PHASE 100000 /* references before the hot pages move on */
 #define MAX_RUNS 99
 #define NO_FRAME (-1)
@@ -59,19 +60,23 @@ static uint64_t next_number(uint64_t *state) {
 }
 
 /*
- * Nine references in ten go to HOT_PAGES pages that move on every PHASE
- * references, the rest anywhere among PAGES; one in four writes.
+ * As a program's references go: SAME_PAGE in 8 to the page of the one
+ * before (the next instruction, the next word), and otherwise 49 in 50 to
+ * HOT_PAGES pages that move on every PHASE references, the rest anywhere
+ * among PAGES; one in four writes.
  */
 static char *make_trace(size_t references) {
     char *text = malloc(references * 6 + 1), *at = text;
     uint64_t state = 42;
+    size_t page = 0;
     if (!text)
         return NULL;
     for (size_t i = 0; i < references; i++) {
         uint64_t r = next_number(&state);
         size_t base = (i / PHASE) * 16 % PAGES;
-        size_t page = r % 10 ? (base + (r >> 8) % HOT_PAGES) % PAGES
-                             : (size_t)((r >> 8) % PAGES);
+        if ((r >> 48) % 8 >= SAME_PAGE)
+            page = r % 50 ? (base + (r >> 8) % HOT_PAGES) % PAGES
+                          : (size_t)((r >> 8) % PAGES);
         at += sprintf(at, "%zu%s,", page, (r >> 40) % 4 == 0 ? "w" : "");
     }
     *at = '\0';
