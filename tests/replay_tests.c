@@ -368,15 +368,22 @@ static void test_replay_program_steps_name_each_victim(void) {
                 describe("a victim never used again, in\n%s", output));
 }
 
+/* test_files/traces/`name`, as a string (load_file leaves room for it). */
+static unsigned char *load_trace(const char *name) {
+    size_t size;
+    unsigned char *text = load_fixture(name, &size);
+    text[size] = '\0';
+    return text;
+}
+
 static void test_replay_shipped_traces_give_the_textbook_numbers(void) {
     unsigned char *text;
-    size_t size;
 
-    text = load_fixture("traces/silberschatz.txt", &size);
+    text = load_trace("traces/silberschatz.txt");
     expect_size(faults_of((char *)text, KERNEL_POLICY_FIFO, 3), 15,
                 "FIFO on traces/silberschatz.txt");
     free(text);
-    text = load_fixture("traces/looping.txt", &size);
+    text = load_trace("traces/looping.txt");
     size_t lru = faults_of((char *)text, KERNEL_POLICY_LRU, 3);
     for (int which = 0; which < KERNEL_POLICY_COUNT; which++)
         if (which != KERNEL_POLICY_LRU)
@@ -385,7 +392,7 @@ static void test_replay_shipped_traces_give_the_textbook_numbers(void) {
                                  "traces/looping.txt",
                                  kernel_policy_name((kernel_policy)which), lru));
     free(text);
-    text = load_fixture("traces/lackey.txt", &size);
+    text = load_trace("traces/lackey.txt");
     expect_at_least(faults_of((char *)text, KERNEL_POLICY_CLOCK, 8), 8,
                     "faults of traces/lackey.txt in 8 frames");
     free(text);
