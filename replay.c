@@ -513,8 +513,12 @@ static void report_step(run_state *run, const replay_result *result, size_t i,
     step(context, result, &view);
 }
 
-/* Replays reference `i`: one byte read or written; false with errno. */
-static bool replay_reference(run_state *run, size_t i, bool *fault) {
+/*
+ * Replays reference `i`: one byte read or written; false with errno. With
+ * `ahead` (opt, steps), notes which frame a fault gave the page.
+ */
+static bool replay_reference(run_state *run, size_t i, bool ahead,
+                             bool *fault) {
     const reference *ref = &run->trace->references[i];
     size_t pid = run->trace->pages[ref->page].pid;
     addr32 address = run->address_of[ref->page];
@@ -527,7 +531,7 @@ static bool replay_reference(run_state *run, size_t i, bool *fault) {
     if (done != 1)
         return false;
     *fault = run->machine->num_page_faults != faults;
-    if (*fault) {
+    if (*fault && ahead) {
         const page_table_entry *entry = page_entry(run, ref->page);
         run->frame_page[page_table_entry_frame(entry) >> NUM_OFFSET_BITS] =
             ref->page + 1;
@@ -564,17 +568,22 @@ static bool run_once(run_state *run, replay_result *result,
     /* Only opt and the steps look ahead: the others skip the store. */
     bool ahead = result->policy == KERNEL_POLICY_OPT || step;
     bool ok = true;
-    for (size_t i = 0; i < trace->count && ok; i++) {
+    size_t i = 0;
+    for (; i < trace->count && ok; i++) {
         size_t shown = step ? frames_view(run, run->before) : 0;
         bool fault = false;
-        ok = replay_reference(run, i, &fault);
-        if (ahead)
-            run->page_next[trace->references[i].page] = run->next_of[i];
-        result->faults += fault;
-        result->references++;
+        ok = replay_reference(run, i, ahead, &fault);
+        if (!ahead)
+            continue;
+        run->page_next[trace->references[i].page] = run->next_of[i];
+        result->faults = run->machine->num_page_faults;
+        result->references = i + 1;
         if (ok && step)
             report_step(run, result, i, shown, fault, step, context);
     }
+    /* The machine counts the faults: each takes a frame, none reads ahead. */
+    result->faults = run->machine->num_page_faults;
+    result->references = i;
     result->hits = result->references - result->faults;
     result->writebacks = run->store.pages_written;
     result->tlb_misses = run->machine->num_tlb_misses;
