@@ -1,6 +1,7 @@
 /*
  * mmap_bench.h: what the benchmark's files share: the replay rows
  * (programs/mmap_bench_replay.c), which main calls after its own rows.
+ * Left out: a replay of a trace from a file (mmap_replay does that).
  */
 #ifndef MMAP_BENCH_H
 #define MMAP_BENCH_H
