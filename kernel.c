@@ -307,6 +307,14 @@ int kernel_policy_from_name(const char *name) {
     return -1;
 }
 
+/* Whether a frame has an owner: a policy keeps records of those only. */
+static bool any_frame_owned(void) {
+    for (size_t frame = 1; frame <= pool.untouched; frame++)
+        if (pool.frames[frame].in_use && pool.frames[frame].owner)
+            return true;
+    return false;
+}
+
 int kernel_set_policy(kernel_policy policy) {
     if ((unsigned)policy >= KERNEL_POLICY_COUNT ||
         (policy == KERNEL_POLICY_OPT && !future.next_use)) {
@@ -317,7 +325,7 @@ int kernel_set_policy(kernel_policy policy) {
         policy_asked = (int)policy;
         return 0;
     }
-    if (kernel_frames_free() != pool.total) {
+    if (any_frame_owned()) {
         errno = EBUSY;
         return -1;
     }

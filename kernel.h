@@ -186,11 +186,12 @@ int kernel_policy_from_name(const char *name);
 
 /*
  * Selects the replacement policy. Before the pool's first use it replaces
- * MMAP_POLICY; afterwards it needs every frame free, as kernel_set_frames
- * does, and the policy starts from its beginning (the clock's hand at
- * frame 1, the random policy's seed). Returns 0, or -1 with errno EINVAL
- * (no such policy, or opt with no future registered) or EBUSY (a frame is
- * in use), or the errors of setting the pool up.
+ * MMAP_POLICY; afterwards it needs every frame free or pinned (a policy
+ * keeps records only of frames with owners: a replay's page tables,
+ * pinned, may stay), and the policy starts from its beginning (the
+ * clock's hand at frame 1, the random policy's seed). Returns 0, or -1
+ * with errno EINVAL (no such policy, or opt with no future registered) or
+ * EBUSY (a frame has an owner), or the errors of setting the pool up.
  */
 int kernel_set_policy(kernel_policy policy);
 

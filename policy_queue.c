@@ -70,9 +70,6 @@ static void unlink_frame(size_t frame) {
     else
         queue.back = before;
     queue.stamp[frame] = 0;
-    /* No stamp is left to compare with: they count from 1 again. */
-    if (!queue.front)
-        queue.tick = 0;
 }
 
 static void append_frame(size_t frame) {

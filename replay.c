@@ -539,12 +539,16 @@ static bool replay_reference(run_state *run, size_t i, bool ahead,
     return true;
 }
 
-/* The run's pool, policy and machine; false with errno. */
+/*
+ * The run's pool, machine and policy; false with errno. The policy starts
+ * once the page tables are pinned, so that it never saw them: FIFO's first
+ * page is its first load.
+ */
 static bool run_begin(run_state *run, kernel_policy policy, size_t frames) {
     kernel_future future = {next_use, run};
     kernel_set_future(policy == KERNEL_POLICY_OPT ? &future : NULL);
     run->total = frames + frames_for_tables(run->trace);
-    if (kernel_set_policy(policy) != 0 || kernel_set_frames(run->total) != 0)
+    if (kernel_set_frames(run->total) != 0)
         return false;
     memset(run->frame_page, 0, (run->total + 1) * sizeof *run->frame_page);
     for (size_t page = 0; page < run->trace->page_count; page++)
@@ -553,6 +557,12 @@ static bool run_begin(run_state *run, kernel_policy policy, size_t frames) {
     run->machine = machine_for(run);
     if (!run->machine)
         return false;
+    if (kernel_set_policy(policy) != 0) {
+        int failure = errno;
+        mmu_delete(run->machine);
+        errno = failure;
+        return false;
+    }
     for (size_t page = 0; page < run->trace->page_count; page++)
         run->address_of[page] = page_address(run, page);
     assert(kernel_frames_free() == frames); /* the trace's pages' alone */

@@ -113,14 +113,18 @@ static void test_policy_set_before_first_use_replaces_mmap_policy(void) {
     mmu_delete(m);
 }
 
-static void test_policy_set_needs_every_frame_free_and_opt_a_future(void) {
-    addr32 frame = ask_kernel_for_frame(NULL, 0);
+static void test_policy_set_needs_every_frame_free_or_pinned_and_opt_a_future(void) {
+    test_owner owner = {.base.ops = &test_owner_ops};
+    addr32 owned = ask_kernel_for_frame(&owner.base, 0);
+    addr32 pinned = ask_kernel_for_frame(NULL, 0);
     errno = 0;
     expect_true(kernel_set_policy(KERNEL_POLICY_FIFO) == -1,
-                "kernel_set_policy with a frame in use");
-    expect_errno(errno, EBUSY, "kernel_set_policy with a frame in use");
-    return_frame_to_kernel(frame);
-    expect_size(kernel_set_policy(KERNEL_POLICY_FIFO), 0, "with every frame free");
+                "kernel_set_policy with a frame that has an owner");
+    expect_errno(errno, EBUSY, "kernel_set_policy with a frame that has an owner");
+    return_frame_to_kernel(owned);
+    expect_size(kernel_set_policy(KERNEL_POLICY_FIFO), 0,
+                "with every frame free or pinned");
+    return_frame_to_kernel(pinned);
     expect_size((size_t)kernel_current_policy(), KERNEL_POLICY_FIFO, "policy");
     errno = 0;
     expect_true(kernel_set_policy(KERNEL_POLICY_OPT) == -1, "opt, no future");
@@ -277,7 +281,7 @@ static const test_case policy_tests[] = {
     TEST(policy_mmap_policy_names_the_pools_policy),
     TEST(policy_unknown_mmap_policy_is_einval_for_every_call_needing_the_pool),
     TEST(policy_set_before_first_use_replaces_mmap_policy),
-    TEST(policy_set_needs_every_frame_free_and_opt_a_future),
+    TEST(policy_set_needs_every_frame_free_or_pinned_and_opt_a_future),
     TEST(policy_random_seed_that_is_not_a_whole_number_is_einval),
     TEST(policy_fifo_takes_frames_in_the_order_they_were_loaded),
     TEST(policy_lru_takes_the_frame_accessed_longest_ago),

@@ -20,6 +20,7 @@
 typedef struct {
     char summary[1024]; /* "f f f f(1) h ...": hit, fault, fault(victim) */
     size_t victim_frames[MAX_STEPS];
+    char victim_notes[MAX_STEPS][40]; /* the policy's, before it left */
     size_t victims;
     const replay_trace *trace;
 } steps_seen;
@@ -32,8 +33,11 @@ static void record_step(void *context, const replay_result *run,
     (void)run;
     if (step->evicted) {
         replay_page_name(seen->trace, step->victim.page, name, sizeof name);
-        if (seen->victims < MAX_STEPS)
+        if (seen->victims < MAX_STEPS) {
+            memcpy(seen->victim_notes[seen->victims], step->victim.note,
+                   sizeof step->victim.note);
             seen->victim_frames[seen->victims++] = step->victim.frame;
+        }
     }
     snprintf(seen->summary + used, sizeof seen->summary - used, "%s%s%s%s%s",
              used ? " " : "", step->fault ? "f" : "h",
@@ -191,6 +195,21 @@ static void test_replay_random_steps_follow_splitmix64_from_the_seed(void) {
         expect_size(seen.victim_frames[i], frame,
                     describe("frame of victim %zu", i + 1));
     }
+}
+
+/* The page tables come before the policy starts: the trace's loads count. */
+static void test_replay_fifo_and_lru_notes_count_loads_and_uses_from_1(void) {
+    steps_seen seen;
+    run_steps(beladys_string, KERNEL_POLICY_FIFO, 3, &seen);
+    expect_true(strcmp(seen.victim_notes[0], "loaded 1") == 0,
+                describe("FIFO's first victim's note, \"%s\"", seen.victim_notes[0]));
+    expect_true(strcmp(seen.victim_notes[4], "loaded 5") == 0,
+                describe("FIFO's fifth victim (page 1, loaded again as the "
+                         "5th load), \"%s\"", seen.victim_notes[4]));
+    run_steps(beladys_string, KERNEL_POLICY_LRU, 3, &seen);
+    expect_true(strcmp(seen.victim_notes[4], "used 7") == 0,
+                describe("LRU's fifth victim (page 5, used at the 7th "
+                         "reference), \"%s\"", seen.victim_notes[4]));
 }
 
 static void test_replay_random_is_the_same_for_the_same_seed(void) {
@@ -408,6 +427,7 @@ static const test_case replay_tests[] = {
     TEST(replay_clock_steps_give_a_used_page_a_second_chance),
     TEST(replay_nru_steps_prefer_a_clean_page_to_a_dirty_one),
     TEST(replay_random_steps_follow_splitmix64_from_the_seed),
+    TEST(replay_fifo_and_lru_notes_count_loads_and_uses_from_1),
     TEST(replay_random_is_the_same_for_the_same_seed),
     TEST(replay_counts_write_backs_of_dirty_victims_only),
     TEST(replay_reads_address_lines_and_lackey_lines),
