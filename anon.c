@@ -53,10 +53,12 @@ static addr32 *swap_cache;   /* indexed by slot: its frame, or 0 */
 
 static bool page_referenced(frame_owner *owner, uint32_t key);
 static int page_evict(frame_owner *owner, uint32_t key);
+static bool page_dirty(frame_owner *owner, uint32_t key);
 
 static const frame_owner_ops anon_frame_ops = {
     .referenced = page_referenced,
     .evict = page_evict,
+    .dirty = page_dirty,
 };
 /* The key of a frame is its frame number. */
 static frame_owner anon_owner = {&anon_frame_ops};
@@ -268,6 +270,20 @@ static bool page_referenced(frame_owner *owner, uint32_t key) {
         entry->accessed = 0;
     }
     return referenced;
+}
+
+/*
+ * The pool's nru question: written by any of its mappers? (Every eviction
+ * of an anonymous page writes it to swap; a written page is the one whose
+ * copy there, if any, is stale.)
+ */
+static bool page_dirty(frame_owner *owner, uint32_t key) {
+    (void)owner;
+    anon_record *record = &mappers[key];
+    for (uint32_t i = 0; i < record->count; i++)
+        if (entry_of(mapper_at(record, i))->dirty)
+            return true;
+    return false;
 }
 
 /* One mapper's entry now names `slot`, its translation gone. */

@@ -1,13 +1,14 @@
 /*
  * kernel.c: the frame pool, with a frame table recording who holds each
- * frame and a second-chance clock that picks a victim when none is free.
+ * frame, and the replacement policy (policy.h) that picks a victim when
+ * none is free.
  *
  * Frames given back wait on a stack, and frames never used are the numbers
  * above a watermark, so taking and returning one is O(1) and the host backs
- * only frames that have been handed out. The clock hand stays where it
- * stopped, so a fault under pressure looks at a few frames, not the whole
- * pool. Left out: zones, NUMA, any notion of a frame shared by several
- * owners.
+ * only frames that have been handed out. The policy is told of each frame
+ * handed to an owner or taken back, and asked for a victim; the pool asks
+ * the victim's owner to give it up. Left out: zones, NUMA, any notion of a
+ * frame shared by several owners, changing policy while frames are in use.
  */
 #include "kernel.h"
 
@@ -17,16 +18,31 @@
 #include <string.h>
 
 #include "host_memory.h"
+#include "policy.h"
 #include "settings.h"
 
-/* What the pool knows of one frame. */
-typedef struct {
-    frame_owner *owner; /* NULL: pinned (or free) */
-    uint32_t key;       /* the owner's name for the page */
-    bool in_use;
-} frame_record;
+/* What the pool knows of one frame: the record the policies read. */
+typedef policy_frame frame_record;
 
 char *kernel_pool_memory;
+bool kernel_notes_accesses;
+
+/* The policies, in the order of kernel_policy. */
+static const policy_ops *const policies[KERNEL_POLICY_COUNT] = {
+    [KERNEL_POLICY_CLOCK] = &policy_clock_ops,
+    [KERNEL_POLICY_FIFO] = &policy_queue_fifo_ops,
+    [KERNEL_POLICY_LRU] = &policy_queue_lru_ops,
+    [KERNEL_POLICY_RANDOM] = &policy_random_ops,
+    [KERNEL_POLICY_NRU] = &policy_clock_nru_ops,
+    [KERNEL_POLICY_OPT] = &policy_opt_ops,
+};
+
+static const char *const policy_names[KERNEL_POLICY_COUNT] = {
+    "clock", "fifo", "lru", "random", "nru", "opt",
+};
+
+static int policy_asked = -1; /* by kernel_set_policy before the first use */
+static kernel_future future;  /* next_use NULL: none registered */
 
 static struct {
     bool ready;
@@ -35,8 +51,8 @@ static struct {
     frame_record *frames; /* indexed by frame number; [0] unused */
     uint32_t *free_stack; /* frames given back, the last on top */
     size_t free_count;
-    size_t untouched;  /* frames untouched + 1 .. total were never handed out */
-    size_t clock_hand; /* the next frame the clock looks at */
+    size_t untouched; /* frames untouched + 1 .. total were never handed out */
+    const policy_ops *policy;
 } pool;
 
 /*
@@ -63,9 +79,38 @@ static size_t frames_wanted(void) {
  */
 static size_t frames_asked; /* by kernel_set_frames before the first use */
 
+/*
+ * The policy asked for, by kernel_set_policy or else MMAP_POLICY; -1 with
+ * errno EINVAL for a name that is none, or opt with no future.
+ */
+static int policy_wanted(void) {
+    int which = policy_asked;
+    if (which < 0)
+        which = settings_choice("MMAP_POLICY", policy_names,
+                                KERNEL_POLICY_COUNT, KERNEL_POLICY_CLOCK);
+    if (which == KERNEL_POLICY_OPT && !future.next_use) {
+        errno = EINVAL;
+        return -1;
+    }
+    return which;
+}
+
+/* Puts policy `which` in force over an empty pool; false with errno. */
+static bool policy_begin(int which) {
+    const policy_ops *policy = policies[which];
+    if (!policy->start(pool.capacity))
+        return false;
+    pool.policy = policy;
+    policy->reset(pool.total);
+    kernel_notes_accesses = policy->notes_accesses;
+    return true;
+}
+
 static bool pool_set_up(void) {
     size_t total = frames_asked ? frames_asked : frames_wanted();
-    if (total == 0)
+    int which = policy_wanted();
+    /* The policy's own settings are read before anything is reserved. */
+    if (total == 0 || which < 0 || !policies[which]->start(total))
         return false;
     kernel_pool_memory = host_memory_reserve(total * PAGE_SIZE);
     pool.frames =
@@ -86,7 +131,7 @@ static bool pool_set_up(void) {
     pool.total = total;
     pool.free_count = 0;
     pool.untouched = 0;
-    pool.clock_hand = 1;
+    policy_begin(which); /* started above: it cannot fail now */
     pool.ready = true;
     return true;
 }
@@ -100,33 +145,49 @@ static addr32 address_of_frame(size_t frame) {
     return (addr32)frame << NUM_OFFSET_BITS;
 }
 
+/* Forgets the refusals of one eviction: the rare path, so a plain sweep. */
+static void forget_refusals(void) {
+    for (size_t frame = 1; frame <= pool.total; frame++)
+        pool.frames[frame].refused = false;
+}
+
 /*
- * The second-chance clock: sweeps from the hand, skipping pinned frames,
- * clearing the referenced mark of pages used since the last sweep, and
- * evicting the first page that was not. Two full turns are enough for
- * every page to lose its mark, so more means no frame can be taken. An
- * owner that could not give its page up may have given others back on
- * the way (the page cache drops the pages of a file found shrunk): the
- * sweep then takes one of those.
+ * Asks the policy for victims until one's owner gives it up. An owner that
+ * refused (a failed write-back) is not asked again in this eviction, so
+ * at most `total` refusals end it. An owner that could not give its page
+ * up may have given others back on the way (the page cache drops the
+ * pages of a file found shrunk): one of those is taken then.
  */
 static size_t evict_a_frame(void) {
+    policy_pool view = {pool.total, pool.frames,
+                        future.next_use ? &future : NULL};
     int failure = ENOMEM;
-    for (size_t step = 0; step < 2 * pool.total; step++) {
-        if (pool.free_count > 0)
-            return pool.free_stack[--pool.free_count];
-        size_t frame = pool.clock_hand;
-        pool.clock_hand = frame == pool.total ? 1 : frame + 1;
+    size_t victim = 0, refusals = 0;
+    while (pool.free_count == 0 && refusals < pool.total) {
+        size_t frame = pool.policy->pick(&view);
+        if (frame == 0)
+            break;
         frame_record *record = &pool.frames[frame];
-        assert(record->in_use);
-        frame_owner *owner = record->owner;
-        if (!owner || owner->ops->referenced(owner, record->key))
-            continue;
-        if (owner->ops->evict(owner, record->key) != 0) {
-            failure = errno;
-            continue;
+        assert(record->in_use && record->owner && !record->refused);
+        if (record->owner->ops->evict(record->owner, record->key) == 0) {
+            victim = frame;
+            break;
         }
-        return frame;
+        failure = errno;
+        record->refused = true;
+        refusals++;
+        if (pool.policy->note_refused)
+            pool.policy->note_refused(frame);
     }
+    if (refusals > 0)
+        forget_refusals();
+    if (victim != 0) {
+        if (pool.policy->note_gone)
+            pool.policy->note_gone(victim);
+        return victim;
+    }
+    if (pool.free_count > 0)
+        return pool.free_stack[--pool.free_count];
     errno = failure;
     return 0;
 }
@@ -150,6 +211,8 @@ addr32 ask_kernel_for_frame(frame_owner *owner, uint32_t key) {
     }
     pool.frames[frame] =
         (frame_record){.in_use = true, .owner = owner, .key = key};
+    if (owner && pool.policy->note_new)
+        pool.policy->note_new(frame);
     return address_of_frame(frame);
 }
 
@@ -158,8 +221,14 @@ void kernel_set_frame_owner(addr32 physical_address, frame_owner *owner,
     size_t frame = physical_address >> NUM_OFFSET_BITS;
     assert(pool.ready && frame >= 1 && frame <= pool.total &&
            pool.frames[frame].in_use);
+    bool was_owned = pool.frames[frame].owner != NULL;
     pool.frames[frame].owner = owner;
     pool.frames[frame].key = key;
+    /* A new owner of an owned frame keeps its place in the policy's order. */
+    if (owner && !was_owned && pool.policy->note_new)
+        pool.policy->note_new(frame);
+    else if (!owner && was_owned && pool.policy->note_gone)
+        pool.policy->note_gone(frame);
 }
 
 void return_frame_to_kernel(addr32 physical_address) {
@@ -167,6 +236,8 @@ void return_frame_to_kernel(addr32 physical_address) {
     if (frame == 0)
         return;
     assert(pool.ready && frame <= pool.total && pool.frames[frame].in_use);
+    if (pool.frames[frame].owner && pool.policy->note_gone)
+        pool.policy->note_gone(frame);
     pool.frames[frame] = (frame_record){.in_use = false};
     pool.free_stack[pool.free_count++] = (uint32_t)frame;
 }
@@ -216,10 +287,80 @@ int kernel_set_frames(size_t frames) {
     pool.total = frames;
     pool.free_count = 0;
     pool.untouched = 0;
-    pool.clock_hand = 1;
+    pool.policy->reset(frames);
     return 0;
 }
 
 size_t kernel_frames_free(void) {
     return pool_ready() ? pool.free_count + (pool.total - pool.untouched) : 0;
+}
+
+const char *kernel_policy_name(kernel_policy policy) {
+    return (unsigned)policy < KERNEL_POLICY_COUNT ? policy_names[policy] : NULL;
+}
+
+int kernel_policy_from_name(const char *name) {
+    for (int which = 0; name && which < KERNEL_POLICY_COUNT; which++)
+        if (strcmp(name, policy_names[which]) == 0)
+            return which;
+    errno = EINVAL;
+    return -1;
+}
+
+/* Whether a frame has an owner: a policy keeps records of those only. */
+static bool any_frame_owned(void) {
+    for (size_t frame = 1; frame <= pool.untouched; frame++)
+        if (pool.frames[frame].in_use && pool.frames[frame].owner)
+            return true;
+    return false;
+}
+
+int kernel_set_policy(kernel_policy policy) {
+    if ((unsigned)policy >= KERNEL_POLICY_COUNT ||
+        (policy == KERNEL_POLICY_OPT && !future.next_use)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!pool.ready) {
+        policy_asked = (int)policy;
+        return 0;
+    }
+    if (any_frame_owned()) {
+        errno = EBUSY;
+        return -1;
+    }
+    return policy_begin((int)policy) ? 0 : -1;
+}
+
+int kernel_current_policy(void) {
+    return pool.ready ? (int)pool.policy->which : policy_wanted();
+}
+
+void kernel_set_future(const kernel_future *wanted) {
+    future = wanted ? *wanted : (kernel_future){NULL, NULL};
+    if (future.next_use)
+        return;
+    if (policy_asked == KERNEL_POLICY_OPT)
+        policy_asked = KERNEL_POLICY_CLOCK;
+    if (pool.ready && pool.policy->which == KERNEL_POLICY_OPT) {
+        /* The pool may hold frames: the clock keeps no record of them. */
+        pool.policy = &policy_clock_ops;
+        policy_clock_ops.reset(pool.total);
+        kernel_notes_accesses = false;
+    }
+}
+
+size_t kernel_policy_describe(size_t frame, char *text, size_t size) {
+    if (size > 0)
+        text[0] = '\0';
+    if (!pool.ready || frame == 0 || frame > pool.total ||
+        !pool.policy->describe)
+        return 0;
+    return pool.policy->describe(frame, text, size);
+}
+
+void kernel_note_access(addr32 physical_address) {
+    size_t frame = physical_address >> NUM_OFFSET_BITS;
+    if (frame >= 1 && frame <= pool.total && pool.frames[frame].owner)
+        pool.policy->note_access(frame);
 }

@@ -325,6 +325,8 @@ ACCESS_PATH void copy_bytes(char *to, const char *from, size_t n) {
  * accessed, and dirty on a write. A bit is stored only when it changes: a
  * store to an entry that the next access loads whole would hold that load
  * until the store retires, behind this access's own load from memory.
+ * A policy that wants every access (lru) is told of it: one branch on a
+ * flag that does not change during a run, so predicted, for the others.
  */
 ACCESS_PATH void access_page(page_table_entry *entry, addr32 address,
                              char *bytes, size_t chunk, bool write) {
@@ -340,6 +342,8 @@ ACCESS_PATH void access_page(page_table_entry *entry, addr32 address,
     }
     if (!seen.accessed)
         entry->accessed = 1;
+    if (kernel_notes_accesses)
+        kernel_note_access(page_table_entry_frame(&seen));
 }
 
 /*

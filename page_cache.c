@@ -62,9 +62,13 @@ static bool page_referenced(frame_owner *owner, uint32_t key);
 static int page_evict(frame_owner *owner, uint32_t key);
 static int refresh(cached_file *file, uint32_t evicting);
 
+static bool page_dirty(uint32_t number);
+static bool page_is_dirty(frame_owner *owner, uint32_t key);
+
 static const frame_owner_ops cache_frame_ops = {
     .referenced = page_referenced,
     .evict = page_evict,
+    .dirty = page_is_dirty,
 };
 
 /* Reserves the tables for the pool's frames; false with errno if not. */
@@ -629,6 +633,12 @@ addr32 page_cache_get(cached_file *file, const page_cache_request *request,
     cache.pages[frame_number(frames[0])].referenced = true;
     *was_read = !overwritten(request, request->page);
     return frames[0];
+}
+
+/* The pool's nru question: would evicting the page write it back? */
+static bool page_is_dirty(frame_owner *owner, uint32_t key) {
+    (void)owner;
+    return page_dirty(key);
 }
 
 /* The pool's second-chance question: used since the clock last passed? */

@@ -27,6 +27,7 @@ static int table_evict(frame_owner *owner, uint32_t key);
 static const frame_owner_ops table_frame_ops = {
     .referenced = table_referenced,
     .evict = table_evict,
+    .busy = table_referenced, /* in use, or held: the same test */
 };
 static frame_owner table_owner = {&table_frame_ops};
 

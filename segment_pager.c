@@ -34,10 +34,12 @@ typedef char
 
 static bool page_referenced(frame_owner *owner, uint32_t key);
 static int page_evict(frame_owner *owner, uint32_t key);
+static bool page_dirty(frame_owner *owner, uint32_t key);
 
 const frame_owner_ops segment_pager_frame_ops = {
     .referenced = page_referenced,
     .evict = page_evict,
+    .dirty = page_dirty,
 };
 
 static mmu *mmu_of(frame_owner *owner) {
@@ -170,6 +172,15 @@ static bool page_referenced(frame_owner *owner, uint32_t key) {
     return referenced;
 }
 
+/* The pool's nru question: would evicting the page write it back? */
+static bool page_dirty(frame_owner *owner, uint32_t key) {
+    mmu *this = mmu_of(owner);
+    page_table_entry *entry = page_table_walk(
+        this->page_directories[KEY_PID(key)], KEY_ADDRESS(key), false);
+    assert(entry && page_table_entry_resident(entry));
+    return entry->dirty;
+}
+
 /*
  * The pool takes the frame back: save the page, then unmap it. A dirty
  * victim takes its dirty neighbours after it along in the same write (as
@@ -191,6 +202,8 @@ static int page_evict(frame_owner *owner, uint32_t key) {
         size_t room =
             min_size(NUM_ENTRIES - PAGE_TABLE_INDEX(address),
                      segment ? (segment->end - address) / PAGE_SIZE : 1);
+        if (segment && segment->backing && segment->backing->page_at_a_time)
+            room = 1;
         for (size_t i = 0; i < room && i < MAX_RUN; i++) {
             if (i > 0 && !(entry[i].present && entry[i].dirty))
                 break;
@@ -232,6 +245,8 @@ static size_t run_length(mmu *this, size_t pid, const vm_segmentation *segment,
                          addr32 address, page_table_entry *entry,
                          const mmu_access *span) {
     addr32 page = PAGE_ROUND_DOWN(address);
+    if (segment->backing->page_at_a_time)
+        return 1;
     size_t limit = min_size(NUM_ENTRIES - PAGE_TABLE_INDEX(address),
                             (segment->end - page) / PAGE_SIZE);
     limit = min_size(limit, kernel_frames_total() / MMU_READ_AHEAD_SHARE);

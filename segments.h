@@ -55,6 +55,13 @@ struct pager {
      */
     int (*page_out)(pager *self, size_t page, const void *const frames[],
                     size_t count);
+    /*
+     * true: one page at a time, as a textbook's model has it: a fault
+     * reads its own page only (no run, no read-ahead) and an eviction
+     * writes its victim only, without its dirty neighbours. A replay's
+     * store asks for it (replay.h); false is the machine's usual way.
+     */
+    bool page_at_a_time;
 };
 
 typedef struct {

@@ -1,5 +1,6 @@
 /*
- * settings.c: whole numbers from the environment, clamped to bounds.
+ * settings.c: whole numbers from the environment, clamped to bounds, and
+ * names from a list.
  */
 #include "settings.h"
 
@@ -26,4 +27,16 @@ size_t settings_count(const char *name, size_t fallback, size_t minimum,
     if (wanted < minimum)
         return minimum;
     return (size_t)wanted;
+}
+
+int settings_choice(const char *name, const char *const choices[],
+                    size_t count, int fallback) {
+    const char *setting = getenv(name);
+    if (!setting || !*setting)
+        return fallback;
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(setting, choices[i]) == 0)
+            return (int)i;
+    errno = EINVAL;
+    return -1;
 }

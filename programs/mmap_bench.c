@@ -68,12 +68,15 @@
 #include "host_mmap.h"
 #include "kernel.h"
 #include "mmap.h"
+#include "mmap_bench.h"
 #include "vm.h"
 
 #define CHUNK (64 * 1024)
 #define RANDOM_READS 2000000
 #define LARGE_POOL_FRAMES "40000"
 #define MAX_RUNS 99
+/* The replay rows' trace at the default --mib (128), scaled with it. */
+#define REPLAY_REFERENCES 10000000L
 /* The floor reads the file as our pager does: 256 KiB per call. */
 #define FLOOR_RUN (64 * 4096)
 #define PASSES 4
@@ -1474,7 +1477,9 @@ static void print_json(int count) {
     printf("  \"comparisons\": [\n");
     for (size_t i = 0; i < NUM_COMPARISONS; i++)
         print_json_comparison(&comparisons[i], count, i + 1 == NUM_COMPARISONS);
-    printf("  ]\n}\n");
+    printf("  ],\n");
+    bench_replay_print(true);
+    printf("}\n");
 }
 
 /* Writes `size` pseudo-random bytes to `path`, then reads them once so the
@@ -1529,7 +1534,8 @@ static void round_order(enum method order[NUM_METHODS]) {
 
 static int usage(void) {
     fprintf(stderr,
-            "usage: mmap_bench [--json | --markdown] [--runs N] [--mib N]\n");
+            "usage: mmap_bench [--json | --markdown] [--runs N] [--mib N]\n"
+            "                  [--replay-refs N]\n");
     return 2;
 }
 
@@ -1537,6 +1543,7 @@ int main(int argc, char **argv) {
     bool json = false, markdown = false;
     int count = 5;
     long mib = 128;
+    long replay_refs = 0; /* 0: REPLAY_REFERENCES scaled by --mib */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             json = true;
@@ -1546,12 +1553,16 @@ int main(int argc, char **argv) {
             count = atoi(argv[++i]);
         else if (strcmp(argv[i], "--mib") == 0 && i + 1 < argc)
             mib = atol(argv[++i]);
+        else if (strcmp(argv[i], "--replay-refs") == 0 && i + 1 < argc)
+            replay_refs = atol(argv[++i]);
         else
             return usage();
     }
     if (count < 1 || count > MAX_RUNS || mib < 1 || mib > 1024 ||
-        (json && markdown))
+        replay_refs < 0 || (json && markdown))
         return usage();
+    if (replay_refs == 0)
+        replay_refs = (long)(REPLAY_REFERENCES / 128 * mib);
     bench.size = (size_t)mib * 1024 * 1024;
     bench.chunk = malloc(CHUNK);
     const char *tmpdir = getenv("TMPDIR");
@@ -1589,11 +1600,14 @@ int main(int argc, char **argv) {
             ok = collect(order[run % 2 ? NUM_METHODS - 1 - i : i], run);
     }
     remove_files();
-    if (!ok || !checksums_agree())
+    if (!ok || !checksums_agree() ||
+        !bench_replay_collect((size_t)replay_refs, count))
         return 1;
     if (json)
         print_json(count);
     else
         print_table(count, markdown);
+    if (!json)
+        bench_replay_print(false);
     return 0;
 }

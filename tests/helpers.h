@@ -76,6 +76,8 @@ extern const test_suite swap_suite;
 extern const test_suite anon_suite;
 extern const test_suite sbrk_suite;
 extern const test_suite fork_suite;
+extern const test_suite policy_suite;
+extern const test_suite replay_suite;
 
 /* ------------------------------------------------------------------ */
 /* The harness: failing a check                                        */

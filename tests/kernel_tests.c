@@ -59,7 +59,8 @@ static int fake_evict(frame_owner *owner, uint32_t key) {
     return 0;
 }
 
-static const frame_owner_ops fake_owner_ops = {fake_referenced, fake_evict};
+static const frame_owner_ops fake_owner_ops = {.referenced = fake_referenced,
+                                               .evict = fake_evict};
 
 static void fake_owner_init(fake_owner *this) {
     memset(this, 0, sizeof *this);

@@ -13,6 +13,8 @@
  * tests/interop_tests.c runs nm, ar, cc and g++ on libmmap.a and its files,
  * tests/io_fault_tests.c makes the file I/O fail on purpose (io_fault.h),
  * tests/swap_tests.c specifies the swap store (swap.h) on its own,
+ * tests/policy_tests.c the replacement policies (policy.h) and
+ * tests/replay_tests.c the policy lab's replay (replay.h),
  * each file ending with its suite; tests/helpers.c holds what they share.
  *
  * Every test is a named function that sets up, acts and checks. Each runs
@@ -30,7 +32,8 @@
  *                            kernel, segments, mmu, trace, mmap, vma,
  *                            vm, page_cache, fault, examples, demo,
  *                            vm_kernel, vm_fork_kernel, interop,
- *                            io_fault, swap: all
+ *                            io_fault, swap, anon, sbrk, fork,
+ *                            vm_fork_kernel, policy, replay: all
  *                            its tests); an unknown name: exit 2
  *   ./mmap_tests --list      prints the names of every test, one a line
  *
@@ -57,7 +60,7 @@ static const test_suite *const suites[] = {
     &vm_suite,         &page_cache_suite, &fault_suite,  &examples_suite,
     &demo_suite,       &vm_kernel_suite,  &interop_suite, &io_fault_suite,
     &swap_suite,       &anon_suite,        &sbrk_suite,       &fork_suite,
-    &vm_fork_kernel_suite,
+    &vm_fork_kernel_suite, &policy_suite, &replay_suite,
 };
 
 #define NUM_SUITES (sizeof suites / sizeof suites[0])

@@ -266,7 +266,7 @@ static int small_page_out(pager *base, size_t page, const void *const frames[],
 }
 
 static void test_sbrk_writes_a_pagers_dirty_pages_back_before_freeing(void) {
-    static small_pager store = {{small_page_in, small_page_out}, {{0}}, false};
+    static small_pager store = {{small_page_in, small_page_out, false}, {{0}}, false};
     mmu *m = new_mmu_with_process(1);
     m->segmentations[1]->segments[HEAP].backing = &store.base;
     sbrk_or_fail(m, 1, 2 * PAGE_SIZE);
