@@ -1,5 +1,6 @@
 # make        the library objects, libmmap.a, mmap_tests, the programs
-#             built on the library in programs/ (mmap_demo, mmap_bench)
+#             built on the library in programs/ (mmap_demo, mmap_bench,
+#             mmap_play)
 #             and the lectures' examples in examples/
 # make test   build and run the test suite
 # make demo   run the demo on a copy of a bundled file
@@ -31,7 +32,8 @@ ASAN_DIR = asan$(addprefix -,$(filter-out cc gcc,$(ASAN_COMPILER)))
 LIB_SRCS = host_memory.c settings.c kernel.c page_table.c tlb.c segments.c \
            trace.c mmu.c segment_pager.c \
            io_fault.c file_store.c vma.c rmap.c page_cache.c anon.c fault.c \
-           swap.c vm.c heap.c fork.c mmap.c munmap.c
+           swap.c vm.c heap.c fork.c mmap.c munmap.c scenario.c \
+           play_text.c play_snapshot.c play_event.c play.c
 LIB_OBJS = $(LIB_SRCS:.c=.o)
 HEADERS = $(wildcard *.h)
 # The test suite: a runner, shared helpers and one file per module.
@@ -53,7 +55,7 @@ EXAMPLES = examples/private_read examples/grow_and_msync examples/file_read \
 .PHONY: all test demo bench asan cxx-check c99-check fuzz fuzz-driver clean
 
 # The programs built on the library, each in programs/.
-PROGRAMS = programs/mmap_demo programs/mmap_bench
+PROGRAMS = programs/mmap_demo programs/mmap_bench programs/mmap_play
 PROGRAM_HEADERS = $(wildcard programs/*.h)
 
 all: libmmap.a mmap_tests $(PROGRAMS) $(EXAMPLES)
@@ -97,6 +99,10 @@ $(EXAMPLES): %: %.o examples/machine.o examples/workspace.o libmmap.a
 # first.
 test: mmap_tests programs/mmap_demo $(EXAMPLES)
 	./mmap_tests
+
+# The playground in a terminal: a scenario's steps, or its JSON.
+programs/mmap_play: programs/mmap_play.o libmmap.a
+	$(CC) $(CFLAGS) -o $@ $^
 
 programs/mmap_bench: programs/mmap_bench.o programs/host_mmap.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
