@@ -69,6 +69,9 @@ struct play_run {
     int fds[PLAY_MAX_FDS]; /* host descriptors; -1: free */
     play_event *events;
     size_t num_events, events_room;
+    /* Where an eviction's choice goes: before the saving (swap out, write
+     * back) that the trace reports ahead of the eviction itself. */
+    size_t choice_at;
     const char *access;
     size_t tlb_pid;
     bool flushed; /* this step told of a TLB flush */
@@ -156,6 +159,22 @@ static void add_event(play_run *run, const play_event *event) {
         run->events_room = room;
     }
     run->events[run->num_events++] = *event;
+    if (strcmp(event->kind, "swap_out") && strcmp(event->kind, "write_back") &&
+        strcmp(event->kind, "pager_write"))
+        run->choice_at = run->num_events;
+}
+
+/* Adds the policy's choice at choice_at, ahead of the saving it caused. */
+static void add_choice(play_run *run, const play_event *choice) {
+    size_t at = run->choice_at < run->num_events ? run->choice_at
+                                                 : run->num_events;
+    add_event(run, choice);
+    if (run->out_of_memory)
+        return;
+    play_event moved = run->events[run->num_events - 1];
+    memmove(&run->events[at + 1], &run->events[at],
+            (run->num_events - 1 - at) * sizeof moved);
+    run->events[at] = moved;
 }
 
 static void tell_flush(play_run *run, size_t from, size_t to) {
@@ -207,8 +226,12 @@ static void on_trace(const trace_record *record, void *context) {
     size_t n = play_event_describe(record, &c, events);
     if (n == 0)
         run->out_of_memory = true;
-    for (size_t i = 0; i < n; i++)
-        add_event(run, &events[i]);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(events[i].kind, "policy_choice") == 0)
+            add_choice(run, &events[i]);
+        else
+            add_event(run, &events[i]);
+    }
 }
 
 /* ---- Files ---- */
@@ -408,6 +431,24 @@ static void do_ftruncate(play_run *run, const scenario_statement *st,
     status(o, "ftruncate", ftruncate(host, (off_t)arg(run, st, 1)));
 }
 
+static void do_pwrite(play_run *run, const scenario_statement *st,
+                      outcome *o) {
+    int host = host_fd(run, arg(run, st, 0));
+    if (host < 0) {
+        refused(o, "pwrite", EBADF);
+        return;
+    }
+    ssize_t n = pwrite(host, st->data, st->data_length, (off_t)arg(run, st, 1));
+    if (n < 0) {
+        refused(o, "pwrite", errno);
+        return;
+    }
+    o->has_value = true;
+    o->value = n;
+    play_text_printf(&o->text, "pwrite wrote %zd bytes to the file, as "
+                     "another program would", n);
+}
+
 /* An address argument: false (and EINVAL told) when it leaves 32 bits. */
 static bool address_arg(const play_run *run, const scenario_statement *st,
                         size_t i, addr32 *out, outcome *o) {
@@ -587,6 +628,7 @@ static void execute(play_run *run, const scenario_statement *st, outcome *o,
     case SCENARIO_OPEN: do_open(run, st, o); break;
     case SCENARIO_CLOSE: do_close(run, st, o); break;
     case SCENARIO_FTRUNCATE: do_ftruncate(run, st, o); break;
+    case SCENARIO_PWRITE: do_pwrite(run, st, o); break;
     case SCENARIO_MMAP: do_mmap(run, st, o); break;
     case SCENARIO_MUNMAP:
     case SCENARIO_MPROTECT:
@@ -755,7 +797,8 @@ static void record(play_run *run, const scenario_statement *st, outcome *o,
         run->out_of_memory = true;
         return;
     }
-    if (st && tlb_before && !tlb_count(run->machine) && !run->flushed)
+    if (st && (st->op == SCENARIO_FORK || st->op == SCENARIO_REMOVE_PROCESS) &&
+        tlb_before && !tlb_count(run->machine) && !run->flushed)
         tell_flush(run, run->tlb_pid, run->machine->curr_pid);
     if (st)
         tell_freed(run, run->last, run->scratch);
@@ -774,7 +817,7 @@ static void record(play_run *run, const scenario_statement *st, outcome *o,
     step->events = run->events;
     step->num_events = run->num_events;
     run->events = NULL;
-    run->num_events = run->events_room = 0;
+    run->num_events = run->events_room = run->choice_at = 0;
     step->changes = play_text_take(&words);
     step->json = step->outcome_text ? step_json(step, o, &delta) : NULL;
     run->num_steps++;
@@ -789,7 +832,8 @@ static void record(play_run *run, const scenario_statement *st, outcome *o,
 /* The process a statement acts in, or -1, read before it runs. */
 static long acting_pid(const play_run *run, const scenario_statement *st) {
     if (st->op == SCENARIO_FILE || st->op == SCENARIO_OPEN ||
-        st->op == SCENARIO_CLOSE || st->op == SCENARIO_FTRUNCATE)
+        st->op == SCENARIO_CLOSE || st->op == SCENARIO_FTRUNCATE ||
+        st->op == SCENARIO_PWRITE)
         return -1;
     int64_t pid = arg(run, st, 0);
     return pid >= 0 && pid < MAX_PROCESS_ID ? (long)pid : -1;

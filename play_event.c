@@ -201,8 +201,8 @@ static size_t given_event(const trace_record *r, const play_event_context *c,
                                name, address);
     else
         made = play_event_make(out, "frame_given", rule_given_page, "frame %u "
-                               "is given to page %zu of its store", frame,
-                               r->page);
+                               "is given to a page read from its store",
+                               frame);
     if (made < 0)
         return 0;
     out->frame = frame;
@@ -217,8 +217,7 @@ static void victim(const trace_record *r, const play_event_context *c,
         snprintf(out, 80, "%s's page 0x%08x", who(c, r->pid, b),
                  (unsigned)r->virtual_address);
     else
-        snprintf(out, 80, "a page mapped by no one (page %zu of its store)",
-                 r->page);
+        snprintf(out, 80, "page %zu of its file, mapped by no one", r->page);
 }
 
 static size_t eviction_events(const trace_record *r,

@@ -61,20 +61,31 @@ void play_text_printf(play_text *self, const char *format, ...) {
     self->length += (size_t)n;
 }
 
+/* Whether byte `c` goes into a JSON string as it is. */
+static bool plain(unsigned char c) {
+    return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
+}
+
 void play_text_json(play_text *self, const char *bytes, size_t count) {
     play_text_add(self, "\"", 1);
-    for (size_t i = 0; i < count; i++) {
-        unsigned char c = (unsigned char)bytes[i];
+    size_t i = 0;
+    while (i < count) {
+        size_t run = i;
+        while (run < count && plain((unsigned char)bytes[run]))
+            run++;
+        play_text_add(self, bytes + i, run - i); /* the plain ones at once */
+        if (run == count)
+            break;
+        unsigned char c = (unsigned char)bytes[run];
         if (c == '"' || c == '\\') {
             char escaped[2] = {'\\', (char)c};
             play_text_add(self, escaped, 2);
         } else if (c == '\n') {
             play_text_add(self, "\\n", 2);
-        } else if (c < 0x20 || c >= 0x7F) {
-            play_text_printf(self, "\\u%04x", c);
         } else {
-            play_text_add(self, (const char *)&bytes[i], 1);
+            play_text_printf(self, "\\u%04x", c);
         }
+        i = run + 1;
     }
     play_text_add(self, "\"", 1);
 }

@@ -29,6 +29,8 @@ typedef struct {
 
 static const char *const what_process[] = {"the process"};
 static const char *const what_fd[] = {"the descriptor", "the length"};
+static const char *const what_pwrite[] = {"the descriptor", "the data",
+                                          "the offset"};
 static const char *const what_open[] = {"the file's name", "the flags"};
 static const char *const what_mmap[] = {"the process", "the address",
                                         "the length", "the protection",
@@ -54,6 +56,7 @@ static const call_spec calls[] = {
     {"open", SCENARIO_OPEN, "se", what_open, false},
     {"close", SCENARIO_CLOSE, "e", what_fd, false},
     {"ftruncate", SCENARIO_FTRUNCATE, "ee", what_fd, false},
+    {"pwrite", SCENARIO_PWRITE, "ede", what_pwrite, false},
     {"vm_mmap", SCENARIO_MMAP, "eeeeeee", what_mmap, false},
     {"vm_munmap", SCENARIO_MUNMAP, "eee", what_range, false},
     {"vm_mprotect", SCENARIO_MPROTECT, "eeee", what_mprotect, false},
@@ -294,6 +297,8 @@ static bool data(parser *p, char stop, char **out, size_t *out_length) {
             break;
         if (stop && at_end(p))
             return fail(p, p->at, "expected '%c' after the data", stop);
+        if (stop == ',' && *p->at == ')')
+            return fail(p, p->at, "expected ',' after the data");
         const char *where = p->at;
         int64_t byte;
         if (*p->at == '"') {
@@ -414,7 +419,8 @@ static bool arguments(parser *p, const call_spec *spec, scenario_statement *st) 
                       ? expression(p, &st->args[st->num_args++], spec->what[i])
                   : spec->args[i] == 's'
                       ? string_argument(p, &st->path, spec->what[i])
-                      : data(p, ')', &st->data, &st->data_length);
+                      : data(p, i + 1 < n ? ',' : ')', &st->data,
+                             &st->data_length);
         if (!ok)
             return false;
     }
@@ -657,16 +663,21 @@ void scenario_delete(scenario *self) {
 
 int64_t scenario_eval(const scenario *self, const scenario_expr *expr,
                       const int64_t *values) {
-    uint64_t result = 0;
+    /* C's precedence: * over + and -, and those over |. */
+    uint64_t any = 0, sum = 0, product = 0;
     for (size_t i = 0; i < expr->count; i++) {
         const scenario_term *t = &self->terms[expr->first + i];
         uint64_t v = (uint64_t)(t->is_name ? values[t->name] : t->number);
-        switch (t->op) {
-        case '-': result -= v; break;
-        case '*': result *= v; break;
-        case '|': result |= v; break;
-        default: result += v; break;
+        if (t->op == '*') {
+            product *= v;
+            continue;
         }
+        sum += product;
+        if (t->op == '|') {
+            any |= sum;
+            sum = 0;
+        }
+        product = t->op == '-' ? (uint64_t)0 - v : v;
     }
-    return (int64_t)result;
+    return (int64_t)(any | (sum + product));
 }

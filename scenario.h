@@ -15,7 +15,7 @@
  * must be bound before it is used; a capital letter bound as a name is
  * that name from then on. Errors are data: the line, the column and what
  * was expected, never printed. Left out: loops, conditions, arithmetic
- * beyond + - * and |, more than one statement a line.
+ * beyond + - * and | (with C's precedence), more than one statement a line.
  */
 #ifndef SCENARIO_H
 #define SCENARIO_H
@@ -54,6 +54,7 @@ typedef enum {
     SCENARIO_OPEN,           /* open("NAME", FLAGS) */
     SCENARIO_CLOSE,          /* close(FD) */
     SCENARIO_FTRUNCATE,      /* ftruncate(FD, LENGTH) */
+    SCENARIO_PWRITE,         /* pwrite(FD, DATA, OFFSET): another program's */
     SCENARIO_MMAP,           /* vm_mmap(P, ADDR, LENGTH, PROT, FLAGS, FD, OFF) */
     SCENARIO_MUNMAP,         /* vm_munmap(P, ADDR, LENGTH) */
     SCENARIO_MPROTECT,       /* vm_mprotect(P, ADDR, LENGTH, PROT) */
@@ -122,7 +123,7 @@ void scenario_delete(scenario *self);
 
 /*
  * The value of `expr`, each name read from `values` (indexed as
- * scenario.names). Terms are joined left to right, with no precedence.
+ * scenario.names), with C's precedence: * before + and -, those before |.
  */
 int64_t scenario_eval(const scenario *self, const scenario_expr *expr,
                       const int64_t *values);
