@@ -290,6 +290,7 @@ static bool data(parser *p, char stop, char **out, size_t *out_length) {
     size_t room = 0;
     *out = NULL;
     *out_length = 0;
+    skip_blanks(p);
     const char *start = p->at;
     for (;;) {
         skip_blanks(p);

@@ -76,6 +76,8 @@ extern const test_suite swap_suite;
 extern const test_suite anon_suite;
 extern const test_suite sbrk_suite;
 extern const test_suite fork_suite;
+extern const test_suite scenario_suite;
+extern const test_suite play_suite;
 
 /* ------------------------------------------------------------------ */
 /* The harness: failing a check                                        */

@@ -57,7 +57,7 @@ static const test_suite *const suites[] = {
     &vm_suite,         &page_cache_suite, &fault_suite,  &examples_suite,
     &demo_suite,       &vm_kernel_suite,  &interop_suite, &io_fault_suite,
     &swap_suite,       &anon_suite,        &sbrk_suite,       &fork_suite,
-    &vm_fork_kernel_suite,
+    &vm_fork_kernel_suite, &scenario_suite,   &play_suite,
 };
 
 #define NUM_SUITES (sizeof suites / sizeof suites[0])
