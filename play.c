@@ -571,26 +571,35 @@ static void stopped(outcome *o, const char *what, addr32 address,
     }
 }
 
-static void do_access(play_run *run, const scenario_statement *st,
-                      outcome *o, char **buffer) {
-    addr32 address;
-    if (!address_arg(run, st, 1, &address, o))
-        return;
+/* The bytes an access moves: a read's count or a write's data; false
+ * (and EINVAL told) past PLAY_MAX_TRANSFER. */
+static bool transfer_size(const play_run *run, const scenario_statement *st,
+                          size_t *count, outcome *o) {
     bool reading = st->op == SCENARIO_READ;
-    size_t pid = (size_t)arg(run, st, 0);
     int64_t wanted = reading ? arg(run, st, 2) : (int64_t)st->data_length;
     if (wanted < 0 || wanted > PLAY_MAX_TRANSFER) {
         o->kind = PLAY_OUTCOME_ERRNO;
         o->error = EINVAL;
         play_text_printf(&o->text, "a %s moves 0 to %d bytes: EINVAL",
                          reading ? "read" : "write", PLAY_MAX_TRANSFER);
-        return;
+        return false;
     }
-    size_t count = (size_t)wanted, done;
+    *count = (size_t)wanted;
+    return true;
+}
+
+static void do_access(play_run *run, const scenario_statement *st,
+                      outcome *o, char **buffer) {
+    addr32 address;
+    size_t count, done;
+    if (!address_arg(run, st, 1, &address, o) ||
+        !transfer_size(run, st, &count, o))
+        return;
+    bool reading = st->op == SCENARIO_READ;
+    size_t pid = (size_t)arg(run, st, 0);
     errno = 0;
     if (reading) {
-        *buffer = malloc(count ? count : 1);
-        if (!*buffer) {
+        if (!(*buffer = malloc(count ? count : 1))) {
             run->out_of_memory = true;
             return;
         }

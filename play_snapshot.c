@@ -668,21 +668,44 @@ static void entries_delta(const play_snapshot *b, const snap_process *pb,
     play_text_puts(t, "}");
 }
 
+/* What of a process changed: its name, directory, tables, areas, entries. */
+typedef struct {
+    bool name, directory, tables, areas, entries;
+} process_changes;
+
+static process_changes changes_of(const play_snapshot *b,
+                                  const snap_process *pb,
+                                  const play_snapshot *a,
+                                  const snap_process *pa) {
+    if (!pb)
+        return (process_changes){true, true, true, true, true};
+    return (process_changes){
+        strcmp(pb->name, pa->name) != 0, pb->directory != pa->directory,
+        !same(&b->tables, pb->tables_first, pb->num_tables, &a->tables,
+              pa->tables_first, pa->num_tables),
+        !same(&b->areas, pb->areas_first, pb->num_areas, &a->areas,
+              pa->areas_first, pa->num_areas),
+        !same(&b->entries, pb->entries_first, pb->num_entries, &a->entries,
+              pa->entries_first, pa->num_entries)};
+}
+
+static void tables_words(play_text *w, const char *who,
+                         const snap_table *list, size_t count) {
+    play_text_printf(w, "%s's page tables:", who);
+    for (size_t i = 0; i < count; i++)
+        play_text_printf(w, " 0x%08x.. in frame %u",
+                         (unsigned)list[i].index << 22,
+                         (unsigned)list[i].frame);
+    play_text_puts(w, count ? "\n" : " none\n");
+}
+
 /* Process `pa` (now) against `pb` (before, or NULL), as the delta's value. */
 static void process_delta(const play_snapshot *b, const snap_process *pb,
                           const play_snapshot *a, const snap_process *pa,
                           const play_view *view, object *parent,
                           play_text *w) {
-    bool name = !pb || strcmp(pb->name, pa->name) != 0;
-    bool directory = !pb || pb->directory != pa->directory;
-    bool tables = !pb || !same(&b->tables, pb->tables_first, pb->num_tables,
-                               &a->tables, pa->tables_first, pa->num_tables);
-    bool areas = !pb || !same(&b->areas, pb->areas_first, pb->num_areas,
-                              &a->areas, pa->areas_first, pa->num_areas);
-    bool entries = !pb || !same(&b->entries, pb->entries_first,
-                                pb->num_entries, &a->entries,
-                                pa->entries_first, pa->num_entries);
-    if (!name && !directory && !tables && !areas && !entries)
+    process_changes c = changes_of(b, pb, a, pa);
+    if (!c.name && !c.directory && !c.tables && !c.areas && !c.entries)
         return;
     char buffer[16];
     const char *who = process_name(pa, buffer);
@@ -690,38 +713,32 @@ static void process_delta(const play_snapshot *b, const snap_process *pb,
     key_number(parent, pa->pid, "%llu");
     object o = {t, false};
     play_text_puts(t, "{");
-    if (name) {
+    if (c.name) {
         key(&o, "name");
         play_text_json(t, who, strlen(who));
     }
-    if (directory) {
+    if (c.directory) {
         key(&o, "directory");
         play_text_printf(t, "%u", (unsigned)pa->directory);
         if (w)
             play_text_printf(w, "%s: page directory in frame %u\n", who,
                              (unsigned)pa->directory);
     }
-    if (tables) {
-        key(&o, "tables");
+    if (c.tables) {
         const snap_table *list = AT(a->tables, snap_table, pa->tables_first);
+        key(&o, "tables");
         tables_json(t, list, pa->num_tables);
-        if (w) {
-            play_text_printf(w, "%s's page tables:", who);
-            for (size_t i = 0; i < pa->num_tables; i++)
-                play_text_printf(w, " 0x%08x.. in frame %u",
-                                 (unsigned)list[i].index << 22,
-                                 (unsigned)list[i].frame);
-            play_text_puts(w, pa->num_tables ? "\n" : " none\n");
-        }
+        if (w)
+            tables_words(w, who, list, pa->num_tables);
     }
-    if (areas) {
-        key(&o, "areas");
+    if (c.areas) {
         const snap_area *list = AT(a->areas, snap_area, pa->areas_first);
+        key(&o, "areas");
         areas_json(t, list, pa->num_areas, view);
         if (w)
             areas_words(w, who, list, pa->num_areas, view);
     }
-    if (entries) {
+    if (c.entries) {
         key(&o, "entries");
         entries_delta(b, pb, a, pa, who, t, w);
     }
