@@ -191,7 +191,8 @@ static void take_areas(play_snapshot *self, const play_view *view, size_t pid,
         *s = (snap_area){g->start, g->end, g->permissions, KIND_SEGMENT + i, -1};
     }
     process->num_areas = self->areas.count - process->areas_first;
-    qsort(AT(self->areas, snap_area, process->areas_first), process->num_areas,
+    if (process->num_areas > 1)
+        qsort(AT(self->areas, snap_area, process->areas_first), process->num_areas,
           sizeof(snap_area), compare_areas);
 }
 
@@ -390,8 +391,9 @@ static void take_page_cache(play_snapshot *self) {
         if (c)
             *c = (snap_cached){f->file, n, f->page, f->dirty, 0};
     }
-    qsort(self->cached.items, self->cached.count, sizeof(snap_cached),
-          compare_cached);
+    if (self->cached.count > 1)
+        qsort(self->cached.items, self->cached.count, sizeof(snap_cached),
+              compare_cached);
 }
 
 static int compare_found(const void *a, const void *b) {
@@ -406,8 +408,9 @@ static int compare_found(const void *a, const void *b) {
 /* The slots that entries name, and the swap cache's frames. */
 static void take_swap(play_snapshot *self) {
     gather(self, true);
-    qsort(self->found.items, self->found.count, sizeof(snap_found),
-          compare_found);
+    if (self->found.count > 1)
+        qsort(self->found.items, self->found.count, sizeof(snap_found),
+              compare_found);
     self->slots.count = self->slot_mappers.count = 0;
     snap_slot *slot = NULL;
     for (size_t i = 0; i < self->found.count; i++) {

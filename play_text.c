@@ -14,7 +14,7 @@
 static bool reserve(play_text *self, size_t more) {
     if (self->failed)
         return false;
-    if (self->length + more + 1 <= self->room)
+    if (self->text && self->length + more + 1 <= self->room)
         return true;
     size_t room = self->room ? self->room : 256;
     while (room < self->length + more + 1)
@@ -26,11 +26,12 @@ static bool reserve(play_text *self, size_t more) {
     }
     self->text = grown;
     self->room = room;
+    self->text[self->length] = '\0';
     return true;
 }
 
 void play_text_add(play_text *self, const char *bytes, size_t count) {
-    if (!reserve(self, count))
+    if (!reserve(self, count) || count == 0) /* bytes may be NULL then */
         return;
     memcpy(self->text + self->length, bytes, count);
     self->length += count;

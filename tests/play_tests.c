@@ -121,6 +121,15 @@ static json *json_parse(const char *text) {
     return j;
 }
 
+static void json_free(json *j);
+
+/* json_parse of a string made for it, which is freed. */
+static json *json_parse_owned(char *text) {
+    json *j = json_parse(text);
+    free(text);
+    return j;
+}
+
 static void json_free(json *j) {
     if (!j)
         return;
@@ -307,7 +316,7 @@ static const char *outcome_kind(const json *step) {
 }
 
 static void test_play_runs_every_statement_with_its_outcome(void) {
-    json *run = json_parse(play_run_json(
+    json *run = json_parse_owned(play_run_json(
         "file f.txt \"hello world\\n\"\n"
         "mmu_add_process(A)\n"
         "fd = open(\"f.txt\", O_RDWR)\n"
@@ -348,7 +357,7 @@ static void test_play_runs_every_statement_with_its_outcome(void) {
 }
 
 static void test_play_scenario_error_is_json_with_line_and_column(void) {
-    json *run = json_parse(play_run_json("mmu_add_process(A)\nread(A, q, 1)\n",
+    json *run = json_parse_owned(play_run_json("mmu_add_process(A)\nread(A, q, 1)\n",
                                          "bad", NULL));
     const json *error = json_get(run, "error");
     expect_true(json_is(json_get(run, "ok"), "false"), "ok is false");
@@ -356,7 +365,7 @@ static void test_play_scenario_error_is_json_with_line_and_column(void) {
     expect_true(json_is(json_get(error, "column"), "9"), "the error's column");
     expect_size(json_get(run, "steps")->count, 0, "no step ran");
     json_free(run);
-    json *big = json_parse(play_run_json("frames 999999\n", "big", NULL));
+    json *big = json_parse_owned(play_run_json("frames 999999\n", "big", NULL));
     expect_true(json_is(json_get(big, "ok"), "false"),
                 "more frames than the pool holds: a scenario error");
     expect_true(json_is(json_get(json_get(big, "error"), "line"), "1"),
