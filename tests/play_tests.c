@@ -513,6 +513,26 @@ static void test_play_leaves_no_file_behind(void) {
     rmdir(directory);
 }
 
+/* As the web page runs scenarios: one after another, in
+ * one process, pools of different sizes between them. */
+static void test_play_runs_again_with_the_same_json(void) {
+    char root[PATH_MAX];
+    repository_root(root);
+    char *swap = scenario_text("swap.scn"), *sharing = scenario_text("sharing.scn");
+    char *first = play_run_json(swap, "swap", root);
+    char *other = play_run_json(sharing, "sharing", root);
+    char *again = play_run_json(swap, "swap", root);
+    expect_not_null(first, "the first run's JSON");
+    expect_not_null(other, "a run with another pool between");
+    expect_true(first && again && strcmp(first, again) == 0,
+                "the same scenario run again gives the same JSON");
+    free(first);
+    free(other);
+    free(again);
+    free(swap);
+    free(sharing);
+}
+
 static const test_case play_tests[] = {
     TEST(play_runs_every_statement_with_its_outcome),
     TEST(play_scenario_error_is_json_with_line_and_column),
@@ -521,6 +541,7 @@ static const test_case play_tests[] = {
     TEST(play_fork_shares_a_frame_then_a_write_copies_it),
     TEST(play_swap_scenario_shows_a_slot),
     TEST(play_leaves_no_file_behind),
+    TEST(play_runs_again_with_the_same_json),
 };
 
 const test_suite play_suite = {"play", play_tests,
