@@ -120,7 +120,13 @@ static void *push(play_snapshot *self, vec *v) {
     return item;
 }
 
-#define AT(v, type, i) (&((type *)(v).items)[i])
+/* Item `i` of `v`; NULL while `v` has never held one (no pointer
+ * arithmetic on NULL, which C leaves undefined even for an offset of 0). */
+static void *item(const vec *v, size_t i) {
+    return v->items ? (char *)v->items + i * v->size : NULL;
+}
+
+#define AT(v, type, i) ((type *)item(&(v), (i)))
 
 play_snapshot *play_snapshot_create(void) {
     play_snapshot *self = calloc(1, sizeof *self);
