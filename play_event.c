@@ -333,7 +333,10 @@ size_t play_event_describe(const trace_record *record,
         made = page_event(record, context, out);
         break;
     }
-    if (made && record->event != TRACE_FRAME_GIVEN) {
+    if (made && record->event == TRACE_WRITE_BACK &&
+        !record->virtual_address) {
+        /* a page of the cache that no entry maps: no process to name */
+    } else if (made && record->event != TRACE_FRAME_GIVEN) {
         out->pid = (long)record->pid;
         out->address = (long)record->virtual_address;
     } else if (made && (record->use == TRACE_FRAME_ZERO_PAGE ||

@@ -13,6 +13,8 @@
  * tests/interop_tests.c runs nm, ar, cc and g++ on libmmap.a and its files,
  * tests/io_fault_tests.c makes the file I/O fail on purpose (io_fault.h),
  * tests/swap_tests.c specifies the swap store (swap.h) on its own,
+ * tests/scenario_tests.c the playground's language (scenario.h) and
+ * tests/play_tests.c its engine (play.h),
  * each file ending with its suite; tests/helpers.c holds what they share.
  *
  * Every test is a named function that sets up, acts and checks. Each runs
@@ -30,7 +32,7 @@
  *                            kernel, segments, mmu, trace, mmap, vma,
  *                            vm, page_cache, fault, examples, demo,
  *                            vm_kernel, vm_fork_kernel, interop,
- *                            io_fault, swap: all
+ *                            io_fault, swap, scenario, play: all
  *                            its tests); an unknown name: exit 2
  *   ./mmap_tests --list      prints the names of every test, one a line
  *
