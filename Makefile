@@ -95,9 +95,9 @@ examples/%.o: examples/%.c examples/exchange.h examples/machine.h \
 $(EXAMPLES): %: %.o examples/machine.o examples/workspace.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
-# The suites demo and examples run programs/mmap_demo and examples/: built
-# first.
-test: mmap_tests programs/mmap_demo $(EXAMPLES)
+# The suites demo, play and examples run programs/mmap_demo,
+# programs/mmap_play and examples/: built first.
+test: mmap_tests programs/mmap_demo programs/mmap_play $(EXAMPLES)
 	./mmap_tests
 
 # The playground in a terminal: a scenario's steps, or its JSON.
@@ -123,7 +123,7 @@ $(ASAN_DIR)/mmap_tests: $(LIB_SRCS) $(TEST_SRCS) $(HEADERS) $(TEST_HEADERS) \
 	    -o $@ $(LIB_SRCS) $(TEST_SRCS) $(TEST_LIB) \
 	    -Wl,-rpath,'$$ORIGIN/../tests'
 
-asan: $(ASAN_DIR)/mmap_tests programs/mmap_demo $(EXAMPLES)
+asan: $(ASAN_DIR)/mmap_tests programs/mmap_demo programs/mmap_play $(EXAMPLES)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    ./$(ASAN_DIR)/mmap_tests
 

@@ -68,8 +68,10 @@ typedef struct play_run play_run;
  * Parses and runs the NUL-terminated `text`, named `name` in the JSON,
  * fixtures read from `base_dir` (NULL: the current directory). Returns the
  * run (the caller's, freed with play_run_delete), whose ok is false when
- * the scenario has an error (then no step ran); or NULL with errno ENOMEM,
- * or what mkdtemp says.
+ * the scenario has an error (then no step ran; `frames N` past the pool's
+ * capacity is one); or NULL with errno ENOMEM, EBUSY (another MMU holds
+ * frames of the pool, which kernel_set_frames needs free), or what
+ * mkdtemp or mmu_create says.
  */
 play_run *play_run_scenario(const char *text, const char *name,
                             const char *base_dir);

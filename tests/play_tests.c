@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "play.h"
@@ -533,6 +534,55 @@ static void test_play_runs_again_with_the_same_json(void) {
     free(sharing);
 }
 
+/* Runs `command` through the shell; its output in a fresh string. */
+static char *output_of(const char *command, int *status) {
+    FILE *pipe = popen(command, "r");
+    if (!pipe)
+        setup_failed("popen");
+    size_t length = 0, room = 1 << 16;
+    char *out = malloc(room);
+    while (out) {
+        length += fread(out + length, 1, room - length - 1, pipe);
+        if (length < room - 1)
+            break;
+        out = realloc(out, room *= 2);
+    }
+    *status = pclose(pipe);
+    if (!out)
+        setup_failed("malloc");
+    out[length] = '\0';
+    return out;
+}
+
+static void test_play_mmap_play_prints_a_run_its_json_and_its_errors(void) {
+    char root[PATH_MAX], command[3 * PATH_MAX], bad[PATH_MAX];
+    int status;
+    repository_root(root);
+    snprintf(command, sizeof command,
+             "cd '%s' && ./programs/mmap_play scenarios/fork_cow.scn", root);
+    char *words = output_of(command, &status);
+    expect_int(status, 0, "mmap_play's exit status");
+    expect_true(strstr(words, "line 9: write(c, p, \"child!\")") &&
+                    strstr(words, "gets a copy of the page at 0x40000000"),
+                describe("the steps in words, the copy told:\n%.2000s", words));
+    free(words);
+    strcat(command, " --json");
+    json *run = json_parse_owned(output_of(command, &status));
+    expect_int(status, 0, "mmap_play --json's exit status");
+    expect_true(json_is(json_get(run, "ok"), "true"), "the JSON of a run");
+    json_free(run);
+    static const char wrong[] = "mmu_add_process(A)\nread(A, 0, )\n";
+    write_new_file("bad.scn", wrong, strlen(wrong), bad);
+    snprintf(command, sizeof command, "cd '%s' && ./programs/mmap_play '%s' "
+             "2>&1", root, bad);
+    char *error = output_of(command, &status);
+    expect_true(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+                "exit status 1 for a scenario error");
+    expect_true(strstr(error, "bad.scn:2:12: expected the count") != NULL,
+                describe("the error's place and words: %s", error));
+    free(error);
+}
+
 static const test_case play_tests[] = {
     TEST(play_runs_every_statement_with_its_outcome),
     TEST(play_scenario_error_is_json_with_line_and_column),
@@ -542,6 +592,7 @@ static const test_case play_tests[] = {
     TEST(play_swap_scenario_shows_a_slot),
     TEST(play_leaves_no_file_behind),
     TEST(play_runs_again_with_the_same_json),
+    TEST(play_mmap_play_prints_a_run_its_json_and_its_errors),
 };
 
 const test_suite play_suite = {"play", play_tests,
