@@ -227,8 +227,10 @@ static size_t eviction_events(const trace_record *r,
     victim(r, c, page);
     if (play_event_make(&out[0], "policy_choice", rule_choice_clock,
                         "%s chooses frame %u (%s) to make room for %s's "
-                        "0x%08x", c->policy, frame, page,
+                        "%s 0x%08x", c->policy, frame, page,
                         who(c, r->room_for.pid, b),
+                        r->room_for.use == TRACE_FRAME_TABLE ? "page table at"
+                                                             : "page",
                         (unsigned)r->room_for.virtual_address) < 0)
         return 0;
     out[0].frame = frame;
