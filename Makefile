@@ -1,6 +1,6 @@
 # make        the library objects, libmmap.a, mmap_tests, the programs
 #             built on the library in programs/ (mmap_demo, mmap_bench,
-#             mmap_replay)
+#             mmap_replay, mmap_play)
 #             and the lectures' examples in examples/
 # make test   build and run the test suite
 # make demo   run the demo on a copy of a bundled file
@@ -33,7 +33,8 @@ LIB_SRCS = host_memory.c settings.c kernel.c page_table.c tlb.c segments.c \
            trace.c mmu.c segment_pager.c \
            io_fault.c file_store.c vma.c rmap.c page_cache.c anon.c fault.c \
            swap.c vm.c heap.c fork.c mmap.c munmap.c \
-           policy_clock.c policy_queue.c policy_random.c policy_opt.c replay.c
+           policy_clock.c policy_queue.c policy_random.c policy_opt.c \
+           replay.c scenario.c play_text.c play_snapshot.c play_event.c play.c
 LIB_OBJS = $(LIB_SRCS:.c=.o)
 HEADERS = $(wildcard *.h)
 # The test suite: a runner, shared helpers and one file per module.
@@ -55,7 +56,8 @@ EXAMPLES = examples/private_read examples/grow_and_msync examples/file_read \
 .PHONY: all test demo bench asan cxx-check c99-check fuzz fuzz-driver clean
 
 # The programs built on the library, each in programs/.
-PROGRAMS = programs/mmap_demo programs/mmap_bench programs/mmap_replay
+PROGRAMS = programs/mmap_demo programs/mmap_bench programs/mmap_replay \
+           programs/mmap_play
 PROGRAM_HEADERS = $(wildcard programs/*.h)
 
 all: libmmap.a mmap_tests $(PROGRAMS) $(EXAMPLES)
@@ -95,13 +97,17 @@ examples/%.o: examples/%.c examples/exchange.h examples/machine.h \
 $(EXAMPLES): %: %.o examples/machine.o examples/workspace.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
-# The suites demo and examples run programs/mmap_demo and examples/: built
-# first.
-test: mmap_tests programs/mmap_demo $(EXAMPLES)
+# The suites demo, play and examples run programs/mmap_demo,
+# programs/mmap_play and examples/: built first.
+test: mmap_tests programs/mmap_demo programs/mmap_play $(EXAMPLES)
 	./mmap_tests
 
 # The policy lab: a trace replayed per policy and pool size (replay.h).
 programs/mmap_replay: programs/mmap_replay.o libmmap.a
+	$(CC) $(CFLAGS) -o $@ $^
+
+# The playground in a terminal: a scenario's steps, or its JSON.
+programs/mmap_play: programs/mmap_play.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
 programs/mmap_bench: programs/mmap_bench.o programs/mmap_bench_replay.o \
@@ -124,7 +130,7 @@ $(ASAN_DIR)/mmap_tests: $(LIB_SRCS) $(TEST_SRCS) $(HEADERS) $(TEST_HEADERS) \
 	    -o $@ $(LIB_SRCS) $(TEST_SRCS) $(TEST_LIB) \
 	    -Wl,-rpath,'$$ORIGIN/../tests'
 
-asan: $(ASAN_DIR)/mmap_tests programs/mmap_demo $(EXAMPLES)
+asan: $(ASAN_DIR)/mmap_tests programs/mmap_demo programs/mmap_play $(EXAMPLES)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    ./$(ASAN_DIR)/mmap_tests
 

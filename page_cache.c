@@ -61,6 +61,7 @@ static struct {
 static bool page_referenced(frame_owner *owner, uint32_t key);
 static int page_evict(frame_owner *owner, uint32_t key);
 static int refresh(cached_file *file, uint32_t evicting);
+static bool page_dirty(uint32_t number);
 
 static bool page_dirty(uint32_t number);
 static bool page_is_dirty(frame_owner *owner, uint32_t key);
@@ -317,6 +318,26 @@ addr32 page_cache_find(cached_file *file, uint64_t page) {
 
 bool page_cache_owns(addr32 frame) {
     return cache.pages && cache.pages[frame_number(frame)].file != NULL;
+}
+
+bool page_cache_describe(addr32 frame, const cached_file **file,
+                         uint64_t *page, bool *dirty) {
+    if (!page_cache_owns(frame))
+        return false;
+    const cache_page *record = &cache.pages[frame_number(frame)];
+    if (file)
+        *file = record->file;
+    if (page)
+        *page = record->page;
+    if (dirty)
+        *dirty = page_dirty(frame_number(frame));
+    return true;
+}
+
+void page_cache_file_identity(const cached_file *file, uint64_t *device,
+                              uint64_t *inode) {
+    *device = (uint64_t)file->store.device;
+    *inode = (uint64_t)file->store.inode;
 }
 
 void page_cache_unmapped(addr32 frame, bool dirty) {

@@ -135,6 +135,19 @@ bool page_cache_has(const cached_file *file, uint64_t page);
 bool page_cache_owns(addr32 frame);
 
 /*
+ * For an observer (the playground, play.h), changing nothing: whether the
+ * frame at `frame` holds a page of the cache, and then its file, its
+ * number in the file and whether it is dirty (in the cache, or in an
+ * entry that maps it), through the pointers that are not NULL.
+ */
+bool page_cache_describe(addr32 frame, const cached_file **file,
+                         uint64_t *page, bool *dirty);
+
+/* The identity of `file`, its device and inode, for an observer. */
+void page_cache_file_identity(const cached_file *file, uint64_t *device,
+                              uint64_t *inode);
+
+/*
  * An entry that mapped the cache's frame `frame` was cleared; `dirty` is
  * its dirty bit, which the page keeps. The caller forgets the mapping in
  * the reverse map.

@@ -78,6 +78,8 @@ extern const test_suite sbrk_suite;
 extern const test_suite fork_suite;
 extern const test_suite policy_suite;
 extern const test_suite replay_suite;
+extern const test_suite scenario_suite;
+extern const test_suite play_suite;
 
 /* ------------------------------------------------------------------ */
 /* The harness: failing a check                                        */

@@ -13,8 +13,10 @@
  * tests/interop_tests.c runs nm, ar, cc and g++ on libmmap.a and its files,
  * tests/io_fault_tests.c makes the file I/O fail on purpose (io_fault.h),
  * tests/swap_tests.c specifies the swap store (swap.h) on its own,
- * tests/policy_tests.c the replacement policies (policy.h) and
+ * tests/policy_tests.c the replacement policies (policy.h),
  * tests/replay_tests.c the policy lab's replay (replay.h),
+ * tests/scenario_tests.c the playground's language (scenario.h) and
+ * tests/play_tests.c its engine (play.h),
  * each file ending with its suite; tests/helpers.c holds what they share.
  *
  * Every test is a named function that sets up, acts and checks. Each runs
@@ -33,7 +35,7 @@
  *                            vm, page_cache, fault, examples, demo,
  *                            vm_kernel, vm_fork_kernel, interop,
  *                            io_fault, swap, anon, sbrk, fork,
- *                            vm_fork_kernel, policy, replay: all
+ *                            policy, replay, scenario, play: all
  *                            its tests); an unknown name: exit 2
  *   ./mmap_tests --list      prints the names of every test, one a line
  *
@@ -59,8 +61,9 @@ static const test_suite *const suites[] = {
     &mmu_suite,        &trace_suite,      &mmap_suite,   &vma_suite,
     &vm_suite,         &page_cache_suite, &fault_suite,  &examples_suite,
     &demo_suite,       &vm_kernel_suite,  &interop_suite, &io_fault_suite,
-    &swap_suite,       &anon_suite,        &sbrk_suite,       &fork_suite,
-    &vm_fork_kernel_suite, &policy_suite, &replay_suite,
+    &swap_suite,       &anon_suite,       &sbrk_suite,   &fork_suite,
+    &vm_fork_kernel_suite, &policy_suite, &replay_suite,  &scenario_suite,
+    &play_suite,
 };
 
 #define NUM_SUITES (sizeof suites / sizeof suites[0])
