@@ -863,18 +863,25 @@ static void run_statement(play_run *run, const scenario_statement *st) {
 }
 
 /*
- * The one place a scenario's `policy NAME` reaches the pool: the pool has
- * one replacement policy, the clock, so any other name is noted and the
- * run uses the clock. Returns the policy used.
+ * The one place a scenario's `policy NAME` reaches the pool (kernel.h):
+ * the pool is empty here, so the policy starts afresh. No line means the
+ * clock, whatever an earlier run chose. A name the pool has not, or opt,
+ * which needs the future only a replay knows, is noted, and the run uses
+ * the clock. Returns the policy used.
  */
 static const char *apply_policy(play_run *run, const char *wanted) {
-    if (wanted[0] && strcmp(wanted, "clock") != 0) {
-        char note[128];
-        snprintf(note, sizeof note, "policy %s is not in this pool: the run "
-                 "used clock", wanted);
+    const char *name = wanted[0] ? wanted : "clock";
+    int policy = kernel_policy_from_name(name);
+    if (policy < 0 || policy == KERNEL_POLICY_OPT ||
+        kernel_set_policy((kernel_policy)policy) != 0) {
+        char note[160];
+        snprintf(note, sizeof note, "policy %s cannot run a scenario (opt "
+                 "needs a replay's future): the run used clock", name);
         run->note = strdup(note);
+        kernel_set_policy(KERNEL_POLICY_CLOCK);
+        return "clock";
     }
-    return "clock";
+    return kernel_policy_name((kernel_policy)policy);
 }
 
 /* A scenario error found only at run time, at `line`. */

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mmu.h"
 
@@ -50,10 +51,33 @@ static const char rule_given_table[] =
     "frame of its own, pinned while it maps anything";
 static const char rule_given_directory[] =
     "every process has a page directory, in a pinned frame of its own";
-static const char rule_choice_clock[] =
-    "clock (second chance): the hand passes over frames referenced since it "
-    "last came by, clearing their mark, and takes the first that was not; "
-    "pinned frames (tables, directories) are never taken";
+/* Why the pool chose its victim: each policy's rule (policy.h). */
+static const struct {
+    const char *policy, *rule;
+} choice_rules[] = {
+    {"clock", "clock (second chance): the hand passes over frames referenced "
+              "since it last came by, clearing their mark, and takes the "
+              "first that was not; pinned frames (tables, directories) are "
+              "never taken"},
+    {"fifo", "FIFO: the frame loaded longest ago goes, however recently it "
+             "was used; pinned frames are never taken"},
+    {"lru", "LRU: the frame whose last access is oldest goes (the MMU stamps "
+            "every access); pinned frames are never taken"},
+    {"random", "random: a frame drawn from a seeded generator goes "
+               "(MMAP_POLICY_SEED), the next that can go if it cannot; "
+               "pinned frames are never taken"},
+    {"nru", "NRU (the enhanced clock): the hand looks for a frame neither "
+            "referenced nor dirty, else the lowest class it met (referenced "
+            "counts more than dirty); pinned frames are never taken"},
+};
+
+static const char *choice_rule(const char *policy) {
+    for (size_t i = 0; i < sizeof choice_rules / sizeof choice_rules[0]; i++)
+        if (strcmp(choice_rules[i].policy, policy) == 0)
+            return choice_rules[i].rule;
+    return choice_rules[0].rule;
+}
+
 static const char rule_eviction[] =
     "when no frame is free the pool takes one back: a dirty file page is "
     "written to its file first, an anonymous page goes to swap, and every "
@@ -225,7 +249,7 @@ static size_t eviction_events(const trace_record *r,
     char page[80], b[24];
     unsigned frame = (unsigned)(r->physical_address >> NUM_OFFSET_BITS);
     victim(r, c, page);
-    if (play_event_make(&out[0], "policy_choice", rule_choice_clock,
+    if (play_event_make(&out[0], "policy_choice", choice_rule(c->policy),
                         "%s chooses frame %u (%s) to make room for %s's "
                         "%s 0x%08x", c->policy, frame, page,
                         who(c, r->room_for.pid, b),

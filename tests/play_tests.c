@@ -496,6 +496,43 @@ static void test_play_swap_scenario_shows_a_slot(void) {
     json_free(run);
 }
 
+/* The page faults of a run: its counters as the last step left them. */
+static long run_page_faults(json *run) {
+    const json *steps = json_get(run, "steps");
+    long faults = -1;
+    for (size_t i = 0; i < steps->count; i++) {
+        const json *counters =
+            json_get(json_get(steps->items[i], "delta"), "counters");
+        if (counters)
+            faults = atol(json_get(counters, "page_faults")->text);
+    }
+    return faults;
+}
+
+static void test_play_belady_scenarios_run_fifo_into_the_anomaly(void) {
+    json *three = run_json("belady_3.scn"), *four = run_json("belady_4.scn");
+    expect_true(strcmp(json_get(three, "policy")->text, "fifo") == 0 &&
+                    strcmp(json_get(four, "policy")->text, "fifo") == 0,
+                "both runs under the policy their line names, fifo");
+    expect_int((int)run_page_faults(three), 9, "FIFO's faults, 3 frames");
+    expect_int((int)run_page_faults(four), 10, "FIFO's faults, 4 frames");
+    json_free(three);
+    json_free(four);
+}
+
+static void test_play_policy_a_scenario_cannot_run_is_noted(void) {
+    play_run *run = run_ok("policy opt\nframes 8\nmmu_add_process(A)\n",
+                           "opt");
+    char *text = play_run_to_json(run);
+    json *j = json_parse(text);
+    expect_true(strcmp(json_get(j, "policy")->text, "clock") == 0,
+                "a scenario under opt runs under the clock");
+    expect_not_null(json_get(j, "notes"), "and says so in its notes");
+    json_free(j);
+    free(text);
+    play_run_delete(run);
+}
+
 static void test_play_leaves_no_file_behind(void) {
     char directory[PATH_MAX];
     path_in_work_dir("tmp", directory);
@@ -590,6 +627,8 @@ static const test_case play_tests[] = {
     TEST(play_deltas_rebuild_the_final_snapshot),
     TEST(play_fork_shares_a_frame_then_a_write_copies_it),
     TEST(play_swap_scenario_shows_a_slot),
+    TEST(play_belady_scenarios_run_fifo_into_the_anomaly),
+    TEST(play_policy_a_scenario_cannot_run_is_noted),
     TEST(play_leaves_no_file_behind),
     TEST(play_runs_again_with_the_same_json),
     TEST(play_mmap_play_prints_a_run_its_json_and_its_errors),
