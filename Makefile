@@ -174,10 +174,8 @@ EMCC ?= emcc
 WEB_BUILD = web/build
 # The lab's mmap.h needs one munmap for two signatures (munmap.c), which
 # WebAssembly, whose calls are checked against the callee's type, cannot
-# give: the web build leaves the two out; the page uses vm.h.
-WEB_ENGINE_SRCS = scenario.c play.c replay.c
-WEB_LIB_SRCS = $(filter-out mmap.c munmap.c $(WEB_ENGINE_SRCS),$(LIB_SRCS))
-WEB_SRCS = $(WEB_LIB_SRCS) $(WEB_ENGINE_SRCS)
+# give: the web build leaves the two out; the engine uses vm.h.
+WEB_SRCS = $(filter-out mmap.c munmap.c,$(LIB_SRCS))
 WEB_PAGE = web/index.html web/app.js web/style.css
 # Debian's emcc runs its optimizer under node, with Debian's acorn.
 WEB_ENV = NODE_PATH=/usr/share/nodejs$${NODE_PATH:+:$$NODE_PATH}
@@ -197,11 +195,11 @@ $(WEB_BUILD)/mmap_play.js: web/play_wasm.c $(WEB_SRCS) $(HEADERS) $(TEST_FILES)
 	    -o $@ web/play_wasm.c $(WEB_SRCS)
 
 # The library's own calls in WebAssembly, with no engine: a node test.
-$(WEB_BUILD)/wasm_selftest.js: web/test/wasm_selftest.c $(WEB_LIB_SRCS) $(HEADERS)
+$(WEB_BUILD)/wasm_selftest.js: web/test/wasm_selftest.c $(WEB_SRCS) $(HEADERS)
 	mkdir -p $(WEB_BUILD)
 	$(WEB_ENV) $(EMCC) $(WEB_EMFLAGS) -sEXPORT_NAME=createWasmSelftest \
 	    -sEXPORTED_FUNCTIONS=_wasm_selftest_run \
-	    -o $@ web/test/wasm_selftest.c $(WEB_LIB_SRCS)
+	    -o $@ web/test/wasm_selftest.c $(WEB_SRCS)
 
 $(WEB_BUILD)/scenarios.js: web/tools/embed_scenarios.mjs $(SCENARIOS)
 	mkdir -p $(WEB_BUILD)
