@@ -436,11 +436,12 @@ function renderCounters(timeline, k) {
   clear(table);
   const now = timeline.counters[k] || {};
   const before = k > 0 ? timeline.counters[k - 1] : now;
-  for (const [key, label] of Object.entries(COUNTER_NAMES)) {
+  for (const key of Object.keys(now)) {
+    const label = COUNTER_NAMES[key] || key.replace(/_/g, ' ');
     const changed = k > 0 && now[key] !== before[key];
     const row = htmlElement('tr', { class: changed ? 'changed' : null, 'data-counter': key, 'data-value': now[key] });
     row.appendChild(htmlElement('th', { scope: 'row' }, label));
-    row.appendChild(htmlElement('td', {}, String(now[key] === undefined ? '' : now[key]) + (changed ? ` (+${now[key] - before[key]})` : '')));
+    row.appendChild(htmlElement('td', {}, String(now[key]) + (changed ? ` (+${now[key] - before[key]})` : '')));
     table.appendChild(row);
   }
 }
