@@ -161,14 +161,47 @@ let playTimer = null;
 
 // ------------------------------------------------------------------- svg
 
-const SVG_NS = 'http://www.w3.org/2000/svg';
+// A light stand-in for an SVG element: a panel is built of these, turned
+// into markup once and drawn in one assignment. Making thousands of DOM
+// nodes one call at a time made a step's redraw slower than the 50 ms the
+// page must keep to.
+class SvgNode {
+  constructor(tag, attributes, text) {
+    this.tag = tag;
+    this.attributes = attributes;
+    this.text = text;
+    this.children = [];
+  }
+
+  appendChild(child) {
+    this.children.push(child);
+    return child;
+  }
+
+  markup() {
+    let out = `<${this.tag}`;
+    for (const [name, value] of Object.entries(this.attributes))
+      if (value !== null && value !== undefined) out += ` ${name}="${escapeMarkup(value)}"`;
+    out += '>';
+    if (this.text !== null) out += escapeMarkup(this.text);
+    for (const child of this.children) out += child.markup();
+    return `${out}</${this.tag}>`;
+  }
+}
+
+const MARKUP_ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+
+function escapeMarkup(value) {
+  return String(value).replace(/[&<>"]/g, (c) => MARKUP_ESCAPES[c]);
+}
 
 function svgElement(tag, attributes = {}, text = null) {
-  const element = document.createElementNS(SVG_NS, tag);
-  for (const [name, value] of Object.entries(attributes))
-    if (value !== null && value !== undefined) element.setAttribute(name, String(value));
-  if (text !== null) element.textContent = text;
-  return element;
+  return new SvgNode(tag, attributes, text);
+}
+
+// Replaces what `svg` shows with `nodes`.
+function drawSvg(svg, nodes) {
+  svg.innerHTML = nodes.map((node) => node.markup()).join('');
 }
 
 function clear(element) {
@@ -252,6 +285,52 @@ function renderLegend() {
   }
 }
 
+// Keyed drawing, for the pictures redrawn at every step: each item is a
+// node drawn at (x, y) under a key, and an item whose markup is the same
+// as at the last redraw keeps its element, only moved. A step changes a
+// few entries, frames and slots; redrawing only those keeps a redraw of a
+// large machine well under 50 ms (README gives the figures). The cache is
+// the drawing's own, never read as the page's state.
+const drawnItems = new WeakMap(); // layer -> Map(key -> {markup, element, at})
+const parser = document.createElementNS('http://www.w3.org/2000/svg', 'g');
+
+function drawKeyed(layer, items) {
+  let cache = drawnItems.get(layer);
+  if (!cache) drawnItems.set(layer, (cache = new Map()));
+  const wanted = new Set();
+  for (const { key, x, y, node } of items) {
+    wanted.add(key);
+    const markup = node.markup();
+    const at = `translate(${x},${y})`;
+    let drawn = cache.get(key);
+    if (!drawn || drawn.markup !== markup) {
+      parser.innerHTML = markup;
+      const element = parser.firstChild;
+      if (drawn) layer.replaceChild(element, drawn.element);
+      else layer.appendChild(element);
+      drawn = { markup, element, at: null };
+      cache.set(key, drawn);
+    }
+    if (drawn.at !== at) {
+      drawn.element.setAttribute('transform', at);
+      drawn.at = at;
+    }
+  }
+  for (const [key, drawn] of cache)
+    if (!wanted.has(key)) {
+      drawn.element.remove();
+      cache.delete(key);
+    }
+}
+
+// The layers of an SVG, made on its first drawing, in the order given
+// (the first drawn underneath).
+function layersOf(svg, names) {
+  if (svg.childElementCount !== names.length)
+    drawSvg(svg, names.map((name) => svgElement('g', { class: `layer ${name}` })));
+  return names.map((name, i) => svg.children[i]);
+}
+
 // The processes' entries in columns, the frames in use in a column
 // between the first half of the processes and the second (so that a
 // fork's parent and child face each other across their frames), an arrow
@@ -259,47 +338,52 @@ function renderLegend() {
 // above.
 function renderMemory(snapshot, run) {
   const svg = document.getElementById('memory-svg');
-  clear(svg);
+  const [defsLayer, arrowLayer, boxLayer] = layersOf(svg, ['defs', 'arrows', 'boxes']);
   const pids = Object.keys(snapshot.processes).sort(byNumber);
   const frameNumbers = Object.keys(snapshot.frames).sort(byNumber);
   const leftCount = Math.ceil(pids.length / 2);
   const framesX = leftCount * (COLUMN + GAP);
   const columnX = (i) => (i < leftCount ? i * (COLUMN + GAP) : framesX + FRAME_WIDTH + GAP + (i - leftCount) * (COLUMN + GAP));
   const width = Math.max(columnX(pids.length - 1) + COLUMN, framesX + FRAME_WIDTH);
-  const arrows = svgElement('g', { class: 'arrows' });
-  const boxes = svgElement('g');
-  const top = renderPoolStrip(boxes, snapshot, run ? run.frames : frameNumbers.length, width) + 48;
+  const boxes = [], arrows = [];
+  const pool = poolStrip(snapshot, run ? run.frames : frameNumbers.length, width);
+  boxes.push({ key: 'pool', x: 0, y: 0, node: pool.node });
+  const top = pool.height + 48;
   const framesY = {};
   frameNumbers.forEach((n, i) => { framesY[n] = top + i * ROW; });
   let height = top + frameNumbers.length * ROW;
   pids.forEach((pid, column) => {
-    const rows = renderProcess(boxes, arrows, snapshot.processes[pid], pid, columnX(column), top,
+    const rows = processItems(boxes, arrows, snapshot.processes[pid], pid, columnX(column), top,
       column < leftCount, framesX, framesY);
     height = Math.max(height, top + rows * ROW);
   });
-  renderFrames(boxes, snapshot, frameNumbers, framesX, framesY, top);
+  frameItems(boxes, snapshot, frameNumbers, framesX, framesY, top);
+  drawKeyed(defsLayer, [{ key: 'arrowhead', x: 0, y: 0, node: arrowhead() }]);
+  drawKeyed(arrowLayer, arrows);
+  drawKeyed(boxLayer, boxes);
+  sizeSvg(svg, -4, 0, width + 8, height + 10);
+}
 
-  const defs = svgElement('defs');
+function arrowhead() {
   const marker = svgElement('marker', {
     id: 'arrowhead', viewBox: '0 0 10 10', refX: 10, refY: 5,
     markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse',
   });
   marker.appendChild(svgElement('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }));
-  defs.appendChild(marker);
-  svg.appendChild(defs);
-  svg.appendChild(arrows);
-  svg.appendChild(boxes);
-  sizeSvg(svg, -4, 0, width + 8, height + 10);
+  return marker;
 }
 
-// One process's column: a heading, then a row per entry; returns the rows.
-function renderProcess(boxes, arrows, process, pid, x, top, leftOfFrames, framesX, framesY) {
+// One process's column: a heading, then a row per entry, each with its
+// arrow; returns the number of rows.
+function processItems(boxes, arrows, process, pid, x, top, leftOfFrames, framesX, framesY) {
   const colour = processColour(pid);
-  boxes.appendChild(svgElement('text', { x, y: top - 22, class: 'heading', fill: colour },
+  const heading = svgElement('g', { class: 'process-heading' });
+  heading.appendChild(svgElement('text', { x: 0, y: 0, class: 'heading', fill: colour },
     `${process.name || '?'} (pid ${pid})`));
   const tables = Object.entries(process.tables || {}).map(([i, f]) => `${i}:${f}`).join(' ');
-  boxes.appendChild(svgElement('text', { x, y: top - 6, class: 'small' },
+  heading.appendChild(svgElement('text', { x: 0, y: 16, class: 'small' },
     `directory ${process.directory}${tables ? ', tables ' + tables : ''}`));
+  boxes.push({ key: `heading ${pid}`, x, y: top - 22, node: heading });
   const pages = Object.keys(process.entries).sort(byAddress);
   pages.forEach((page, row) => {
     const entry = process.entries[page];
@@ -312,31 +396,31 @@ function renderProcess(boxes, arrows, process, pid, x, top, leftOfFrames, frames
       'data-swapped': entry.swapped, 'data-slot': entry.slot === null ? '' : entry.slot,
     });
     group.appendChild(svgElement('rect', {
-      x, y: y + 2, width: COLUMN, height: ROW - 4, rx: 3,
+      x: 0, y: 2, width: COLUMN, height: ROW - 4, rx: 3,
       class: entry.present ? 'entry-box' : 'entry-box absent', stroke: colour,
     }));
     const target = entry.present ? `→ ${entry.frame}` : '';
-    group.appendChild(svgElement('text', { x: x + 6, y: y + ROW - 8 },
-      `${page} ${target} ${entryBits(entry)}`));
+    group.appendChild(svgElement('text', { x: 6, y: ROW - 8 }, `${page} ${target} ${entryBits(entry)}`));
     group.appendChild(svgElement('title', {}, `${process.name} ${page}: ` +
       (entry.present ? `frame ${entry.frame}, ${entryBits(entry)}` : entryBits(entry))));
-    boxes.appendChild(group);
+    boxes.push({ key: `entry ${pid} ${page}`, x, y, node: group });
     if (!entry.present || entry.frame === null || framesY[entry.frame] === undefined) return;
     const x1 = leftOfFrames ? x + COLUMN : x, y1 = y + ROW / 2;
     const x2 = leftOfFrames ? framesX : framesX + FRAME_WIDTH, y2 = framesY[entry.frame] + ROW / 2;
     const bend = (x2 - x1) / 2 || 40;
-    arrows.appendChild(svgElement('path', {
+    arrows.push({ key: `arrow ${pid} ${page}`, x: 0, y: 0, node: svgElement('path', {
       d: `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}`,
       class: entry.cow ? 'arrow cow' : 'arrow', stroke: colour,
       'marker-end': 'url(#arrowhead)',
       'data-pid': pid, 'data-page': page, 'data-frame': entry.frame,
-    }));
+    }) });
   });
   return pages.length;
 }
 
-function renderFrames(boxes, snapshot, frameNumbers, framesX, framesY, top) {
-  boxes.appendChild(svgElement('text', { x: framesX, y: top - 6, class: 'heading' }, 'frames in use'));
+function frameItems(boxes, snapshot, frameNumbers, framesX, framesY, top) {
+  boxes.push({ key: 'frames heading', x: framesX, y: top - 6,
+    node: svgElement('text', { x: 0, y: 0, class: 'heading' }, 'frames in use') });
   frameNumbers.forEach((n) => {
     const frame = snapshot.frames[n];
     const group = svgElement('g', {
@@ -347,20 +431,20 @@ function renderFrames(boxes, snapshot, frameNumbers, framesX, framesY, top) {
       'data-mappers': frame.mappers.map((m) => `${m.pid}:${m.page}`).join(' '),
     });
     group.appendChild(svgElement('rect', {
-      x: framesX, y: framesY[n] + 2, width: FRAME_WIDTH, height: ROW - 4, rx: 3,
+      x: 0, y: 2, width: FRAME_WIDTH, height: ROW - 4, rx: 3,
       fill: ownerOf(frame).colour, class: 'frame-box',
     }));
-    group.appendChild(svgElement('text', { x: framesX + 6, y: framesY[n] + ROW - 8 },
+    group.appendChild(svgElement('text', { x: 6, y: ROW - 8 },
       frameLabel(n, frame) + (frame.mappers.length > 1 ? ` ×${frame.mappers.length}` : '')));
     group.appendChild(svgElement('title', {}, `frame ${n}: ${frame.owner}` +
       (frame.mappers.length ? `, mapped by ${frame.mappers.map((m) => `pid ${m.pid} at ${m.page}`).join(', ')}` : '')));
-    boxes.appendChild(group);
+    boxes.push({ key: `frame ${n}`, x: framesX, y: framesY[n], node: group });
   });
 }
 
 // The whole pool, one small square per frame, free ones white, in rows
-// as wide as the picture; returns the strip's height.
-function renderPoolStrip(group, snapshot, total, width) {
+// as wide as the picture: its node and its height.
+function poolStrip(snapshot, total, width) {
   const perRow = Math.max(1, Math.min(total, Math.floor(width / 8)));
   const size = Math.max(6, Math.min(14, Math.floor(width / perRow)));
   const strip = svgElement('g', { class: 'pool', 'data-total': total });
@@ -374,54 +458,73 @@ function renderPoolStrip(group, snapshot, total, width) {
       fill: frame ? ownerOf(frame).colour : '#ffffff', class: 'pool-frame',
     }));
   }
-  group.appendChild(strip);
-  return 18 + Math.ceil(total / perRow) * size;
+  return { node: strip, height: 18 + Math.ceil(total / perRow) * size };
 }
 
-function renderTable(svg, headings, rows, rowAttributes) {
-  clear(svg);
-  const widths = headings.map((h) => Math.max(h.length, ...rows.map((r) => String(r[headings.indexOf(h)]).length)) * 9 + 20);
+// A table drawn as SVG: columns of fixed widths (in characters, so that a
+// row's drawing does not change when another row's does), a row per item
+// keyed by `row.key`.
+const CHARACTER = 8;
+
+function renderTable(svg, columns, rows) {
+  const [layer] = layersOf(svg, ['rows']);
+  const widths = columns.map((c) => c.width * CHARACTER + 16);
+  const width = widths.reduce((a, b) => a + b, 0);
+  const items = [];
   let x = 0;
-  headings.forEach((h, i) => {
-    svg.appendChild(svgElement('text', { x: x + 4, y: 16, class: 'heading' }, h));
+  columns.forEach((c, i) => {
+    items.push({ key: `heading ${i}`, x, y: 16, node: svgElement('text', { x: 4, y: 0, class: 'heading' }, c.heading) });
     x += widths[i];
   });
   rows.forEach((row, r) => {
-    const group = svgElement('g', rowAttributes(r));
-    const y = 22 + r * ROW;
-    group.appendChild(svgElement('rect', { x: 0, y, width: x, height: ROW - 2, class: 'table-row' }));
+    const group = svgElement('g', row.attributes);
+    group.appendChild(svgElement('rect', { x: 0, y: 0, width, height: ROW - 2, class: 'table-row' }));
     let cx = 0;
-    row.forEach((cell, i) => {
-      group.appendChild(svgElement('text', { x: cx + 4, y: y + ROW - 8 }, cell));
+    row.cells.forEach((cell, i) => {
+      group.appendChild(svgElement('text', { x: cx + 4, y: ROW - 8 }, cell));
       cx += widths[i];
     });
-    svg.appendChild(group);
+    items.push({ key: `row ${row.key}`, x: 0, y: 22 + r * ROW, node: group });
   });
   if (rows.length === 0)
-    svg.appendChild(svgElement('text', { x: 4, y: 40, class: 'small' }, '(empty)'));
-  const height = 26 + Math.max(rows.length, 1) * ROW;
-  sizeSvg(svg, 0, 0, x + 2, height);
+    items.push({ key: 'empty', x: 4, y: 40, node: svgElement('text', { x: 0, y: 0, class: 'small' }, '(empty)') });
+  drawKeyed(layer, items);
+  sizeSvg(svg, 0, 0, width + 2, 26 + Math.max(rows.length, 1) * ROW);
 }
 
 function renderTlb(snapshot) {
-  const svg = document.getElementById('tlb-svg');
-  const names = (pid) => (snapshot.processes[pid] ? snapshot.processes[pid].name : '?');
-  const rows = snapshot.tlb.map((t) => [`${names(t.pid)} (${t.pid})`, t.page, t.frame, t.writable ? 'yes' : 'no']);
-  renderTable(svg, ['process', 'page', 'frame', 'writable'], rows, (r) => ({
-    class: 'tlb-entry', 'data-pid': snapshot.tlb[r].pid, 'data-page': snapshot.tlb[r].page,
-    'data-frame': snapshot.tlb[r].frame, 'data-writable': snapshot.tlb[r].writable,
-  }));
+  const name = (pid) => (snapshot.processes[pid] ? snapshot.processes[pid].name : '?');
+  renderTable(document.getElementById('tlb-svg'), [
+    { heading: 'process', width: 12 }, { heading: 'page', width: 11 },
+    { heading: 'frame', width: 6 }, { heading: 'writable', width: 8 },
+  ], snapshot.tlb.map((t, i) => ({
+    key: `${i}`,
+    cells: [`${name(t.pid)} (${t.pid})`, t.page, t.frame, t.writable ? 'yes' : 'no'],
+    attributes: { class: 'tlb-entry', 'data-pid': t.pid, 'data-page': t.page, 'data-frame': t.frame, 'data-writable': t.writable },
+  })));
 }
 
 function renderCacheAndSwap(snapshot) {
   const keys = Object.keys(snapshot.page_cache).sort();
-  renderTable(document.getElementById('cache-svg'), ['file:page', 'frame', 'state'],
-    keys.map((k) => { const c = snapshot.page_cache[k]; return [k, c.frame, c.dirty ? 'dirty' : 'clean']; }),
-    (r) => { const c = snapshot.page_cache[keys[r]]; return { class: 'cache-page', 'data-file': c.file, 'data-page': c.page, 'data-frame': c.frame, 'data-dirty': c.dirty }; });
+  renderTable(document.getElementById('cache-svg'), [
+    { heading: 'file:page', width: 24 }, { heading: 'frame', width: 6 }, { heading: 'state', width: 6 },
+  ], keys.map((k) => {
+    const c = snapshot.page_cache[k];
+    return {
+      key: k, cells: [k, c.frame, c.dirty ? 'dirty' : 'clean'],
+      attributes: { class: 'cache-page', 'data-file': c.file, 'data-page': c.page, 'data-frame': c.frame, 'data-dirty': c.dirty },
+    };
+  }));
   const slots = Object.keys(snapshot.swap).sort(byNumber);
-  renderTable(document.getElementById('swap-svg'), ['swap slot', 'references', 'entries'],
-    slots.map((s) => { const w = snapshot.swap[s]; return [s, w.refs, w.mappers.map((m) => `${m.pid}:${m.page}`).join(' ')]; }),
-    (r) => { const w = snapshot.swap[slots[r]]; return { class: 'swap-slot', 'data-slot': slots[r], 'data-refs': w.refs, 'data-mappers': w.mappers.map((m) => `${m.pid}:${m.page}`).join(' ') }; });
+  renderTable(document.getElementById('swap-svg'), [
+    { heading: 'swap slot', width: 9 }, { heading: 'references', width: 10 }, { heading: 'entries (pid:page)', width: 36 },
+  ], slots.map((slot) => {
+    const w = snapshot.swap[slot], mappers = w.mappers.map((m) => `${m.pid}:${m.page}`).join(' ');
+    return {
+      key: slot, cells: [slot, w.refs, mappers],
+      attributes: { class: 'swap-slot', 'data-slot': slot, 'data-refs': w.refs, 'data-mappers': mappers },
+    };
+  }));
 }
 
 const COUNTER_NAMES = {
@@ -505,47 +608,64 @@ function renderError() {
 // Faults against frames, one curve per policy, Belady's anomaly marked.
 function renderLab() {
   const svg = document.getElementById('lab-svg');
-  clear(svg);
+  const root = svgElement('g');
   const error = document.getElementById('lab-error');
   error.hidden = !state.labError;
   error.textContent = state.labError;
   const rows = state.lab;
-  if (!rows || rows.length === 0) return;
-  const width = 560, height = 300, left = 50, bottom = 40, top = 20, right = 130;
+  if (!rows || rows.length === 0) { drawSvg(svg, []); return; }
+  let anomalies = 0;
+  const labels = new Map(); // one label for the anomalies at one point
+  const width = 600, height = 300, left = 50, bottom = 40, top = 20, right = 160;
   const frames = rows.map((r) => r.frames), faults = rows.map((r) => r.faults);
   const fMin = Math.min(...frames), fMax = Math.max(...frames), yMax = Math.max(...faults, 1);
   const x = (f) => left + (fMax === fMin ? 0 : (f - fMin) / (fMax - fMin)) * (width - left - right);
-  const y = (v) => top + (1 - v / yMax) * (height - top - bottom);
-  svg.appendChild(svgElement('line', { x1: left, y1: y(0), x2: width - right, y2: y(0), class: 'axis' }));
-  svg.appendChild(svgElement('line', { x1: left, y1: top, x2: left, y2: y(0), class: 'axis' }));
+  const yAt = (v) => top + (1 - v / yMax) * (height - top - bottom);
+  const y = yAt;
+  root.appendChild(svgElement('line', { x1: left, y1: y(0), x2: width - right, y2: y(0), class: 'axis' }));
+  root.appendChild(svgElement('line', { x1: left, y1: top, x2: left, y2: y(0), class: 'axis' }));
   for (let f = fMin; f <= fMax; f++)
-    svg.appendChild(svgElement('text', { x: x(f), y: y(0) + 18, class: 'small', 'text-anchor': 'middle' }, f));
-  svg.appendChild(svgElement('text', { x: (left + width - right) / 2, y: height - 4, class: 'small', 'text-anchor': 'middle' }, 'frames'));
+    root.appendChild(svgElement('text', { x: x(f), y: y(0) + 18, class: 'small', 'text-anchor': 'middle' }, f));
+  root.appendChild(svgElement('text', { x: (left + width - right) / 2, y: height - 4, class: 'small', 'text-anchor': 'middle' }, 'frames'));
   for (const v of [0, Math.round(yMax / 2), yMax])
-    svg.appendChild(svgElement('text', { x: left - 8, y: y(v) + 4, class: 'small', 'text-anchor': 'end' }, v));
-  svg.appendChild(svgElement('text', { x: 4, y: top - 6, class: 'small' }, 'faults'));
+    root.appendChild(svgElement('text', { x: left - 8, y: y(v) + 4, class: 'small', 'text-anchor': 'end' }, v));
+  root.appendChild(svgElement('text', { x: 4, y: top - 6, class: 'small' }, 'faults'));
   const policies = [...new Set(rows.map((r) => r.policy))];
   policies.forEach((policy, i) => {
     const colour = PROCESS_COLOURS[i % PROCESS_COLOURS.length];
     const points = rows.filter((r) => r.policy === policy).sort((a, b) => a.frames - b.frames);
+    // Curves that coincide are drawn a little apart, so none hides another.
+    const shift = (i - (policies.length - 1) / 2) * 3;
+    const y = (v) => yAt(v) + shift;
     const curve = svgElement('g', { class: 'curve', 'data-policy': policy });
     curve.appendChild(svgElement('polyline', {
       points: points.map((r) => `${x(r.frames)},${y(r.faults)}`).join(' '), stroke: colour, class: 'curve-line',
     }));
     points.forEach((r, j) => {
       const anomaly = r.belady || (j > 0 && r.faults > points[j - 1].faults);
+      if (anomaly) {
+        anomalies++;
+        const where = `${r.frames} ${r.faults}`;
+        const label = labels.get(where) || { x: x(r.frames), y: yAt(r.faults), text: [] };
+        label.text.push(`${policy} ${points[j - 1] ? points[j - 1].faults : '?'} → ${r.faults}`);
+        labels.set(where, label);
+      }
       curve.appendChild(svgElement('circle', {
         cx: x(r.frames), cy: y(r.faults), r: anomaly ? 7 : 4, fill: anomaly ? '#d62728' : colour,
         class: anomaly ? 'point belady' : 'point', 'data-frames': r.frames, 'data-faults': r.faults,
       })).appendChild(svgElement('title', {}, `${policy}, ${r.frames} frames: ${r.faults} faults of ${r.references}` +
         (anomaly ? ": Belady's anomaly, more faults with more frames" : '')));
     });
-    svg.appendChild(curve);
-    svg.appendChild(svgElement('text', { x: width - right + 12, y: top + 16 + i * 20, fill: colour, class: 'heading' }, policy));
+    root.appendChild(curve);
+    root.appendChild(svgElement('text', { x: width - right + 12, y: top + 16 + i * 20, fill: colour, class: 'heading' }, policy));
   });
-  if (svg.querySelector('.belady'))
-    svg.appendChild(svgElement('text', { x: width - right + 12, y: top + 24 + policies.length * 20, class: 'belady-label' },
+  for (const label of labels.values())
+    root.appendChild(svgElement('text', { x: label.x + 10, y: label.y - 12, class: 'belady-label' },
+      `${label.text.join(', ')} faults`));
+  if (anomalies > 0)
+    root.appendChild(svgElement('text', { x: width - right + 12, y: top + 24 + policies.length * 20, class: 'belady-label' },
       "● Belady's anomaly"));
+  drawSvg(svg, [root]);
   sizeSvg(svg, 0, 0, width, height);
 }
 
@@ -683,10 +803,11 @@ window.playground = { state, engine, loadRun, runScenario, pickScenario, goTo, r
 
 wireControls();
 renderLegend();
-document.getElementById('lab-trace').value = '1 2 3 4 1 2 5 1 2 3 4 5';
+document.getElementById('lab-trace').value = "# Belady's reference string: FIFO faults more with 4 frames than with 3\n1,2,3,4,1,2,5,1,2,3,4,5\n";
 render();
 engine.start().then(() => {
   state.status = 'The simulator is loaded: pick a scenario or write one.';
+  runLab();
   const first = (window.MMAP_SCENARIOS || [])[0];
   if (first) pickScenario(first.name);
   else render();

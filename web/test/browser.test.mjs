@@ -120,7 +120,7 @@ console.log(`a swapped page's slot:     ${seen.swapped || 'NOT SEEN'}`);
 check(seen.shared && seen.copy && seen.swapped, 'no shipped scenario shows a shared frame, a copy and a swapped page');
 
 // Three steps of the scenario that best shows fork, copy and swap.
-const showcase = scenarios.find((n) => /cow|fork/.test(n)) || scenarios[0];
+const showcase = scenarios.find((n) => n === 'fork_cow') || scenarios.find((n) => /cow|fork/.test(n)) || scenarios[0];
 if (showcase) {
   await page.selectOption('#scenario-pick', showcase);
   const run = await page.evaluate(() => window.playground.state.run);
@@ -146,10 +146,35 @@ if (bad && bad.error) {
     `the error box says "${shown}", not line ${bad.error.line}, column ${bad.error.column}`);
 }
 
+// The policy lab: Belady's string, whose FIFO curve rises from 3 frames
+// to 4; every point drawn as the replay's JSON says, that one marked.
+await page.evaluate(() => {
+  document.getElementById('lab-trace').value = '1,2,3,4,1,2,5,1,2,3,4,5\n';
+  document.getElementById('lab-policies').value = 'fifo,lru,opt';
+  document.getElementById('lab-from').value = '1';
+  document.getElementById('lab-to').value = '6';
+});
+await page.click('#lab-run');
+const lab = await page.evaluate(() => ({
+  rows: window.playground.state.lab,
+  points: [...document.querySelectorAll('#lab-svg g.curve')].flatMap((g) =>
+    [...g.querySelectorAll('circle.point')].map((c) =>
+      `${g.dataset.policy}|${c.dataset.frames}|${c.dataset.faults}|${c.classList.contains('belady')}`)).sort(),
+}));
+check(Array.isArray(lab.rows) && lab.rows.length === 18, `the lab's replay gave ${JSON.stringify(lab.rows)}`);
+if (Array.isArray(lab.rows)) {
+  const expected = lab.rows.map((r) => `${r.policy}|${r.frames}|${r.faults}|${r.belady}`).sort();
+  check(JSON.stringify(lab.points) === JSON.stringify(expected), `the lab draws ${lab.points} for ${expected}`);
+  check(lab.points.includes('fifo|4|10|true'), "FIFO's 10 faults with 4 frames are not marked as Belady's anomaly");
+  console.log(`policy lab: ${lab.points.length} points drawn as the replay says; Belady's anomaly marked at ` +
+    lab.points.filter((p) => p.endsWith('|true')).join(', '));
+}
+
 // Speed: 10,000 operations in a pool of 64 frames, over 256 pages, so
 // that pages go to swap and come back.
-const lines = ['frames 64', 'p = vm_mmap(A, NULL, 1048576, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)'];
-for (let i = 0; lines.length < 10002; i++) {
+const lines = ['frames 64', 'mmu_add_process(A)',
+  'p = vm_mmap(A, NULL, 256 * 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)'];
+for (let i = 0; lines.length < 10001; i++) {
   const offset = ((i * 37) % 256) * 4096;
   lines.push(i % 3 ? `read(A, p + ${offset}, 1)` : `write(A, p + ${offset}, "x")`);
 }
@@ -160,14 +185,22 @@ for (let trial = 0; trial < 3; trial++) {
     const started = performance.now();
     window.playground.runScenario();
     document.body.getBoundingClientRect();
-    const t = window.playground.state.timings;
+    const t = window.playground.state.timings, run = window.playground.state.run;
     return { total: performance.now() - started, engine: t.engineMs, record: t.recordMs,
-      steps: window.playground.state.run.steps.length, ok: window.playground.state.run.ok };
+      steps: run.steps.length, ok: run.ok,
+      refused: run.ok ? run.steps.filter((s) => s.outcome.kind === 'errno').length : null,
+      counters: run.ok ? window.playground.state.timeline.counters[run.steps.length - 1] : null };
   }));
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const runMs = median(timings.map((t) => t.total));
-check(timings[0].ok, 'the 10,000-operation scenario does not run');
+const big = timings[0];
+check(big.ok && big.steps === 10001 && big.refused === 0,
+  `the 10,000-operation scenario does not run whole (${big.steps} steps, ${big.refused} refused)`);
+check(big.counters && big.counters.swap_outs > 0 && big.counters.swap_ins > 0,
+  'the 10,000-operation scenario never swaps');
+console.log(`10,000 operations: ${big.counters.page_faults} page faults, ${big.counters.swap_outs} swap-outs, ` +
+  `${big.counters.swap_ins} swap-ins, ${big.counters.tlb_misses} TLB misses`);
 console.log(`10,000 operations, 64 frames: run and recorded and drawn in ${runMs.toFixed(0)} ms ` +
   `(median of 3: engine and JSON ${median(timings.map((t) => t.engine)).toFixed(0)} ms, ` +
   `timeline ${median(timings.map((t) => t.record)).toFixed(0)} ms; target ${RUN_TARGET_MS} ms)`);
