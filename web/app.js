@@ -254,8 +254,11 @@ function byNumber(a, b) {
 }
 
 function entryBits(entry) {
-  if (!entry.present)
-    return entry.swapped ? `swap slot ${entry.slot}` : 'not present';
+  if (!entry.present) {
+    if (entry.swapped) return `swap slot ${entry.slot}`;
+    // Read ahead into a frame, not mapped until its first touch.
+    return entry.cached ? `read ahead, frame ${entry.frame}` : 'not present';
+  }
   return ['P', entry.writable ? 'W' : '-', entry.dirty ? 'D' : '-', entry.accessed ? 'A' : '-']
     .join('') + (entry.cow ? ' COW' : '');
 }
@@ -394,6 +397,7 @@ function processItems(boxes, arrows, process, pid, x, top, leftOfFrames, framesX
       'data-present': entry.present, 'data-writable': entry.writable,
       'data-dirty': entry.dirty, 'data-cow': entry.cow,
       'data-swapped': entry.swapped, 'data-slot': entry.slot === null ? '' : entry.slot,
+      'data-cached': Boolean(entry.cached),
     });
     group.appendChild(svgElement('rect', {
       x: 0, y: 2, width: COLUMN, height: ROW - 4, rx: 3,
@@ -592,6 +596,11 @@ function renderControls() {
 }
 
 function renderError() {
+  const notes = document.getElementById('run-notes');
+  clear(notes);
+  const runNotes = (state.run && state.run.notes) || [];
+  notes.hidden = runNotes.length === 0;
+  for (const note of runNotes) notes.appendChild(htmlElement('p', {}, note));
   const box = document.getElementById('scenario-error');
   clear(box);
   const run = state.run;

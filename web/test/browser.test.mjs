@@ -84,7 +84,7 @@ async function lookForLessons(run, name, k) {
   const out = events.find((e) => e.kind === 'swap_out');
   if (!seen.swapped && out && out.slot !== null && s.swap[out.slot]) {
     check(drawn.swap.some((w) => w.startsWith(`${out.slot}|`)), `${name}, step ${k}: slot ${out.slot} not drawn`);
-    const inSlot = drawn.entries.filter((e) => e.endsWith(`|true|${out.slot}`));
+    const inSlot = drawn.entries.filter((e) => e.includes(`|true|${out.slot}|`));
     check(inSlot.length > 0, `${name}, step ${k}: no entry drawn as swapped to slot ${out.slot}`);
     seen.swapped = `${name} step ${k}, slot ${out.slot}`;
   }

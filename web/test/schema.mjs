@@ -35,7 +35,7 @@ export function expectedDrawing(s) {
   for (const [pid, p] of Object.entries(s.processes))
     for (const [page, e] of Object.entries(p.entries)) {
       entries.push([pid, page, text(e.frame), text(e.present), text(e.writable), text(e.dirty),
-        text(e.cow), text(e.swapped), text(e.slot)].join('|'));
+        text(e.cow), text(e.swapped), text(e.slot), text(Boolean(e.cached))].join('|'));
       if (e.present && e.frame !== null && s.frames[e.frame]) arrows.push(`${pid}|${page}|${e.frame}`);
     }
   return {
@@ -54,7 +54,7 @@ export function drawnInPage() {
   const all = (selector, f) => [...document.querySelectorAll(selector)].map((e) => f(e.dataset)).sort();
   return {
     entries: all('#memory-svg g.entry', (d) => [d.pid, d.page, d.frame, d.present, d.writable, d.dirty,
-      d.cow, d.swapped, d.slot].join('|')),
+      d.cow, d.swapped, d.slot, d.cached].join('|')),
     arrows: all('#memory-svg path.arrow', (d) => `${d.pid}|${d.page}|${d.frame}`),
     frames: all('#memory-svg g.frame', (d) => [d.frame, d.owner, d.mappers].join('|')),
     tlb: all('#tlb-svg g.tlb-entry', (d) => [d.pid, d.page, d.frame, d.writable].join('|')),
