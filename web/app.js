@@ -341,7 +341,9 @@ function layersOf(svg, names) {
 // above.
 function renderMemory(snapshot, run) {
   const svg = document.getElementById('memory-svg');
-  const [defsLayer, arrowLayer, boxLayer] = layersOf(svg, ['defs', 'arrows', 'boxes']);
+  // Arrows over the boxes: an arrow from a column beyond another crosses
+  // that column's rows, and is followed more easily on top of them.
+  const [defsLayer, boxLayer, arrowLayer] = layersOf(svg, ['defs', 'boxes', 'arrows']);
   const pids = Object.keys(snapshot.processes).sort(byNumber);
   const frameNumbers = Object.keys(snapshot.frames).sort(byNumber);
   const leftCount = Math.ceil(pids.length / 2);
@@ -728,6 +730,18 @@ function runScenario() {
     : 'The scenario has an error: nothing was run.';
   state.timings.engineMs = ran - started;
   render();
+  if (!run.ok) selectErrorInEditor(run.error);
+}
+
+// Puts the editor's caret where the scenario's error is.
+function selectErrorInEditor({ line, column }) {
+  const editor = document.getElementById('scenario-text');
+  const lines = state.text.split('\n');
+  let offset = 0;
+  for (let i = 0; i < line - 1 && i < lines.length; i++) offset += lines[i].length + 1;
+  offset = Math.min(offset + Math.max(column - 1, 0), state.text.length);
+  editor.focus();
+  editor.setSelectionRange(offset, Math.min(offset + 1, state.text.length));
 }
 
 function goTo(k) {
@@ -782,6 +796,10 @@ function wireControls() {
   for (const s of window.MMAP_SCENARIOS || []) pick.appendChild(htmlElement('option', { value: s.name }, s.name));
   pick.addEventListener('change', () => pickScenario(pick.value));
   document.getElementById('run').addEventListener('click', runScenario);
+  // An edited scenario is no longer the shipped one it started from.
+  document.getElementById('scenario-text').addEventListener('input', () => {
+    if (state.scenarioName) { state.scenarioName = ''; renderControls(); }
+  });
   document.getElementById('scenario-text').addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); runScenario(); }
   });
@@ -802,6 +820,7 @@ function wireControls() {
     const keys = { ArrowLeft: () => goTo(state.step - 1), ArrowRight: () => goTo(state.step + 1),
       Home: () => goTo(0), End: () => goTo(Infinity),
       ' ': () => document.getElementById('play').click() };
+    if (e.key === ' ' && e.target.tagName === 'BUTTON') return; // the button's own click
     if (keys[e.key]) { e.preventDefault(); keys[e.key](); }
   });
 }
