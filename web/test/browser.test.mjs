@@ -1,19 +1,22 @@
 // web/test/browser.test.mjs: the built page (make web) in headless
-// Chromium, opened from disk as a student opens it. For each shipped
-// scenario: pick it, run it to its end, step back to 0 and forward again,
-// and at every step compare what the SVG draws (its data-* attributes)
-// with the machine rebuilt from the engine's JSON by this test's own code
-// (schema.mjs); check that some step of some scenario shows frames shared
-// after a fork, the copy a write made, and the slot of a swapped page;
-// check that a scenario's error is shown with its line and column; fail
-// on any console error. Saves screenshots of three steps, and measures a
+// Chromium, opened from disk as a student opens it. First the
+// hand-written fixture of the JSON (web/test/fixtures/), each step of
+// which is also written out whole: rebuilt from its deltas, and drawn.
+// Then, for each shipped scenario: pick it, run it to its end, step back
+// to 0 and forward again, and at every step compare what the SVG draws
+// (its data-* attributes) with the machine rebuilt from the engine's JSON
+// by this test's own code (schema.mjs); check that some step of some
+// scenario shows frames shared after a fork, the copy a write made, and
+// the slot of a swapped page; that a scenario's error is shown with its
+// line and column; that the policy lab draws the replay; fail on any
+// console error. Saves screenshots of three steps, and measures a
 // 10,000-operation scenario in a 64-frame pool (run and record) and the
 // redraw of a step, printing the figures. The bounds asserted are ten
 // times the targets (2 s, 50 ms), so that a busy machine does not fail it.
 //
 // Environment: CHROMIUM (default /usr/bin/chromium); WEB_BUILD, the built
-// page (default web/build); SCREENSHOTS, the
-// folder for the screenshots (default web/build/screenshots).
+// page (default web/build); SCREENSHOTS, the folder for the screenshots
+// (default web/build/screenshots).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -58,6 +61,24 @@ async function compareStep(run, name) {
     `${name}, step ${step}: the events listed are not the step's`);
   return step;
 }
+
+// The hand-written fixture (web/test/fixtures/), whose every snapshot is
+// written out whole: the deltas rebuild each, and the page draws each.
+const fixtures = path.join(here, 'fixtures');
+const fixture = JSON.parse(fs.readFileSync(path.join(fixtures, 'fork_cow.json'), 'utf8'));
+const { snapshots } = JSON.parse(fs.readFileSync(path.join(fixtures, 'fork_cow.snapshots.json'), 'utf8'));
+await page.evaluate((run) => window.playground.loadRun(run), fixture);
+for (let k = 0; k < fixture.steps.length; k++) {
+  const rebuilt = firstDifference(snapshotAt(fixture, k), snapshots[k]);
+  check(!rebuilt, `fixture, step ${k}: the deltas rebuild ${rebuilt}`);
+  await page.evaluate((k) => window.playground.goTo(k), k);
+  const drawn = firstDifference(await page.evaluate(drawnInPage), expectedDrawing(snapshots[k]));
+  check(!drawn, `fixture, step ${k}: the page draws ${drawn}`);
+}
+const errorFixture = JSON.parse(fs.readFileSync(path.join(fixtures, 'error.json'), 'utf8'));
+await page.evaluate((run) => { window.playground.loadRun(run); window.playground.render(); }, errorFixture);
+check((await page.textContent('#scenario-error')).includes('Line 3, column 7'), 'the fixture\'s error is not shown');
+console.log(`ok fixtures: ${fixture.steps.length} steps rebuilt and drawn as written; the error shown`);
 
 const seen = { shared: null, copy: null, swapped: null };
 
