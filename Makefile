@@ -15,6 +15,11 @@
 #             with gcc under AddressSanitizer and UBSan
 # make fuzz   that, and fuzz/api_fuzz under clang's libFuzzer where clang
 #             is installed
+# make web    the playground's page over the library built to WebAssembly
+#             by Debian's emscripten, in web/build/ (open
+#             web/build/index.html from disk); not part of make all
+# make web-test  that, then its tests under node and headless chromium
+#             (web/package.json's playwright-core, after npm ci in web/)
 # make clean  remove every build output
 
 CC ?= cc
@@ -53,7 +58,8 @@ EXAMPLES = examples/private_read examples/grow_and_msync examples/file_read \
            examples/persistent_variable examples/exchange \
            examples/fork_shared_file examples/fork_anonymous
 
-.PHONY: all test demo bench asan cxx-check c99-check fuzz fuzz-driver clean
+.PHONY: all test demo bench asan cxx-check c99-check fuzz fuzz-driver clean \
+        web web-test
 
 # The programs built on the library, each in programs/.
 PROGRAMS = programs/mmap_demo programs/mmap_bench programs/mmap_replay \
@@ -173,7 +179,59 @@ fuzz: fuzz/fuzz_driver
 	    $(MAKE) --no-print-directory fuzz/api_fuzz; \
 	else echo "make fuzz: no $(CLANG), so no fuzz/api_fuzz"; fi
 
+# The web page: the library and the playground's engine built by emcc into
+# one module with its WebAssembly inside (SINGLE_FILE, so a page opened
+# from disk loads it without a fetch), the shipped scenarios as a script,
+# and the page's own files beside them.
+EMCC ?= emcc
+WEB_BUILD = web/build
+# The lab's mmap.h needs one munmap for two signatures (munmap.c), which
+# WebAssembly, whose calls are checked against the callee's type, cannot
+# give: the web build leaves the two out; the engine uses vm.h.
+WEB_SRCS = $(filter-out mmap.c munmap.c,$(LIB_SRCS))
+WEB_PAGE = web/index.html web/app.js web/style.css
+# Debian's emcc runs its optimizer under node, with Debian's acorn.
+WEB_ENV = NODE_PATH=/usr/share/nodejs$${NODE_PATH:+:$$NODE_PATH}
+WEB_EMFLAGS = -O2 -std=gnu99 -Wall -Wextra -Werror -I. -sSINGLE_FILE=1 \
+              -sMODULARIZE=1 -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=web,node
+WEB_EXPORTS = _play_wasm_run,_play_wasm_replay,_play_wasm_free,_malloc,_free
+WEB_RUNTIME = UTF8ToString,stringToUTF8,lengthBytesUTF8
+SCENARIOS = $(sort $(wildcard scenarios/*.scn))
+TEST_FILES = $(wildcard test_files/*)
+
+$(WEB_BUILD)/mmap_play.js: web/play_wasm.c $(WEB_SRCS) $(HEADERS) $(TEST_FILES)
+	mkdir -p $(WEB_BUILD)
+	$(WEB_ENV) $(EMCC) $(WEB_EMFLAGS) -sEXPORT_NAME=createMmapPlay \
+	    -sEXPORTED_FUNCTIONS=$(WEB_EXPORTS) \
+	    -sEXPORTED_RUNTIME_METHODS=$(WEB_RUNTIME) \
+	    --embed-file test_files@/test_files \
+	    -o $@ web/play_wasm.c $(WEB_SRCS)
+
+# The library's own calls in WebAssembly, with no engine: a node test.
+$(WEB_BUILD)/wasm_selftest.js: web/test/wasm_selftest.c $(WEB_SRCS) $(HEADERS)
+	mkdir -p $(WEB_BUILD)
+	$(WEB_ENV) $(EMCC) $(WEB_EMFLAGS) -sEXPORT_NAME=createWasmSelftest \
+	    -sEXPORTED_FUNCTIONS=_wasm_selftest_run \
+	    -o $@ web/test/wasm_selftest.c $(WEB_SRCS)
+
+$(WEB_BUILD)/scenarios.js: web/tools/embed_scenarios.mjs $(SCENARIOS)
+	mkdir -p $(WEB_BUILD)
+	node web/tools/embed_scenarios.mjs $@ $(SCENARIOS)
+
+$(WEB_BUILD)/%: web/%
+	mkdir -p $(WEB_BUILD)
+	cp $< $@
+
+web: $(WEB_BUILD)/mmap_play.js $(WEB_BUILD)/wasm_selftest.js \
+     $(WEB_BUILD)/scenarios.js $(WEB_PAGE:web/%=$(WEB_BUILD)/%)
+
+# Needs programs/mmap_play (make) for the native-against-WebAssembly check.
+web-test: web all
+	node web/test/wasm_selftest.mjs
+	node web/test/same_json.mjs
+	node web/test/browser.test.mjs
+
 clean:
-	rm -rf *.o tests/*.o tests/*.so programs/*.o libmmap.a mmap_tests \
+	rm -rf $(WEB_BUILD) *.o tests/*.o tests/*.so programs/*.o libmmap.a mmap_tests \
 	    $(PROGRAMS) asan asan-* tests/cxx_driver examples/*.o $(EXAMPLES) \
 	    fuzz/fuzz_driver fuzz/api_fuzz

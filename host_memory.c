@@ -1,6 +1,11 @@
 /*
  * host_memory.c: lazily backed, huge-page aligned reservations of host
  * memory, through the host kernel's anonymous mmap.
+ *
+ * Left out under WebAssembly (Emscripten): laziness and huge pages, which
+ * it has neither of. Its mmap is an aligned malloc, zero-filled at once,
+ * and its munmap frees a whole mapping or nothing, so there a reservation
+ * is exactly the bytes asked, with no slack to trim.
  */
 /* MAP_ANONYMOUS, MAP_NORESERVE, madvise and syscall are not POSIX. */
 #define _GNU_SOURCE
@@ -13,6 +18,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#ifndef __EMSCRIPTEN__
+/* Asked beyond the bytes wanted, so an aligned start fits inside. */
+#define RESERVE_SLACK HOST_HUGE_PAGE
+
 /*
  * The host's munmap. The library defines a function named munmap (the
  * lab's, in mmap.h) that replaces the C library's in every program linked
@@ -21,6 +30,11 @@
 static void host_unmap(void *memory, size_t bytes) {
     syscall(SYS_munmap, memory, bytes);
 }
+#else
+/* No system calls there, and the web build leaves munmap.c out. */
+#define RESERVE_SLACK 0
+#define host_unmap munmap
+#endif
 
 void *host_memory_reserve(size_t bytes) {
     if (bytes == 0 || bytes > SIZE_MAX - HOST_HUGE_PAGE) {
@@ -32,13 +46,15 @@ void *host_memory_reserve(size_t bytes) {
      * slack on either side goes straight back. MAP_NORESERVE: the host
      * promises no memory for pages never touched.
      */
-    size_t span = bytes + HOST_HUGE_PAGE;
+    size_t span = bytes + RESERVE_SLACK;
     char *start = mmap(NULL, span, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (start == MAP_FAILED) {
         errno = ENOMEM;
         return NULL;
     }
+    if (RESERVE_SLACK == 0)
+        return start;
     uintptr_t at = (uintptr_t)start;
     char *aligned = start + ((HOST_HUGE_PAGE - at % HOST_HUGE_PAGE) %
                              HOST_HUGE_PAGE);

@@ -6,7 +6,8 @@
  * costs what is used of it, never its size. The reservation is aligned to
  * a huge host page and asks the host for huge pages where it offers them.
  * The benchmark's floor takes its memory the same way. Left out: giving
- * memory back to the host before the reservation ends.
+ * memory back to the host before the reservation ends; under WebAssembly,
+ * laziness and the huge-page alignment (host_memory.c says why).
  */
 #ifndef HOST_MEMORY_H
 #define HOST_MEMORY_H

@@ -8,11 +8,20 @@
 #ifndef TYPES_H
 #define TYPES_H
 
+#include <limits.h>
 #include <stdint.h>
 
 /* A simulated virtual or physical address. */
 typedef uint32_t addr32;
 
+/*
+ * The simulated page, whatever the host's. A C library may define its own
+ * PAGE_SIZE in <limits.h> (musl's and Emscripten's do under _GNU_SOURCE:
+ * 64 KiB for WebAssembly), and a redefinition inside a system header is
+ * not even warned of: so <limits.h> comes first, here, and its include
+ * guard keeps a later #include of it from changing the page.
+ */
+#undef PAGE_SIZE
 #define PAGE_SIZE 4096
 #define NUM_OFFSET_BITS 12
 #define NUM_VPN_BITS 10

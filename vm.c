@@ -238,7 +238,8 @@ static int mmap_refusal(mmu *this, size_t pid, addr32 addr, size_t length,
         ((flags & VM_MAP_ANONYMOUS) && offset != 0) ||
         ((flags & VM_MAP_FIXED) && PAGE_OFFSET(addr) != 0))
         return EINVAL;
-    if (length > ADDRESS_SPACE_END)
+    /* 64 bits: a 32-bit host's size_t never exceeds the space's end. */
+    if ((uint64_t)length > ADDRESS_SPACE_END)
         return ENOMEM;
     if ((uint64_t)offset > (uint64_t)INT64_MAX - page_round_up(length))
         return EOVERFLOW;
