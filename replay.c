@@ -217,10 +217,12 @@ static bool parse_numbers(replay_trace *trace, const char *at, const char *end,
             *done = false;
             return true;
         }
+        const char *after = at;
         at = skip_blanks(at, end);
-        if (at < end && *at != ',')
-            return false;
-        at += at < end;
+        if (at < end && *at == ',')
+            at++;
+        else if (at < end && at == after)
+            return false; /* neither a comma nor a blank after the number */
     }
     return true;
 }

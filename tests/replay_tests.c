@@ -98,6 +98,16 @@ static void test_replay_fifo_on_beladys_string_faults_9_with_3_frames_and_10_wit
                 "FIFO faults on Belady's string with 4 frames");
 }
 
+static void test_replay_reference_string_may_be_separated_by_blanks(void) {
+    const char *blanks = "1 2 3 4 1 2 5 1 2 3 4 5";
+    expect_size(faults_of(blanks, KERNEL_POLICY_FIFO, 3), 9,
+                "FIFO's faults, 3 frames, numbers separated by blanks");
+    expect_size(faults_of(blanks, KERNEL_POLICY_FIFO, 4), 10,
+                "FIFO's faults, 4 frames, numbers separated by blanks");
+    expect_size(faults_of("1 , 2,3\t4", KERNEL_POLICY_FIFO, 3), 4,
+                "commas and blanks mixed");
+}
+
 static void test_replay_silberschatz_string_with_3_frames_faults_15_fifo_12_lru_9_opt(void) {
     expect_size(faults_of(silberschatz_string, KERNEL_POLICY_FIFO, 3), 15,
                 "FIFO faults on the Silberschatz string with 3 frames");
@@ -419,6 +429,7 @@ static void test_replay_shipped_traces_give_the_textbook_numbers(void) {
 
 static const test_case replay_tests[] = {
     TEST(replay_fifo_on_beladys_string_faults_9_with_3_frames_and_10_with_4),
+    TEST(replay_reference_string_may_be_separated_by_blanks),
     TEST(replay_silberschatz_string_with_3_frames_faults_15_fifo_12_lru_9_opt),
     TEST(replay_flags_beladys_anomaly_only_where_more_frames_fault_more),
     TEST(replay_fifo_steps_evict_in_load_order),
