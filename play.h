@@ -30,6 +30,7 @@
 #include <stddef.h>
 
 #include "play_event.h"
+#include "play_snapshot.h"
 #include "scenario.h"
 
 #ifdef __cplusplus
@@ -60,6 +61,13 @@ typedef struct {
     size_t num_events;
     char *changes; /* what changed, a line each, for a terminal */
     char *json;    /* the step as the schema's STEP object */
+    bool has_value;   /* the call returned `value` (an address, a count) */
+    long long value;
+    char *bytes;      /* a read's bytes (num_bytes of them), else NULL */
+    size_t num_bytes;
+    /* The machine after the step, whole, when the run was made with
+     * play_run_scenario_keeping; else NULL. */
+    const play_snapshot *snapshot;
 } play_step;
 
 typedef struct play_run play_run;
@@ -75,6 +83,16 @@ typedef struct play_run play_run;
  */
 play_run *play_run_scenario(const char *text, const char *name,
                             const char *base_dir);
+
+/*
+ * play_run_scenario, keeping the machine's whole snapshot after every step
+ * (play_step.snapshot), for a program that reads each step's machine
+ * through play_snapshot.h's queries rather than its delta. Memory grows
+ * with the machine times the steps: for short scenarios, such as
+ * mmap_demo's stories. Errors as play_run_scenario's.
+ */
+play_run *play_run_scenario_keeping(const char *text, const char *name,
+                                    const char *base_dir);
 
 /* Whether the scenario parsed and ran; if not, play_run_error says why. */
 bool play_run_ok(const play_run *self);
