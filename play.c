@@ -88,6 +88,8 @@ typedef struct {
     int error;
     const char *bytes;
     size_t num_bytes;
+    bool accesses; /* a read or a write, at `address` */
+    addr32 address;
     play_text text;
 } outcome;
 
@@ -631,6 +633,8 @@ static void do_access(play_run *run, const scenario_statement *st,
         return;
     bool reading = st->op == SCENARIO_READ;
     size_t pid = (size_t)arg(run, st, 0);
+    o->accesses = true;
+    o->address = address;
     errno = 0;
     if (reading) {
         if (!(*buffer = malloc(count ? count : 1))) {
@@ -877,6 +881,8 @@ static void record(play_run *run, const scenario_statement *st, outcome *o,
         step->pid = pid;
     }
     step->outcome = o->kind;
+    step->accesses = o->accesses;
+    step->address = o->address;
     step->has_value = o->has_value;
     step->value = o->value;
     if (o->bytes) {

@@ -63,6 +63,8 @@ typedef struct {
     char *json;    /* the step as the schema's STEP object */
     bool has_value;   /* the call returned `value` (an address, a count) */
     long long value;
+    bool accesses;    /* a read or a write, at `address` */
+    unsigned long address;
     char *bytes;      /* a read's bytes (num_bytes of them), else NULL */
     size_t num_bytes;
     /* The machine after the step, whole, when the run was made with

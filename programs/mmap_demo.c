@@ -5,8 +5,9 @@
  * pager's I/O, and what went back to the file. With --trace, every event in
  * words as it happens. The default run uses a small pool, so that its file
  * is read ahead and evicted, a dirty page included. --sharing and --fork
- * run the other modes, in mmap_demo_sharing.c and mmap_demo_fork.c; this
- * file also holds the command line and the trace printer all modes use.
+ * tell the stories of scenarios/sharing.scn and fork_story.scn through the
+ * playground's engine (mmap_demo_story.c); this file also holds the
+ * command line and the default run's trace printer.
  */
 /* mkdtemp, and fseeko with 64-bit offsets. */
 #define _POSIX_C_SOURCE 200809L
@@ -48,13 +49,6 @@
 #define DEMO_FRAMES (2 * MMU_READ_AHEAD_SHARE)
 #define DEMO_FRAMES_TEXT "32"
 typedef char demo_frames_text_is_demo_frames[DEMO_FRAMES == 32 ? 1 : -1];
-/*
- * The pool --fork asks for when MMAP_FRAMES is not set: A's and B's
- * directories, tables and pages fit, with a few frames to spare, so that
- * A's further memory soon sends a page to swap.
- */
-#define FORK_FRAMES_TEXT "16"
-
 /* Frames of a small mapping that are not pages: the directory and a table. */
 #define TABLE_FRAMES 2
 
@@ -1109,10 +1103,8 @@ static int run_mode(const char *path, const options *opts) {
 int main(int argc, char **argv) {
     options opts;
     parse_arguments(argc, argv, &opts);
-    if (opts.fork) {
-        choose_small_pool(&opts, FORK_FRAMES_TEXT);
-        return demo_run_fork(&opts);
-    }
+    if (opts.fork)
+        return demo_run_fork(&opts); /* fork_story.scn sets its pool */
     if (opts.path)
         return run_mode(opts.path, &opts);
     if (!opts.sharing)
