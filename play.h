@@ -12,7 +12,8 @@
  * or call is an outcome (a segmentation fault, a bus error, an errno),
  * never an error of the scenario. Files live in a private temporary
  * directory (mkdtemp) the run removes at its end; `file X from PATH`
- * copies PATH, relative to the caller's base directory. No fork, no
+ * copies PATH, relative to the caller's base directory, and `file X at
+ * PATH` links to PATH there, so the caller's file is used in place. No fork, no
  * signals, nothing printed: the web page runs it as WebAssembly.
  *
  * One machine at a time: a run sets the frame pool's size
