@@ -90,8 +90,8 @@ mmap_tests: $(TEST_OBJS) libmmap.a $(TEST_LIB)
 	    -Wl,-rpath,'$$ORIGIN/tests'
 
 # The demo: its default run, and --sharing and --fork in files of their own.
-programs/mmap_demo: programs/mmap_demo.o programs/mmap_demo_sharing.o \
-                    programs/mmap_demo_fork.o libmmap.a
+programs/mmap_demo: programs/mmap_demo.o programs/mmap_demo_story.o \
+                    programs/play_print.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
 examples/%.o: examples/%.c examples/exchange.h examples/machine.h \
@@ -113,7 +113,7 @@ programs/mmap_replay: programs/mmap_replay.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
 # The playground in a terminal: a scenario's steps, or its JSON.
-programs/mmap_play: programs/mmap_play.o libmmap.a
+programs/mmap_play: programs/mmap_play.o programs/play_print.o libmmap.a
 	$(CC) $(CFLAGS) -o $@ $^
 
 programs/mmap_bench: programs/mmap_bench.o programs/mmap_bench_replay.o \

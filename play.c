@@ -11,8 +11,9 @@
  * more than PLAY_MAX_FDS files open at once, reads and writes of more
  * than PLAY_MAX_TRANSFER bytes in one statement.
  */
-/* mkdtemp, fstat, ftruncate, opendir with 64-bit sizes. */
+/* mkdtemp, fstat, ftruncate, opendir with 64-bit sizes; realpath. */
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 #define _FILE_OFFSET_BITS 64
 
 #include "play.h"
@@ -75,6 +76,7 @@ struct play_run {
     const char *access;
     size_t tlb_pid;
     bool flushed; /* this step told of a TLB flush */
+    bool keep;    /* each step keeps its snapshot (the steps own them) */
     bool out_of_memory;
 };
 
@@ -86,6 +88,8 @@ typedef struct {
     int error;
     const char *bytes;
     size_t num_bytes;
+    bool accesses; /* a read or a write, at `address` */
+    addr32 address;
     play_text text;
 } outcome;
 
@@ -354,7 +358,39 @@ static void status(outcome *o, const char *call, int result) {
     play_text_printf(&o->text, "%s returned %d", call, result);
 }
 
+/*
+ * `file NAME at PATH`: NAME in the run's directory becomes a symbolic link
+ * to the caller's file, so that every open of NAME opens that file and a
+ * shared mapping's writes reach it; removing the directory removes only
+ * the link. The target is made absolute, since a relative one would be
+ * read from the run's directory.
+ */
+static void link_file(play_run *run, const scenario_statement *st,
+                      outcome *o) {
+    char given[PATH_MAX], target[PATH_MAX], path[PATH_MAX];
+    if (st->data[0] == '/')
+        snprintf(given, sizeof given, "%s", st->data);
+    else
+        join(run->base_dir ? run->base_dir : ".", st->data, given);
+    file_path(run, st->path, path);
+    if (!realpath(given, target) || symlink(target, path) < 0) {
+        refused(o, "linking the file", errno);
+        return;
+    }
+    int fd = open(path, O_RDONLY);
+    if (fd >= 0) {
+        register_file(run, st->path, fd);
+        close(fd);
+    }
+    play_text_printf(&o->text, "file %s is %s, used in place", st->path,
+                     target);
+}
+
 static void do_file(play_run *run, const scenario_statement *st, outcome *o) {
+    if (st->in_place) {
+        link_file(run, st, o);
+        return;
+    }
     char *fixture = NULL;
     size_t length = st->data_length;
     const char *bytes = st->data;
@@ -597,6 +633,8 @@ static void do_access(play_run *run, const scenario_statement *st,
         return;
     bool reading = st->op == SCENARIO_READ;
     size_t pid = (size_t)arg(run, st, 0);
+    o->accesses = true;
+    o->address = address;
     errno = 0;
     if (reading) {
         if (!(*buffer = malloc(count ? count : 1))) {
@@ -654,6 +692,26 @@ static void execute(play_run *run, const scenario_statement *st, outcome *o,
 }
 
 /* ---- Steps ---- */
+
+/*
+ * The snapshot just taken becomes the last one. Kept, it is the step's,
+ * and a new one is taken next time; else the two are swapped, so that a
+ * run holds two snapshots whatever its length.
+ */
+static void keep_or_swap(play_run *run, play_step *step) {
+    if (!run->keep) {
+        play_snapshot *swap = run->last;
+        run->last = run->scratch;
+        run->scratch = swap;
+        return;
+    }
+    if (step->index == 0)
+        play_snapshot_delete(run->last); /* start()'s, no step's */
+    step->snapshot = run->scratch;
+    run->last = run->scratch;
+    run->scratch = play_snapshot_create();
+    run->out_of_memory |= !run->scratch;
+}
 
 static const char *outcome_kind_name(play_outcome_kind kind) {
     static const char *const names[] = {"ok", "value", "errno", "segfault",
@@ -802,7 +860,8 @@ static void record(play_run *run, const scenario_statement *st, outcome *o,
                    long pid, size_t tlb_before) {
     play_step *step = new_step(run);
     play_view view = view_of(run);
-    if (!step || play_snapshot_take(run->scratch, &view) < 0) {
+    if (!step || !run->scratch ||
+        play_snapshot_take(run->scratch, &view) < 0) {
         run->out_of_memory = true;
         return;
     }
@@ -822,6 +881,17 @@ static void record(play_run *run, const scenario_statement *st, outcome *o,
         step->pid = pid;
     }
     step->outcome = o->kind;
+    step->accesses = o->accesses;
+    step->address = o->address;
+    step->has_value = o->has_value;
+    step->value = o->value;
+    if (o->bytes) {
+        step->bytes = malloc(o->num_bytes ? o->num_bytes : 1);
+        if (step->bytes)
+            memcpy(step->bytes, o->bytes, o->num_bytes);
+        step->num_bytes = o->num_bytes;
+        run->out_of_memory |= !step->bytes;
+    }
     step->outcome_text = play_text_take(&o->text);
     step->events = run->events;
     step->num_events = run->num_events;
@@ -833,9 +903,7 @@ static void record(play_run *run, const scenario_statement *st, outcome *o,
     if (!step->outcome_text || !step->changes || !step->json || delta.failed)
         run->out_of_memory = true;
     play_text_free(&delta);
-    play_snapshot *swap = run->last;
-    run->last = run->scratch;
-    run->scratch = swap;
+    keep_or_swap(run, step);
 }
 
 /* The process a statement acts in, or -1, read before it runs. */
@@ -1011,13 +1079,15 @@ static bool run_all(play_run *run, const scenario *s) {
     return started || !run->ok;
 }
 
-play_run *play_run_scenario(const char *text, const char *name,
-                            const char *base_dir) {
+/* play_run_scenario, keeping each step's snapshot when `keep`. */
+static play_run *run_scenario(const char *text, const char *name,
+                              const char *base_dir, bool keep) {
     play_run *run = new_run(name);
     if (!run) {
         errno = ENOMEM;
         return NULL;
     }
+    run->keep = keep;
     scenario *s = scenario_parse(text, &run->error);
     if (!s) {
         if (errno == EINVAL)
@@ -1037,6 +1107,16 @@ play_run *play_run_scenario(const char *text, const char *name,
         return NULL;
     }
     return run;
+}
+
+play_run *play_run_scenario(const char *text, const char *name,
+                            const char *base_dir) {
+    return run_scenario(text, name, base_dir, false);
+}
+
+play_run *play_run_scenario_keeping(const char *text, const char *name,
+                                    const char *base_dir) {
+    return run_scenario(text, name, base_dir, true);
 }
 
 bool play_run_ok(const play_run *self) {
@@ -1109,6 +1189,7 @@ char *play_run_final_snapshot(const play_run *self) {
 void play_run_delete(play_run *self) {
     if (!self)
         return;
+    bool last_owned = false; /* by a step that kept it */
     for (size_t i = 0; i < self->num_steps; i++) {
         play_step *step = &self->steps[i];
         for (size_t e = 0; e < step->num_events; e++)
@@ -1118,6 +1199,10 @@ void play_run_delete(play_run *self) {
         free((char *)step->source);
         free(step->changes);
         free(step->json);
+        free(step->bytes);
+        if (step->snapshot == self->last)
+            last_owned = true;
+        play_snapshot_delete((play_snapshot *)step->snapshot);
     }
     for (size_t e = 0; e < self->num_events; e++)
         free(self->events[e].text);
@@ -1131,7 +1216,8 @@ void play_run_delete(play_run *self) {
     free(self->file_names);
     free(self->copies);
     free(self->values);
-    play_snapshot_delete(self->last);
+    if (!last_owned)
+        play_snapshot_delete(self->last);
     play_snapshot_delete(self->scratch);
     free(self->note);
     free(self->name);

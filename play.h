@@ -12,7 +12,8 @@
  * or call is an outcome (a segmentation fault, a bus error, an errno),
  * never an error of the scenario. Files live in a private temporary
  * directory (mkdtemp) the run removes at its end; `file X from PATH`
- * copies PATH, relative to the caller's base directory. No fork, no
+ * copies PATH, relative to the caller's base directory, and `file X at
+ * PATH` links to PATH there, so the caller's file is used in place. No fork, no
  * signals, nothing printed: the web page runs it as WebAssembly.
  *
  * One machine at a time: a run sets the frame pool's size
@@ -30,6 +31,7 @@
 #include <stddef.h>
 
 #include "play_event.h"
+#include "play_snapshot.h"
 #include "scenario.h"
 
 #ifdef __cplusplus
@@ -60,6 +62,15 @@ typedef struct {
     size_t num_events;
     char *changes; /* what changed, a line each, for a terminal */
     char *json;    /* the step as the schema's STEP object */
+    bool has_value;   /* the call returned `value` (an address, a count) */
+    long long value;
+    bool accesses;    /* a read or a write, at `address` */
+    unsigned long address;
+    char *bytes;      /* a read's bytes (num_bytes of them), else NULL */
+    size_t num_bytes;
+    /* The machine after the step, whole, when the run was made with
+     * play_run_scenario_keeping; else NULL. */
+    const play_snapshot *snapshot;
 } play_step;
 
 typedef struct play_run play_run;
@@ -75,6 +86,16 @@ typedef struct play_run play_run;
  */
 play_run *play_run_scenario(const char *text, const char *name,
                             const char *base_dir);
+
+/*
+ * play_run_scenario, keeping the machine's whole snapshot after every step
+ * (play_step.snapshot), for a program that reads each step's machine
+ * through play_snapshot.h's queries rather than its delta. Memory grows
+ * with the machine times the steps: for short scenarios, such as
+ * mmap_demo's stories. Errors as play_run_scenario's.
+ */
+play_run *play_run_scenario_keeping(const char *text, const char *name,
+                                    const char *base_dir);
 
 /* Whether the scenario parsed and ran; if not, play_run_error says why. */
 bool play_run_ok(const play_run *self);

@@ -86,11 +86,7 @@ typedef struct {
     size_t refs, mappers_first, num_mappers;
 } snap_slot;
 
-typedef struct {
-    size_t tlb_hits, tlb_misses, page_faults, major_faults, minor_faults,
-        cow_faults, evictions, write_backs, swap_outs, swap_ins,
-        segmentation_faults, bus_errors;
-} snap_counters;
+typedef play_snapshot_counters snap_counters;
 
 struct play_snapshot {
     vec processes, tables, areas, entries;
@@ -481,6 +477,54 @@ play_frame_owner play_snapshot_frame_owner(const play_snapshot *self,
                                            uint32_t frame) {
     return frame < self->num_frames ? (play_frame_owner)self->frames[frame].owner
                                     : PLAY_FRAME_FREE;
+}
+
+static const snap_process *process_of(const play_snapshot *self,
+                                      uint32_t pid) {
+    for (size_t i = 0; i < self->processes.count; i++)
+        if (AT(self->processes, snap_process, i)->pid == pid)
+            return AT(self->processes, snap_process, i);
+    return NULL;
+}
+
+bool play_snapshot_has_process(const play_snapshot *self, uint32_t pid) {
+    return process_of(self, pid) != NULL;
+}
+
+bool play_snapshot_entry_of(const play_snapshot *self, uint32_t pid,
+                            uint32_t address, play_snapshot_entry *out) {
+    const snap_process *p = process_of(self, pid);
+    uint32_t page = address & ~(uint32_t)(PAGE_SIZE - 1);
+    for (size_t i = 0; p && i < p->num_entries; i++) {
+        const snap_entry *e = AT(self->entries, snap_entry,
+                                 p->entries_first + i);
+        if (e->page != page || (!e->present && !e->swapped))
+            continue;
+        *out = (play_snapshot_entry){e->present, e->writable, e->swapped,
+                                     e->dirty, e->cow, e->frame, e->slot};
+        return true;
+    }
+    return false;
+}
+
+bool play_snapshot_area_of(const play_snapshot *self, uint32_t pid,
+                           uint32_t address, play_snapshot_area *out) {
+    static const char *const kinds[] = {"shared file", "private file",
+                                        "shared anonymous",
+                                        "private anonymous"};
+    const snap_process *p = process_of(self, pid);
+    for (size_t i = 0; p && i < p->num_areas; i++) {
+        const snap_area *a = AT(self->areas, snap_area, p->areas_first + i);
+        if (a->kind < KIND_SEGMENT && a->start <= address && address < a->end) {
+            *out = (play_snapshot_area){a->start, a->end, kinds[a->kind]};
+            return true;
+        }
+    }
+    return false;
+}
+
+play_snapshot_counters play_snapshot_counts(const play_snapshot *self) {
+    return self->counters;
 }
 
 const char *play_snapshot_owner_name(play_frame_owner owner) {

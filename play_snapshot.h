@@ -20,6 +20,7 @@
 #ifndef PLAY_SNAPSHOT_H
 #define PLAY_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -89,6 +90,48 @@ void play_snapshot_diff(const play_snapshot *before, const play_snapshot *after,
 /* The owner of frame `frame` in `self` (FREE past the pool). */
 play_frame_owner play_snapshot_frame_owner(const play_snapshot *self,
                                            uint32_t frame);
+
+/* A process's page-table entry, as a snapshot holds it. */
+typedef struct {
+    bool present, writable, swapped, dirty;
+    bool cow;       /* present, read-only, in an area that allows writes */
+    uint32_t frame; /* when present */
+    uint32_t slot;  /* when swapped */
+} play_snapshot_entry;
+
+/* The area of a process holding an address, as a snapshot holds it. */
+typedef struct {
+    uint32_t start, end; /* its pages: [start, end) */
+    const char *kind;    /* "shared file", "private anonymous", ... */
+} play_snapshot_area;
+
+/* The machine's counters, as a snapshot holds them. */
+typedef struct {
+    size_t tlb_hits, tlb_misses, page_faults, major_faults, minor_faults,
+        cow_faults, evictions, write_backs, swap_outs, swap_ins,
+        segmentation_faults, bus_errors;
+} play_snapshot_counters;
+
+/*
+ * Process `pid`'s entry of the page holding `address`, into `out`.
+ * Returns false when the snapshot has no such process, or the entry holds
+ * neither a frame nor a slot.
+ */
+bool play_snapshot_entry_of(const play_snapshot *self, uint32_t pid,
+                            uint32_t address, play_snapshot_entry *out);
+
+/*
+ * Process `pid`'s area (of vm_mmap) holding `address`, into `out`; false
+ * when there is none.
+ */
+bool play_snapshot_area_of(const play_snapshot *self, uint32_t pid,
+                           uint32_t address, play_snapshot_area *out);
+
+/* Whether process `pid` exists in the snapshot. */
+bool play_snapshot_has_process(const play_snapshot *self, uint32_t pid);
+
+/* The counters in `self`. */
+play_snapshot_counters play_snapshot_counts(const play_snapshot *self);
 
 /* The owner's name as the JSON spells it ("page cache"). */
 const char *play_snapshot_owner_name(play_frame_owner owner);

@@ -511,7 +511,7 @@ static bool word(parser *p, char **out, const char *what, bool path) {
     return true;
 }
 
-/* file NAME "contents"... | file NAME from PATH */
+/* file NAME "contents"... | file NAME from PATH | file NAME at PATH */
 static bool file_statement(parser *p, scenario_statement *st) {
     st->op = SCENARIO_FILE;
     if (!word(p, &st->path, "the file's name", false))
@@ -520,11 +520,14 @@ static bool file_statement(parser *p, scenario_statement *st) {
     const char *where = p->at;
     char keyword[MAX_IDENTIFIER];
     if (identifier(p, keyword)) {
-        if (strcmp(keyword, "from") != 0)
-            return fail(p, where, "expected \"contents\" or 'from' after the "
-                        "file's name");
-        st->from_fixture = true;
-        if (!word(p, &st->data, "the fixture's path", true))
+        bool at = strcmp(keyword, "at") == 0;
+        if (strcmp(keyword, "from") != 0 && !at)
+            return fail(p, where, "expected \"contents\", 'from' or 'at' "
+                        "after the file's name");
+        st->from_fixture = !at;
+        st->in_place = at;
+        if (!word(p, &st->data, at ? "the file's path" : "the fixture's path",
+                  true))
             return false;
         st->data_length = strlen(st->data);
         return true;

@@ -48,7 +48,8 @@ extern "C" {
 #define SCENARIO_O_TRUNC 0x200
 
 typedef enum {
-    SCENARIO_FILE,           /* file NAME "contents" | file NAME from PATH */
+    SCENARIO_FILE,           /* file NAME "contents" | file NAME from PATH |
+                                file NAME at PATH */
     SCENARIO_ADD_PROCESS,    /* mmu_add_process(P) */
     SCENARIO_REMOVE_PROCESS, /* mmu_remove_process(P) */
     SCENARIO_OPEN,           /* open("NAME", FLAGS) */
@@ -92,6 +93,9 @@ typedef struct {
     char *data;
     size_t data_length;
     bool from_fixture;
+    /* SCENARIO_FILE: `at`: `data` is the path of the caller's own file,
+     * which the scenario uses in place (its writes reach it). */
+    bool in_place;
 } scenario_statement;
 
 typedef struct {

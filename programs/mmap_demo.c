@@ -5,8 +5,9 @@
  * pager's I/O, and what went back to the file. With --trace, every event in
  * words as it happens. The default run uses a small pool, so that its file
  * is read ahead and evicted, a dirty page included. --sharing and --fork
- * run the other modes, in mmap_demo_sharing.c and mmap_demo_fork.c; this
- * file also holds the command line and the trace printer all modes use.
+ * tell the stories of scenarios/sharing.scn and fork_story.scn through the
+ * playground's engine (mmap_demo_story.c); this file also holds the
+ * command line and the default run's trace printer.
  */
 /* mkdtemp, and fseeko with 64-bit offsets. */
 #define _POSIX_C_SOURCE 200809L
@@ -48,13 +49,6 @@
 #define DEMO_FRAMES (2 * MMU_READ_AHEAD_SHARE)
 #define DEMO_FRAMES_TEXT "32"
 typedef char demo_frames_text_is_demo_frames[DEMO_FRAMES == 32 ? 1 : -1];
-/*
- * The pool --fork asks for when MMAP_FRAMES is not set: A's and B's
- * directories, tables and pages fit, with a few frames to spare, so that
- * A's further memory soon sends a page to swap.
- */
-#define FORK_FRAMES_TEXT "16"
-
 /* Frames of a small mapping that are not pages: the directory and a table. */
 #define TABLE_FRAMES 2
 
@@ -233,7 +227,7 @@ static bool copy_file(const char *from, const char *to) {
  * Makes a temporary directory `dir` holding a copy of DEFAULT_FILE at
  * `path` (both PATH_MAX bytes). Prints why and returns false on failure.
  */
-bool demo_make_default_copy(char *dir, char *path) {
+static bool demo_make_default_copy(char *dir, char *path) {
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp)
         tmp = "/tmp";
@@ -262,7 +256,7 @@ bool demo_make_default_copy(char *dir, char *path) {
 }
 
 /* Removes the copy and its directory; says so if it cannot. */
-void demo_remove_default_copy(const char *dir, const char *path) {
+static void demo_remove_default_copy(const char *dir, const char *path) {
     if (unlink(path) != 0 || rmdir(dir) != 0)
         fprintf(stderr, "mmap_demo: cannot remove %s: %s\n", dir,
                 strerror(errno));
@@ -279,24 +273,19 @@ static bool page_of_file(const event_log *log, addr32 address, size_t *page) {
     return *page < log->num_pages;
 }
 
-/* What the mapping's pages are of: "the file", or anonymous memory's name. */
-static const char *mapping_name(const event_log *log) {
-    return log->mapping_name ? log->mapping_name : "the file";
-}
-
 /* An address inside a page: "va 0x400003e8 (page 0 of the file)". */
 static void print_address(const event_log *log, addr32 address) {
     size_t page;
     printf("va 0x%08x", address);
     if (page_of_file(log, address, &page))
-        printf(" (page %zu of %s)", page, mapping_name(log));
+        printf(" (page %zu of the file)", page);
 }
 
 /* A whole page: "page 3 of the file (va 0x40003000)". */
 static void print_page(const event_log *log, addr32 address) {
     size_t page;
     if (page_of_file(log, address, &page))
-        printf("page %zu of %s (va 0x%08x)", page, mapping_name(log),
+        printf("page %zu of the file (va 0x%08x)", page,
                PAGE_ROUND_DOWN(address));
     else
         printf("the page at va 0x%08x", PAGE_ROUND_DOWN(address));
@@ -327,13 +316,6 @@ static void print_record_page(const event_log *log, const trace_record *r,
         print_page(log, r->virtual_address);
 }
 
-/* Names the process of an event, when the log knows their names: "A: ". */
-static void print_process(const event_log *log, size_t pid) {
-    if (log->process_names && pid < log->num_process_names &&
-        log->process_names[pid])
-        printf("%s: ", log->process_names[pid]);
-}
-
 /* What a frame is given to (the directory, a table, a page) and which. */
 static void print_frame_given(const event_log *log, const trace_record *r) {
     switch (r->use) {
@@ -349,10 +331,6 @@ static void print_frame_given(const event_log *log, const trace_record *r) {
         printf("a private copy of a page (va 0x%08x)", r->virtual_address);
         break;
     case TRACE_FRAME_PAGE:
-        if (log->mapping_name) { /* anonymous: a page back from swap */
-            print_page(log, r->virtual_address);
-            break;
-        }
         printf("page %zu of the file", r->page);
         if (r->virtual_address) /* else a page of the page cache */
             printf(" (va 0x%08x)", r->virtual_address);
@@ -395,11 +373,8 @@ static void print_eviction(const event_log *log, const trace_record *r) {
     case TRACE_FRAME_TABLE: printf("a page table"); break;
     case TRACE_FRAME_DIRECTORY: printf("a page directory"); break;
     }
-    if (log->mapping_name)
-        printf("; written to swap first\n");
-    else
-        printf(r->dirty ? "; dirty, written back first\n"
-                        : "; clean, not written\n");
+    printf(r->dirty ? "; dirty, written back first\n"
+                    : "; clean, not written\n");
 }
 
 /* One call of the pager: which pages of the file, and how many bytes. */
@@ -414,7 +389,6 @@ static void print_pager_call(const trace_record *r) {
 
 /* The translation events: TLB, page walk, segmentation fault. */
 static void print_translation(const event_log *log, const trace_record *r) {
-    print_process(log, r->pid);
     print_address(log, r->virtual_address);
     switch (r->event) {
     case TRACE_TLB_HIT: printf(": in the TLB\n"); break;
@@ -434,7 +408,6 @@ static void print_event(const event_log *log, const trace_record *r) {
     printf("  %-13s", trace_event_name(r->event));
     switch (r->event) {
     case TRACE_PAGE_FAULT:
-        print_process(log, r->pid);
         print_page(log, r->virtual_address);
         printf(": %s\n", fault_kind_names[r->fault]);
         break;
@@ -447,7 +420,6 @@ static void print_event(const event_log *log, const trace_record *r) {
     case TRACE_PAGER_READ:
     case TRACE_PAGER_WRITE: print_pager_call(r); break;
     case TRACE_BUS_ERROR:
-        print_process(log, r->pid);
         print_page(log, r->virtual_address);
         printf(": wholly past the end of the file (Linux's SIGBUS)\n");
         break;
@@ -458,7 +430,6 @@ static void print_event(const event_log *log, const trace_record *r) {
         printf("a page read back from swap slot %zu\n", r->page);
         break;
     case TRACE_WRITE_IN_PLACE:
-        print_process(log, r->pid);
         print_page(log, r->virtual_address);
         printf(": the last sharer of frame 0x%08x writes it, no copy\n",
                r->physical_address);
@@ -506,7 +477,7 @@ static void count_event(event_log *log, const trace_record *r) {
 }
 
 /* The trace hook: counts every event and, with --trace, prints it. */
-void demo_log_event(const trace_record *record, void *context) {
+static void demo_log_event(const trace_record *record, void *context) {
     event_log *log = context;
     assert((unsigned)record->event < NUM_TRACE_EVENTS);
     count_event(log, record);
@@ -1034,7 +1005,7 @@ static void print_pool(const options *opts) {
  * Says why mmap_create failed with errno `failure`, in terms a student can
  * act on: a pool that cannot be set up is MMAP_FRAMES's doing.
  */
-void demo_explain_create_failure(const char *path, int failure) {
+static void demo_explain_create_failure(const char *path, int failure) {
     const char *setting = getenv("MMAP_FRAMES");
     bool no_pool =
         (failure == EINVAL || failure == ENOMEM) && kernel_frames_total() == 0;
@@ -1109,10 +1080,8 @@ static int run_mode(const char *path, const options *opts) {
 int main(int argc, char **argv) {
     options opts;
     parse_arguments(argc, argv, &opts);
-    if (opts.fork) {
-        choose_small_pool(&opts, FORK_FRAMES_TEXT);
-        return demo_run_fork(&opts);
-    }
+    if (opts.fork)
+        return demo_run_fork(&opts); /* fork_story.scn sets its pool */
     if (opts.path)
         return run_mode(opts.path, &opts);
     if (!opts.sharing)

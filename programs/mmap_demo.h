@@ -1,11 +1,11 @@
 /*
- * mmap_demo.h: what the demo's three modes share. mmap_demo.c holds the
- * default run (one mapping, its faults, evictions and write-back), the
- * command line and the trace printer; mmap_demo_sharing.c holds --sharing
- * (one file mapped shared by two processes and private by a third);
- * mmap_demo_fork.c holds --fork (anonymous memory, copy-on-write after
- * vm_fork, and swap).
- * Left out: a trace printer per mode; all print events the same way.
+ * mmap_demo.h: what the demo's files share. mmap_demo.c holds the default
+ * run (one mapping, its faults, evictions and write-back), the command
+ * line and the default run's trace printer; mmap_demo_story.c holds
+ * --sharing and --fork, the stories of scenarios/sharing.scn and
+ * fork_story.scn told through the playground's engine (play.h).
+ * Left out: a trace printer for the stories; the engine tells their
+ * events (play_print.h prints them as mmap_play does).
  */
 #ifndef MMAP_DEMO_H
 #define MMAP_DEMO_H
@@ -37,8 +37,8 @@ typedef struct {
     const char *write_text;
     bool trace;
     bool small_pool; /* MMAP_FRAMES was set here, to DEMO_FRAMES */
-    bool sharing;    /* --sharing: the mode of mmap_demo_sharing.c */
-    bool fork;       /* --fork: the mode of mmap_demo_fork.c */
+    bool sharing;    /* --sharing: a story of mmap_demo_story.c */
+    bool fork;       /* --fork: the other one */
 } options;
 
 /* The pager's calls in one direction, and what they moved. */
@@ -49,21 +49,14 @@ typedef struct {
 } io_count;
 
 /*
- * What the trace hook (demo_log_event) has seen, and whether it prints
- * each event. The mapping's place turns a virtual address into a page of
- * the file; every process that maps the file maps it there.
+ * What the default run's trace hook (demo_log_event) has seen, and
+ * whether it prints each event. The mapping's place turns a virtual
+ * address into a page of the file.
  */
 typedef struct {
     bool print;
     uintptr_t start_address; /* of the mapping, once it exists */
     size_t num_pages;        /* of the mapping; 0 before it exists */
-    /* NULL: the mapping is of a file; else it is anonymous memory, its
-     * pages "of" this name, and its evictions go to swap. */
-    const char *mapping_name;
-    /* Names of the processes, by pid, for the lines of a process's event;
-     * NULL: the one process goes unnamed. */
-    const char *const *process_names;
-    size_t num_process_names;
     size_t events[NUM_TRACE_EVENTS];
     size_t faults[NUM_FAULT_KINDS]; /* by enum trace_fault */
     size_t dirty_evictions;
@@ -81,10 +74,6 @@ typedef struct {
 /* The ending of a count's noun: "1 page", "2 pages". */
 const char *demo_plural(size_t count);
 
-/* The trace hook: counts every event in the event_log `context` and, when
- * its `print` is set, prints it in words on one line. */
-void demo_log_event(const trace_record *record, void *context);
-
 /*
  * Prints the first `shown` of `length` bytes in quotes, escaped as in C
  * source, and says how many there are in all when that is more.
@@ -97,33 +86,17 @@ bool demo_read_file_bytes(const char *path, size_t offset, char *bytes,
                           size_t length);
 
 /*
- * Makes a temporary directory `dir` holding a copy of DEFAULT_FILE at
- * `path` (both PATH_MAX bytes). Prints why and returns false on failure.
- */
-bool demo_make_default_copy(char *dir, char *path);
-
-/* Removes the copy and its directory; says so if it cannot. */
-void demo_remove_default_copy(const char *dir, const char *path);
-
-/*
- * Says why mmap_create (or mmu_create) failed with errno `failure`, in
- * terms a student can act on: a pool that cannot be set up is
- * MMAP_FRAMES's doing; anything else is the file's, at `path`.
- */
-void demo_explain_create_failure(const char *path, int failure);
-
-/*
- * The --sharing mode on the file at `path` (a copy of DEFAULT_FILE when
- * opts->path is NULL). Returns the exit status: 0 when every step did
- * what it shows.
+ * --sharing: runs scenarios/sharing.scn with its file at `path` in place
+ * (a copy of DEFAULT_FILE when opts->path is NULL) and prints its report,
+ * the file on disk before and after the run. Returns the exit status: 0
+ * when no statement was refused and the file holds A's bytes, not C's.
  */
 int demo_run_sharing(const char *path, const options *opts);
 
 /*
- * The --fork mode: anonymous memory of one process, vm_fork, the writes
- * that copy and the one that does not, and a page to swap and back, in
- * the pool MMAP_FRAMES sets. Returns the exit status: 0 when every step
- * did what it shows.
+ * --fork: runs scenarios/fork_story.scn (copy-on-write after vm_fork, then
+ * swap, in the pool the scenario sets) and prints its report. Returns the
+ * exit status: 0 when no statement was refused.
  */
 int demo_run_fork(const options *opts);
 

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "play.h"
+#include "play_print.h"
 
 #define USAGE "usage: mmap_play [--step] [--rules] [--json] SCENARIO\n"
 
@@ -46,32 +47,6 @@ static bool parse_options(int argc, char **argv, options *opts) {
             opts->path = argv[i];
     }
     return opts->path != NULL;
-}
-
-/* The whole file at `path`, NUL-terminated (the caller frees it). */
-static char *read_text(const char *path) {
-    FILE *in = fopen(path, "rb");
-    if (!in)
-        return NULL;
-    size_t length = 0, room = 4096;
-    char *text = malloc(room);
-    while (text) {
-        length += fread(text + length, 1, room - length - 1, in);
-        if (length < room - 1)
-            break;
-        char *grown = realloc(text, room *= 2);
-        if (!grown)
-            free(text);
-        text = grown;
-    }
-    bool failed = ferror(in);
-    fclose(in);
-    if (!text || failed) {
-        free(text);
-        return NULL;
-    }
-    text[length] = '\0';
-    return text;
 }
 
 /* The scenario's name: the file's name without its directory and .scn. */
@@ -100,11 +75,7 @@ static void print_step(const play_step *step, bool rules) {
     else
         printf("start\n");
     printf("  => %s\n", step->outcome_text);
-    for (size_t i = 0; i < step->num_events; i++) {
-        printf("  - %s\n", step->events[i].text);
-        if (rules)
-            printf("      (%s)\n", step->events[i].rule);
-    }
+    play_print_events(step, rules, "  ");
     indented(step->changes, "  | ");
 }
 
@@ -134,7 +105,7 @@ int main(int argc, char **argv) {
         fputs(USAGE, stderr);
         return 2;
     }
-    char *text = read_text(opts.path);
+    char *text = play_print_read_text(opts.path);
     if (!text) {
         fprintf(stderr, "mmap_play: %s: %s\n", opts.path, strerror(errno));
         return 3;

@@ -8,14 +8,16 @@
  */
 #include "helpers.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Room for the whole report; the --sharing report is about 3 KB. */
-#define REPORT_SIZE 32768
+/* Room for the whole report; the --fork report with --trace is about
+ * 20 KB. */
+#define REPORT_SIZE 65536
 
 /* The longest line of the report a check looks at. */
 #define LINE_SIZE 256
@@ -96,57 +98,97 @@ static void run_sharing_demo(const char *file, char *report) {
 }
 
 /*
- * Copies the line of step `step` of `report` that starts with `start`
- * (after the two spaces of indentation) into `line` (LINE_SIZE bytes).
- * A step runs from its heading "N. " to the next blank line.
+ * The section of `report` of the `occurrence`-th step (1 for the first)
+ * whose statement is `source`: from its heading "N. SOURCE" to the next
+ * blank line, into *begin and *end.
  */
-static void step_line(const char *report, int step, const char *start,
-                      char *line) {
-    char heading[16], prefix[LINE_SIZE];
-    const char *begin, *end, *at;
+static void find_step(const char *report, const char *source, int occurrence,
+                      const char **begin, const char **end) {
+    char needle[LINE_SIZE];
+    const char *at = report, *digits;
+    int seen = 0;
 
-    snprintf(heading, sizeof heading, "\n%d. ", step);
-    begin = strstr(report, heading);
-    if (!begin)
-        fail(__FILE__, __LINE__, "the report has no step %d:\n%s", step,
-             report);
-    end = strstr(begin + 1, "\n\n");
-    if (!end)
-        end = begin + strlen(begin);
+    snprintf(needle, sizeof needle, ". %s\n", source);
+    while ((at = strstr(at, needle)) != NULL) {
+        digits = at;
+        while (digits > report && isdigit((unsigned char)digits[-1]))
+            digits--;
+        if (digits < at && digits > report && digits[-1] == '\n' &&
+            ++seen == occurrence) {
+            *begin = digits - 1;
+            *end = strstr(at, "\n\n");
+            if (!*end)
+                *end = at + strlen(at);
+            return;
+        }
+        at++;
+    }
+    fail(__FILE__, __LINE__, "the report has no step %s (number %d):\n%s",
+         source, occurrence, report);
+}
+
+/*
+ * Copies the line of `report` between `begin` and `end` that starts with
+ * `start` (after the two spaces of indentation) into `line` (LINE_SIZE
+ * bytes).
+ */
+static void line_between(const char *begin, const char *end,
+                         const char *start, char *line) {
+    char prefix[LINE_SIZE];
+    const char *at;
+
     snprintf(prefix, sizeof prefix, "\n  %s", start);
     at = strstr(begin, prefix);
     if (!at || at >= end)
-        fail(__FILE__, __LINE__,
-             "step %d of the report: expected a line starting \"%s\":%.*s",
-             step, start, (int)(end - begin), begin);
+        fail(__FILE__, __LINE__, "expected a line starting \"%s\" in:%.*s",
+             start, (int)(end - begin), begin);
     at += 3; /* past "\n  " */
     snprintf(line, LINE_SIZE, "%.*s", (int)strcspn(at, "\n"), at);
 }
 
-/*
- * The frame of page 0 that process `name` ("A", "B", "C") shows in the
- * table of step `step`, and (if `reads` is not NULL, LINE_SIZE bytes)
- * what it read there, without the quotes.
- */
-static unsigned step_frame(const char *report, int step, const char *name,
-                           char *reads) {
-    char line[LINE_SIZE], start[8];
-    unsigned frame = 0;
-    const char *quote;
+/* The line starting with `start` in the step of `source` (its occurrence). */
+static void step_line(const char *report, const char *source, int occurrence,
+                      const char *start, char *line) {
+    const char *begin, *end;
 
-    snprintf(start, sizeof start, "%s (pid", name);
-    step_line(report, step, start, line);
-    /* "A (pid 1)  shared   rw   0x00005000  page cache     \"...\"" */
-    if (sscanf(line, "%*s (pid %*u) %*s %*s %x", &frame) != 1 || frame == 0)
-        fail(__FILE__, __LINE__, "step %d: expected a frame for %s in: %s",
-             step, name, line);
+    find_step(report, source, occurrence, &begin, &end);
+    line_between(begin, end, start, line);
+}
+
+/* The first line of the report, past its first, that starts with `start`. */
+static void report_line(const char *report, const char *start, char *line) {
+    line_between(report, report + strlen(report), start, line);
+}
+
+/*
+ * The row of process `name` ("A", "B", "C": pids 0, 1, 2) for page `page`
+ * in the step of `source`: its rights ("rw" or "r-", into `rights`, 3
+ * bytes) and frame, and (if `reads` is not NULL, LINE_SIZE bytes) what it
+ * last read there, without the quotes. A row reads
+ * "A (pid 0)  page 0  shared file        rw frame 5       page cache  \"...\"".
+ */
+static unsigned row_frame(const char *report, const char *source,
+                          int occurrence, const char *name, unsigned page,
+                          char *rights, char *reads) {
+    char line[LINE_SIZE], start[32];
+    unsigned frame = 0;
+    const char *at, *quote;
+
+    snprintf(start, sizeof start, "%s (pid %d)  page %u ", name,
+             name[0] - 'A', page);
+    step_line(report, source, occurrence, start, line);
+    at = strstr(line, " frame ");
+    if (!at || at - line < 3 || sscanf(at, " frame %u", &frame) != 1 ||
+        frame == 0)
+        fail(__FILE__, __LINE__, "%s: expected a frame for %s in: %s", source,
+             name, line);
+    if (rights)
+        snprintf(rights, 3, "%.2s", at - 2);
     if (reads) {
         quote = strchr(line, '"');
-        if (!quote || !strrchr(line, '"') || strrchr(line, '"') == quote)
-            fail(__FILE__, __LINE__,
-                 "step %d: expected what %s read, in "
-                 "quotes: %s",
-                 step, name, line);
+        if (!quote || strrchr(line, '"') == quote)
+            fail(__FILE__, __LINE__, "%s: expected what %s read, in quotes: "
+                 "%s", source, name, line);
         snprintf(reads, LINE_SIZE, "%.*s",
                  (int)(strrchr(line, '"') - quote - 1), quote + 1);
     }
@@ -158,56 +200,72 @@ static bool starts_with(const char *text, const char *prefix) {
     return strncmp(text, prefix, strlen(prefix)) == 0;
 }
 
+/* The statements of scenarios/sharing.scn the checks look at. */
+#define READ_B "read(B, b, 16)"
+#define READ_C "read(C, c, 16)"
+#define WRITE_C "write(C, c + 9, \"C1C1\")"
+#define MSYNC_A "vm_msync(A, a, 4096, MS_SYNC)"
+
 static void
 test_demo_sharing_shows_one_frame_for_a_b_and_c_until_c_writes(void) {
     char *report = malloc(REPORT_SIZE), line[LINE_SIZE];
     unsigned a, b, c;
-    int step;
+    int read;
 
     if (!report)
         setup_failed("malloc");
     run_sharing_demo(NULL, report);
-    for (step = 2; step <= 3; step++) {
-        a = step_frame(report, step, "A", NULL);
-        b = step_frame(report, step, "B", NULL);
-        c = step_frame(report, step, "C", NULL);
-        expect_hex(b, a, describe("step %d: B's frame of page 0 (A's)", step));
-        expect_hex(c, a, describe("step %d: C's frame of page 0 (A's)", step));
-        step_line(report, step, "one frame for", line);
-        expect_true(strcmp(line, "one frame for A, B and C") == 0,
-                    describe("step %d says so: %s", step, line));
+    /* After C's first and second reads, before C writes. */
+    for (read = 1; read <= 2; read++) {
+        a = row_frame(report, READ_C, read, "A", 0, NULL, NULL);
+        b = row_frame(report, READ_C, read, "B", 0, NULL, NULL);
+        c = row_frame(report, READ_C, read, "C", 0, NULL, NULL);
+        expect_hex(b, a, describe("read %d of C: B's frame of page 0 (A's)",
+                                  read));
+        expect_hex(c, a, describe("read %d of C: C's frame of page 0 (A's)",
+                                  read));
+        step_line(report, READ_C, read, "page 0:", line);
+        expect_true(strcmp(line, "page 0: one frame for A, B and C") == 0,
+                    describe("read %d of C says so: %s", read, line));
     }
-    step_line(report, 2, "faults:", line);
-    expect_true(starts_with(line, "faults: major 1, minor 2 (copy-on-write 0"),
-                describe("step 2: one major fault, two minor: %s", line));
+    step_line(report, READ_C, 1, "major", line);
+    expect_true(starts_with(line, "major 1, minor 2;"),
+                describe("the three reads: one major fault, two minor: %s",
+                         line));
     expect_true(strstr(line, "file reads 1,") != NULL,
-                describe("step 2: the file read once: %s", line));
+                describe("the file read once: %s", line));
+    step_line(report, READ_C, 1, "faults:", line);
+    expect_true(strstr(line, "(copy-on-write 0 of them)") != NULL,
+                describe("no copy yet: %s", line));
     free(report);
 }
 
 static void
 test_demo_sharing_shows_c_on_a_frame_of_its_own_after_it_writes(void) {
-    char *report = malloc(REPORT_SIZE), line[LINE_SIZE];
+    char *report = malloc(REPORT_SIZE), line[LINE_SIZE], rights[3];
     unsigned a, b, c;
 
     if (!report)
         setup_failed("malloc");
     run_sharing_demo(NULL, report);
-    a = step_frame(report, 4, "A", NULL);
-    b = step_frame(report, 4, "B", NULL);
-    c = step_frame(report, 4, "C", NULL);
-    expect_hex(b, a, "step 4: B's frame of page 0 (still A's)");
-    expect_true(c != a, describe("step 4: C's frame 0x%x differs from A's "
-                                 "0x%x",
-                                 c, a));
-    expect_hex(a, step_frame(report, 3, "A", NULL),
-               "step 4: A's frame, the one all three shared in step 3");
-    step_line(report, 4, "one frame for", line);
-    expect_true(strcmp(line, "one frame for A and B, another for C") == 0,
-                describe("step 4 says so: %s", line));
-    step_line(report, 4, "faults:", line);
+    a = row_frame(report, WRITE_C, 1, "A", 0, NULL, NULL);
+    b = row_frame(report, WRITE_C, 1, "B", 0, NULL, NULL);
+    c = row_frame(report, WRITE_C, 1, "C", 0, rights, NULL);
+    expect_hex(b, a, "C's write: B's frame of page 0 (still A's)");
+    expect_true(c != a, describe("C's write: C's frame %u differs from A's "
+                                 "%u", c, a));
+    expect_true(strcmp(rights, "rw") == 0,
+                describe("C's copy is writable: %s", rights));
+    expect_hex(a, row_frame(report, READ_C, 2, "A", 0, NULL, NULL),
+               "A's frame, the one all three shared before C wrote");
+    step_line(report, WRITE_C, 1, "page 0:", line);
+    expect_true(strcmp(line, "page 0: one frame for A and B, another for C") ==
+                    0,
+                describe("C's write says so: %s", line));
+    step_line(report, WRITE_C, 1, "copy-on-write:", line);
+    step_line(report, WRITE_C, 1, "faults:", line);
     expect_true(strstr(line, "(copy-on-write 1 of them)") != NULL,
-                describe("step 4: one copy-on-write fault: %s", line));
+                describe("C's write: one copy-on-write fault: %s", line));
     free(report);
 }
 
@@ -218,22 +276,21 @@ test_demo_sharing_shows_b_seeing_a_s_writes_and_c_only_the_first(void) {
     if (!report)
         setup_failed("malloc");
     run_sharing_demo(NULL, report);
-    step_frame(report, 3, "B", reads);
+    row_frame(report, READ_B, 2, "B", 0, NULL, reads);
     expect_true(starts_with(reads, "A1A1"),
-                describe("step 3: B reads A's first write: \"%s\"", reads));
-    step_frame(report, 3, "C", reads);
+                describe("B reads A's first write: \"%s\"", reads));
+    row_frame(report, READ_C, 2, "C", 0, NULL, reads);
     expect_true(starts_with(reads, "A1A1"),
-                describe("step 3: C, not written yet, reads A's first write: "
-                         "\"%s\"",
+                describe("C, not written yet, reads A's first write: \"%s\"",
                          reads));
-    step_frame(report, 4, "B", reads);
+    row_frame(report, READ_B, 3, "B", 0, NULL, reads);
     expect_true(starts_with(reads, "A2A2"),
-                describe("step 4: B reads A's second write: \"%s\"", reads));
-    step_frame(report, 4, "C", reads);
+                describe("B reads A's second write: \"%s\"", reads));
+    row_frame(report, READ_C, 3, "C", 0, NULL, reads);
     expect_true(strstr(reads, "A2A2") == NULL && starts_with(reads, "A1A1") &&
                     strstr(reads, "C1C1") != NULL,
-                describe("step 4: C reads its copy (A's first write and its "
-                         "own), not A's second: \"%s\"",
+                describe("C reads its copy (A's first write and its own), "
+                         "not A's second: \"%s\"",
                          reads));
     free(report);
 }
@@ -245,12 +302,19 @@ test_demo_sharing_shows_the_file_holding_a_s_bytes_after_msync(void) {
     if (!report)
         setup_failed("malloc");
     run_sharing_demo(NULL, report);
-    step_line(report, 5, "before:", line);
+    report_line(report, "before:", line);
     expect_true(strstr(line, "\"page 00, line 00\"") != NULL,
-                describe("step 5: the file before msync: %s", line));
-    step_line(report, 5, "after:", line);
+                describe("the file before the run: %s", line));
+    step_line(report, READ_C, 3, "major", line);
+    expect_true(strstr(line, "writes 0") != NULL,
+                describe("nothing written to the file before msync: %s",
+                         line));
+    step_line(report, MSYNC_A, 1, "major", line);
+    expect_true(strstr(line, "writes 1") != NULL,
+                describe("msync writes the page to the file: %s", line));
+    report_line(report, "after:", line);
     expect_true(strstr(line, "\"A2A2 00, line 00\"") != NULL,
-                describe("step 5: A's bytes, not C's, after msync: %s", line));
+                describe("A's bytes, not C's, after msync: %s", line));
     free(report);
 }
 
@@ -292,9 +356,10 @@ test_demo_sharing_of_a_file_shorter_than_a_word_keeps_the_bytes_that_fit(void) {
         write_new_file(length == 2 ? "two.txt" : "three.txt", files[i], length,
                        path);
         run_sharing_demo(path, report); /* fails unless it exits 0 */
-        step_line(report, 5, "A's last write", line);
+        report_line(report, "A's last write", line);
         expect_true(strstr(line, "C's \"C1C1\" is not") != NULL,
-                    describe("step 5 of a %zu-byte file: %s", length, line));
+                    describe("the end of a %zu-byte file's run: %s", length,
+                             line));
         bytes = load_file(path, &size);
         expect_size(size, length, "the file's size, unchanged");
         expect_bytes(
@@ -311,28 +376,11 @@ static void run_fork_demo(bool trace, char *report) {
     run_demo(args, report);
 }
 
-/*
- * The rights ("rw" or "r-", in `rights`, 3 bytes) and frame that process
- * `name` ("A" or "B") shows for page `page` in the table of step `step`.
- */
-static unsigned fork_entry(const char *report, int step, unsigned page,
-                           const char *name, char *rights) {
-    char line[LINE_SIZE], start[16], key[8];
-    unsigned frame = 0;
-    const char *at;
-
-    snprintf(start, sizeof start, "page %u ", page);
-    step_line(report, step, start, line);
-    /* "page 0  A: r- 0x00003000 \"A0-first\"   B: r- 0x00003000 ..." */
-    snprintf(key, sizeof key, " %s: ", name);
-    at = strstr(line, key);
-    if (!at || sscanf(at + strlen(key), "%2s %x", rights, &frame) != 2 ||
-        frame == 0)
-        fail(__FILE__, __LINE__,
-             "step %d: expected %s's rights and frame of page %u in: %s",
-             step, name, page, line);
-    return frame;
-}
+/* The statements of scenarios/fork_story.scn the checks look at. */
+#define FORK "B = vm_fork(A)"
+#define WRITE_B "write(B, p, \"B-copy!!\")"
+#define WRITE_A "write(A, p, \"A-again!\")"
+#define READ_A "read(A, p, 8)"
 
 /* The last line of `report` that starts with "  faults:", into `line`. */
 static void last_counters(const char *report, char *line) {
@@ -354,12 +402,13 @@ static void test_demo_fork_shows_a_and_b_on_one_read_only_frame_a_page(void) {
         setup_failed("malloc");
     run_fork_demo(false, report);
     for (page = 0; page < 3; page++) {
-        a = fork_entry(report, 2, page, "A", a_rights);
-        b = fork_entry(report, 2, page, "B", b_rights);
-        expect_hex(b, a, describe("step 2: B's frame of page %u (A's)", page));
+        a = row_frame(report, FORK, 1, "A", page, a_rights, NULL);
+        b = row_frame(report, FORK, 1, "B", page, b_rights, NULL);
+        expect_hex(b, a, describe("the fork: B's frame of page %u (A's)",
+                                  page));
         expect_true(strcmp(a_rights, "r-") == 0 && strcmp(b_rights, "r-") == 0,
-                    describe("step 2, page %u: read-only in both, but A %s, "
-                             "B %s",
+                    describe("the fork, page %u: read-only in both, but A "
+                             "%s, B %s",
                              page, a_rights, b_rights));
     }
     free(report);
@@ -373,47 +422,49 @@ test_demo_fork_shows_b_s_write_copying_and_a_s_writing_in_place(void) {
     if (!report)
         setup_failed("malloc");
     run_fork_demo(false, report);
-    a3 = fork_entry(report, 3, 0, "A", rights);
-    b3 = fork_entry(report, 3, 0, "B", rights);
+    a3 = row_frame(report, WRITE_B, 1, "A", 0, NULL, NULL);
+    b3 = row_frame(report, WRITE_B, 1, "B", 0, rights, NULL);
     expect_true(strcmp(rights, "rw") == 0,
-                describe("step 3: B's copy is writable, but %s", rights));
-    expect_true(b3 != a3, describe("step 3: B's frame 0x%x differs from A's "
-                                   "0x%x",
+                describe("B's write: B's copy is writable, but %s", rights));
+    expect_true(b3 != a3, describe("B's write: B's frame %u differs from "
+                                   "A's %u",
                                    b3, a3));
-    step_line(report, 3, "faults:", line);
+    step_line(report, WRITE_B, 1, "faults:", line);
     expect_true(strstr(line, "(copy-on-write 1 of them)") != NULL,
-                describe("step 3: one copy-on-write fault: %s", line));
-    a4 = fork_entry(report, 4, 0, "A", rights);
-    expect_hex(a4, a3, "step 4: A's frame of page 0, written in place");
+                describe("B's write: one copy-on-write fault: %s", line));
+    a4 = row_frame(report, WRITE_A, 1, "A", 0, rights, NULL);
+    expect_hex(a4, a3, "A's write: A's frame of page 0, written in place");
     expect_true(strcmp(rights, "rw") == 0,
-                describe("step 4: A's entry writable, but %s", rights));
-    step_line(report, 4, "in place:", line);
-    step_line(report, 4, "faults:", line);
+                describe("A's write: A's entry writable, but %s", rights));
+    step_line(report, WRITE_A, 1, "in place:", line);
+    step_line(report, WRITE_A, 1, "faults:", line);
     expect_true(strstr(line, "(copy-on-write 1 of them)") != NULL,
-                describe("step 4: still one copy-on-write fault: %s", line));
+                describe("A's write: still one copy-on-write fault: %s",
+                         line));
     free(report);
 }
 
 static void test_demo_fork_shows_a_page_going_to_swap_and_back(void) {
-    char *report = malloc(REPORT_SIZE), line[LINE_SIZE];
-    unsigned out_slot = 0, in_slot = 0, outs = 0, ins = 0;
-    const char *at;
+    char *report = malloc(REPORT_SIZE), line[LINE_SIZE], back[LINE_SIZE];
+    char reads[LINE_SIZE];
+    unsigned page = 0, address = 0, out_slot = 0, outs = 0, ins = 0;
 
     if (!report)
         setup_failed("malloc");
     run_fork_demo(false, report);
-    step_line(report, 5, "A's page", line);
-    at = strstr(line, "went to swap slot ");
-    expect_true(at && sscanf(at, "went to swap slot %u", &out_slot) == 1 &&
+    report_line(report, "A's page", line);
+    expect_true(sscanf(line, "A's page %u (va 0x%x) went to swap slot %u",
+                       &page, &address, &out_slot) == 3 &&
                     out_slot > 0,
-                describe("step 5: a page went to a swap slot: %s", line));
-    step_line(report, 6, "A's page", line);
-    at = strstr(line, "came back from swap slot ");
-    expect_true(at && sscanf(at, "came back from swap slot %u", &in_slot) == 1,
-                describe("step 6: the page came back from swap: %s", line));
-    expect_size(in_slot, out_slot, "step 6: the slot it came back from");
-    expect_true(strstr(line, "as before") != NULL,
-                describe("step 6: its bytes as before: %s", line));
+                describe("a page of A's went to a swap slot: %s", line));
+    snprintf(back, sizeof back, "A's page %u (va 0x%08x) came back from swap "
+             "slot %u into frame ", page, address, out_slot);
+    expect_true(strstr(report, back) != NULL,
+                describe("it came back from the same slot: \"%s\"", back));
+    row_frame(report, READ_A, 1, "A", page, NULL, reads);
+    expect_true(strcmp(reads, "A-again!") == 0,
+                describe("A reads its last write, as before the swap: "
+                         "\"%s\"", reads));
     last_counters(report, line);
     expect_true(sscanf(line, "faults: %*u (copy-on-write %*u of them), "
                              "swap-outs %u, swap-ins %u",
@@ -425,25 +476,37 @@ static void test_demo_fork_shows_a_page_going_to_swap_and_back(void) {
 }
 
 static void test_demo_fork_trace_names_the_copy_and_the_swap(void) {
-    static const char *const words[] = {
-        "page fault   B: page 0 of A's first mapping (va 0x",
-        "copy-on-write, copied into a frame of its own",
-        "swap out     a page written to swap slot ",
-        "swap in      a page read back from swap slot ",
-        "swap-in, an anonymous page read back from swap",
-        "; written to swap first",
+    static const struct {
+        const char *step, *words;
+    } events[] = {
+        {WRITE_B, "- B's write of 0x"},
+        {WRITE_B, "faults (copy): a private copy"},
+        {WRITE_B, "gets a copy of the page at 0x"},
+        {WRITE_A, "in place in frame"},
+        {READ_A, "faults (swap): read back from swap"},
+        {READ_A, "is read back"},
     };
     char *report = malloc(REPORT_SIZE);
+    const char *begin, *end, *at;
     size_t i;
 
     if (!report)
         setup_failed("malloc");
     run_fork_demo(true, report);
-    for (i = 0; i < sizeof words / sizeof words[0]; i++)
-        expect_true(strstr(report, words[i]) != NULL,
-                    describe("the trace says \"%s\"", words[i]));
-    expect_true(strstr(report, "va 0x00000000: refused") == NULL,
-                "no event of the trace taken for a refused access at 0");
+    for (i = 0; i < sizeof events / sizeof events[0]; i++) {
+        find_step(report, events[i].step, 1, &begin, &end);
+        at = strstr(begin, events[i].words);
+        expect_true(at && at < end,
+                    describe("the trace of %s says \"%s\"", events[i].step,
+                             events[i].words));
+    }
+    expect_true(strstr(report, "- a page is written to swap slot ") != NULL,
+                "the trace tells of the swap-out");
+    expect_true(strstr(report, "is refused") == NULL,
+                "no event of a refused access: the story refuses nothing");
+    run_fork_demo(false, report);
+    expect_true(strstr(report, "faults (copy)") == NULL,
+                "without --trace, no events");
     free(report);
 }
 

@@ -620,6 +620,91 @@ static void test_play_mmap_play_prints_a_run_its_json_and_its_errors(void) {
     free(error);
 }
 
+/*
+ * `file NAME at PATH` maps the caller's own file: a shared mapping's write,
+ * sent by msync, is in it after the run, which leaves the file in place;
+ * a copy (`from`) would leave it as it was.
+ */
+static void test_play_file_at_a_path_is_the_caller_s_file_in_place(void) {
+    char path[PATH_MAX], text[PATH_MAX + 512];
+    write_new_file("mine.txt", "hello world", 11, path);
+    snprintf(text, sizeof text,
+             "file f.txt at \"%s\"\n"
+             "mmu_add_process(A)\n"
+             "fd = open(\"f.txt\", O_RDWR)\n"
+             "p = vm_mmap(A, NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, "
+             "fd, 0)\n"
+             "write(A, p, \"HELLO\")\n"
+             "vm_msync(A, p, 4096, MS_SYNC)\n",
+             path);
+    play_run *run = run_ok(text, "in place");
+    expect_size(play_run_steps(run), 7, "steps, step 0 included");
+    expect_true(play_run_step(run, 1)->outcome == PLAY_OUTCOME_OK,
+                describe("the file statement: %s",
+                         play_run_step(run, 1)->outcome_text));
+    play_run_delete(run);
+    size_t size;
+    unsigned char *bytes = load_file(path, &size);
+    expect_size(size, 11, "the file's size, unchanged");
+    expect_bytes(bytes, "HELLO world", 11, "A's write, in the file itself");
+    free(bytes);
+    run = play_run_scenario("file f.txt at no-such-file\n", "missing", NULL);
+    expect_true(run && play_run_ok(run) &&
+                    play_run_step(run, 1)->outcome == PLAY_OUTCOME_ERRNO,
+                "a file that is not there: an errno, not a scenario error");
+    play_run_delete(run);
+}
+
+/*
+ * A run made keeping its snapshots gives each step's machine: the entries
+ * of A and of its child share one frame, read-only, until the child
+ * writes; the counters follow; a read's bytes come with its step.
+ */
+static void test_play_kept_snapshots_show_each_step_s_machine(void) {
+    char root[PATH_MAX];
+    repository_root(root);
+    play_run *run = play_run_scenario_keeping(
+        "mmu_add_process(A)\n"
+        "p = vm_mmap(A, NULL, 4096, PROT_READ|PROT_WRITE, "
+        "MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
+        "write(A, p, \"x\")\n"
+        "B = vm_fork(A)\n"
+        "write(B, p, \"y\")\n"
+        "read(A, p, 1)\n", "kept", root);
+    if (!run || !play_run_ok(run))
+        fail(__FILE__, __LINE__, "expected the run to be ok");
+    expect_size(play_run_steps(run), 7, "steps, step 0 included");
+    uint32_t p = (uint32_t)play_run_step(run, 2)->value;
+    play_snapshot_entry a, b;
+    const play_snapshot *forked = play_run_step(run, 4)->snapshot;
+    expect_true(play_snapshot_entry_of(forked, 0, p, &a) &&
+                    play_snapshot_entry_of(forked, 1, p, &b),
+                "after the fork: an entry in each");
+    expect_true(a.present && b.present && a.frame == b.frame && a.cow &&
+                    b.cow && !a.writable && !b.writable,
+                describe("one frame, read-only in both: %u and %u", a.frame,
+                         b.frame));
+    const play_snapshot *copied = play_run_step(run, 5)->snapshot;
+    expect_true(play_snapshot_entry_of(copied, 1, p, &b) && b.writable &&
+                    b.frame != a.frame,
+                "B's write: a frame of its own");
+    expect_size(play_snapshot_counts(copied).cow_faults, 1,
+                "one copy-on-write fault");
+    expect_size(play_snapshot_counts(forked).cow_faults, 0,
+                "none before it, in the step before");
+    play_snapshot_area area;
+    expect_true(play_snapshot_area_of(copied, 0, p, &area) &&
+                    area.start == p &&
+                    strcmp(area.kind, "private anonymous") == 0,
+                "A's area");
+    const play_step *read = play_run_step(run, 6);
+    expect_true(read->num_bytes == 1 && read->bytes[0] == 'x',
+                "the read's bytes: A's own");
+    expect_true(play_run_step(run, 0)->snapshot != NULL,
+                "step 0 keeps its snapshot too");
+    play_run_delete(run);
+}
+
 static const test_case play_tests[] = {
     TEST(play_runs_every_statement_with_its_outcome),
     TEST(play_scenario_error_is_json_with_line_and_column),
@@ -632,6 +717,8 @@ static const test_case play_tests[] = {
     TEST(play_leaves_no_file_behind),
     TEST(play_runs_again_with_the_same_json),
     TEST(play_mmap_play_prints_a_run_its_json_and_its_errors),
+    TEST(play_file_at_a_path_is_the_caller_s_file_in_place),
+    TEST(play_kept_snapshots_show_each_step_s_machine),
 };
 
 const test_suite play_suite = {"play", play_tests,

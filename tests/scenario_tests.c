@@ -6,6 +6,7 @@
 #include "helpers.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "scenario.h"
 
@@ -143,11 +144,32 @@ static void test_scenario_capital_letters_name_pids_until_bound(void) {
     scenario_delete(s);
 }
 
+/* `file NAME at PATH`: the caller's file, in place; neither contents nor
+ * a fixture. */
+static void test_scenario_file_at_names_a_file_used_in_place(void) {
+    scenario *s = parse_ok("file f.txt at \"/tmp/my file.txt\"\n"
+                           "file g.txt at notes/g.txt # a bare path\n");
+    expect_size(s->num_statements, 2, "statements");
+    expect_true(s->statements[0].in_place && !s->statements[0].from_fixture,
+                "at marks a file used in place");
+    expect_true(strcmp(s->statements[0].path, "f.txt") == 0 &&
+                    strcmp(s->statements[0].data, "/tmp/my file.txt") == 0,
+                describe("its name and path: %s, %s", s->statements[0].path,
+                         s->statements[0].data));
+    expect_true(s->statements[1].in_place &&
+                    strcmp(s->statements[1].data, "notes/g.txt") == 0,
+                "a bare path, the comment left out");
+    scenario_delete(s);
+    expect_parse_error("file f.txt into x\n", 1, 12,
+                       "expected \"contents\", 'from' or 'at'");
+}
+
 static const test_case scenario_tests[] = {
     TEST(scenario_parses_every_statement),
     TEST(scenario_expressions_follow_c_precedence),
     TEST(scenario_error_names_line_column_and_what_was_expected),
     TEST(scenario_capital_letters_name_pids_until_bound),
+    TEST(scenario_file_at_names_a_file_used_in_place),
 };
 
 const test_suite scenario_suite = {
