@@ -13,8 +13,8 @@
  * never an error of the scenario. Files live in a private temporary
  * directory (mkdtemp) the run removes at its end; `file X from PATH`
  * copies PATH, relative to the caller's base directory, and `file X at
- * PATH` links to PATH there, so the caller's file is used in place. No fork, no
- * signals, nothing printed: the web page runs it as WebAssembly.
+ * PATH` links to PATH there, so the caller's file is used in place. No
+ * fork, no signals, nothing printed: the web page runs it as WebAssembly.
  *
  * One machine at a time: a run sets the frame pool's size
  * (kernel_set_frames, which needs every frame free), so no other MMU may
@@ -49,7 +49,6 @@ typedef enum {
     PLAY_OUTCOME_BUS_ERROR, /* an access to a page past the file's end */
     PLAY_OUTCOME_READ,      /* a read: the bytes read */
 } play_outcome_kind;
-
 
 typedef struct {
     size_t index; /* 0: the machine before the first statement */
