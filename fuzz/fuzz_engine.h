@@ -38,6 +38,8 @@ enum fuzz_kind {
     FUZZ_PROCESS,    /* mmu_remove_process and mmu_add_process */
     FUZZ_READ_FAULT, /* io_fault_inject: a read fails or comes back short */
     FUZZ_REWRITE,    /* a file nothing maps gets new bytes and length */
+    FUZZ_FORK,       /* vm_fork, while the model has a slot for a child */
+    FUZZ_SBRK,       /* vm_sbrk, the heap grown or shrunk */
     FUZZ_KINDS
 };
 
