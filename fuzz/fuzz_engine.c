@@ -3,9 +3,11 @@
  * and the checks.
  *
  * The model keeps, for each file, the bytes its page cache holds (what
- * every shared mapping and every private page not yet copied reads), and
- * for each process its areas and the pages it owns (private copies and
- * anonymous pages written). The disk is checked where the library
+ * every shared mapping and every private page not yet copied reads); for
+ * each shared anonymous mapping the pages written (an object, which
+ * vm_fork's children map too); and for each process its areas, its
+ * break, and the pages it owns (private copies, anonymous and heap pages
+ * written), which vm_fork copies into the child. The disk is checked where the library
  * promises it: the pages a vm_msync, a vm_munmap, a VM_MAP_FIXED over a
  * shared mapping, an mmap_sync or a munmap wrote back, and the whole file
  * when its last mapping goes and at the end. Bytes past the end of a file
@@ -426,7 +428,8 @@ static bool model_byte(fuzz_run *run, model_process *p,
         *value = shared ? shared->data[address - page] : 0;
         return true;
     }
-    model_page *own = area->kind == AREA_SHARED ? NULL : page_of(&p->own, page);
+    model_page *own =
+        area->kind == AREA_SHARED ? NULL : page_of(&p->own, page);
     if (own) {
         *value = own->data[address - page];
         return own->known[address - page];
