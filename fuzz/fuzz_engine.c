@@ -7,12 +7,13 @@
  * each shared anonymous mapping the pages written (an object, which
  * vm_fork's children map too); and for each process its areas, its
  * break, and the pages it owns (private copies, anonymous and heap pages
- * written), which vm_fork copies into the child. The disk is checked where the library
- * promises it: the pages a vm_msync, a vm_munmap, a VM_MAP_FIXED over a
- * shared mapping, an mmap_sync or a munmap wrote back, and the whole file
- * when its last mapping goes and at the end. Bytes past the end of a file
- * in its last page are not promised once a shared mapping wrote there
- * (eviction rereads them as zeros): the model marks them unknown.
+ * written), which vm_fork copies into the child. The disk is checked
+ * where the library promises it: the pages a vm_msync, a vm_munmap, a
+ * VM_MAP_FIXED over a shared mapping, an mmap_sync or a munmap wrote
+ * back, and the whole file when its last mapping goes and at the end.
+ * Bytes past the end of a file in its last page are not promised once a
+ * shared mapping wrote there (eviction rereads them as zeros): the model
+ * marks them unknown.
  */
 #define _GNU_SOURCE
 
