@@ -156,12 +156,13 @@ static void forget_refusals(void) {
  * refused (a failed write-back) is not asked again in this eviction, so
  * at most `total` refusals end it. An owner that could not give its page
  * up may have given others back on the way (the page cache drops the
- * pages of a file found shrunk): one of those is taken then.
+ * pages of a file found shrunk): one of those is taken then. A refusal
+ * sets errno; errno is put back when a frame is found after all.
  */
 static size_t evict_a_frame(void) {
     policy_pool view = {pool.total, pool.frames,
                         future.next_use ? &future : NULL};
-    int failure = ENOMEM;
+    int failure = ENOMEM, saved = errno;
     size_t victim = 0, refusals = 0;
     while (pool.free_count == 0 && refusals < pool.total) {
         size_t frame = pool.policy->pick(&view);
@@ -181,6 +182,7 @@ static size_t evict_a_frame(void) {
     }
     if (refusals > 0)
         forget_refusals();
+    errno = victim != 0 || pool.free_count > 0 ? saved : failure;
     if (victim != 0) {
         if (pool.policy->note_gone)
             pool.policy->note_gone(victim);
@@ -188,7 +190,6 @@ static size_t evict_a_frame(void) {
     }
     if (pool.free_count > 0)
         return pool.free_stack[--pool.free_count];
-    errno = failure;
     return 0;
 }
 

@@ -85,7 +85,8 @@ struct frame_owner {
  * fills it. When no frame is free, one is evicted. Returns 0 with errno
  * ENOMEM when every frame is pinned or the pool cannot be reserved, EINVAL
  * when MMAP_FRAMES is not a whole number, or the owners' errno when no
- * victim could be written back.
+ * victim could be written back. A frame returned leaves errno as it was,
+ * even when victims refused before one gave its frame up.
  */
 addr32 ask_kernel_for_frame(frame_owner *owner, uint32_t key);
 

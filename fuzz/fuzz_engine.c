@@ -3,14 +3,17 @@
  * and the checks.
  *
  * The model keeps, for each file, the bytes its page cache holds (what
- * every shared mapping and every private page not yet copied reads), and
- * for each process its areas and the pages it owns (private copies and
- * anonymous pages written). The disk is checked where the library
- * promises it: the pages a vm_msync, a vm_munmap, a VM_MAP_FIXED over a
- * shared mapping, an mmap_sync or a munmap wrote back, and the whole file
- * when its last mapping goes and at the end. Bytes past the end of a file
- * in its last page are not promised once a shared mapping wrote there
- * (eviction rereads them as zeros): the model marks them unknown.
+ * every shared mapping and every private page not yet copied reads); for
+ * each shared anonymous mapping the pages written (an object, which
+ * vm_fork's children map too); and for each process its areas, its
+ * break, and the pages it owns (private copies, anonymous and heap pages
+ * written), which vm_fork copies into the child. The disk is checked
+ * where the library promises it: the pages a vm_msync, a vm_munmap, a
+ * VM_MAP_FIXED over a shared mapping, an mmap_sync or a munmap wrote
+ * back, and the whole file when its last mapping goes and at the end.
+ * Bytes past the end of a file in its last page are not promised once a
+ * shared mapping wrote there (eviction rereads them as zeros): the model
+ * marks them unknown.
  */
 #define _GNU_SOURCE
 
@@ -34,12 +37,15 @@
 
 #define FILES 3
 #define MODES 4 /* O_RDONLY, O_RDWR, O_RDWR | O_APPEND, O_WRONLY */
-#define PROCESSES 3
+#define FIXED_PROCESSES 3 /* made at the start, and made again when removed */
+#define PROCESSES 6       /* and slots for the children of vm_fork */
 #define HANDLES 2
 #define BAD_FDS 5
 #define REGION_LOW 0x40000000ull
 #define REGION_HIGH 0xB0000000ull
 #define SPACE_END (1ull << 32)
+#define HEAP_START 0x10000000ull /* the break's lowest, segments.h */
+#define HEAP_LIMIT REGION_LOW    /* and its highest */
 /* errno before every call: a call that succeeds must leave it so. */
 #define SENTINEL_ERRNO 12345
 /* A pool this small may run out of frames for pinned pages: ENOMEM. */
@@ -62,21 +68,32 @@ typedef struct {
     size_t references; /* before the operation */
 } model_file;
 
-enum area_kind { AREA_ANON, AREA_SHARED, AREA_PRIVATE };
+/*
+ * AREA_ANON is private anonymous memory (and the heap); AREA_ANON_SHARED
+ * reads and writes the pages of a shared object, which vm_fork's child
+ * maps too.
+ */
+enum area_kind { AREA_ANON, AREA_SHARED, AREA_PRIVATE, AREA_ANON_SHARED };
 
 typedef struct {
     uint64_t start, end;
     int prot;
     enum area_kind kind;
-    int file;
-    uint64_t first_page;
+    int file;   /* AREA_ANON_SHARED: the object's index */
+    uint64_t first_page; /* in the file, or in the shared object */
     bool fd_writable;
 } model_area;
 
 typedef struct {
-    uint64_t address;
+    uint64_t address; /* or, in a shared object, the offset */
     unsigned char data[PAGE_SIZE], known[PAGE_SIZE];
 } model_page;
+
+/* Pages written, any order; a page not there reads as before a write. */
+typedef struct {
+    model_page **pages;
+    size_t count, capacity;
+} page_list;
 
 typedef struct {
     mmu *mmu;
@@ -85,8 +102,8 @@ typedef struct {
     bool exists;
     model_area *areas; /* sorted by start */
     size_t count, capacity;
-    model_page **pages; /* the process's own pages, any order */
-    size_t page_count, page_capacity;
+    page_list own; /* private copies, anonymous and heap pages written */
+    model_area heap; /* [HEAP_START, the break): anonymous, read-write */
 } model_process;
 
 typedef struct {
@@ -102,6 +119,8 @@ struct fuzz_run {
     model_process procs[PROCESSES];
     model_file files[FILES];
     model_handle handles[HANDLES];
+    page_list *objects; /* the pages of shared anonymous mappings */
+    size_t object_count;
     int bad_fds[BAD_FDS];
     const char *bad_names[BAD_FDS];
     uint64_t number;
@@ -207,38 +226,53 @@ static const model_area *area_at(const model_process *p, uint64_t address) {
     return NULL;
 }
 
-static model_page *page_of(model_process *p, uint64_t address) {
-    for (size_t i = 0; i < p->page_count; i++)
-        if (p->pages[i]->address == address)
-            return p->pages[i];
+/* The area an access of `address` meets: a mapping, or the heap. */
+static const model_area *access_area(const model_process *p,
+                                     uint64_t address) {
+    if (address >= p->heap.start && address < p->heap.end)
+        return &p->heap;
+    return area_at(p, address);
+}
+
+static model_page *page_of(page_list *l, uint64_t address) {
+    for (size_t i = 0; i < l->count; i++)
+        if (l->pages[i]->address == address)
+            return l->pages[i];
     return NULL;
 }
 
-static model_page *page_add(model_process *p, uint64_t address) {
-    if (p->page_count == p->page_capacity) {
-        p->page_capacity = p->page_capacity ? 2 * p->page_capacity : 16;
-        p->pages = realloc(p->pages, p->page_capacity * sizeof *p->pages);
-        if (!p->pages)
+static model_page *page_add(page_list *l, uint64_t address) {
+    if (l->count == l->capacity) {
+        l->capacity = l->capacity ? 2 * l->capacity : 16;
+        l->pages = realloc(l->pages, l->capacity * sizeof *l->pages);
+        if (!l->pages)
             setup_failure("realloc");
     }
     model_page *page = calloc(1, sizeof *page);
     if (!page)
         setup_failure("calloc");
     page->address = address;
-    p->pages[p->page_count++] = page;
+    l->pages[l->count++] = page;
     return page;
 }
 
-/* Forgets the process's own pages in [start, end). */
-static void pages_drop(model_process *p, uint64_t start, uint64_t end) {
-    for (size_t i = 0; i < p->page_count;) {
-        if (p->pages[i]->address >= start && p->pages[i]->address < end) {
-            free(p->pages[i]);
-            p->pages[i] = p->pages[--p->page_count];
+/* Forgets the pages in [start, end). */
+static void pages_drop(page_list *l, uint64_t start, uint64_t end) {
+    for (size_t i = 0; i < l->count;) {
+        if (l->pages[i]->address >= start && l->pages[i]->address < end) {
+            free(l->pages[i]);
+            l->pages[i] = l->pages[--l->count];
         } else {
             i++;
         }
     }
+}
+
+/* `to` becomes a copy of `from`, as vm_fork copies private pages. */
+static void pages_copy(page_list *to, const page_list *from) {
+    pages_drop(to, 0, UINT64_MAX);
+    for (size_t i = 0; i < from->count; i++)
+        *page_add(to, from->pages[i]->address) = *from->pages[i];
 }
 
 static void area_insert(model_process *p, const model_area *area) {
@@ -294,6 +328,7 @@ static void model_unmap(fuzz_run *run, model_process *p, uint64_t start,
         uint64_t from = a.start > start ? a.start : start;
         uint64_t to = a.end < end ? a.end : end;
         mark_written(run, &a, from, to);
+        pages_drop(&p->own, from, to); /* never the heap's */
         size_t n = 0;
         if (a.start < from) {
             pieces[n] = a;
@@ -301,13 +336,12 @@ static void model_unmap(fuzz_run *run, model_process *p, uint64_t start,
         }
         if (to < a.end) {
             pieces[n] = a;
-            pieces[n].first_page = a.kind == AREA_ANON ? 0 : file_page(&a, to);
+            pieces[n].first_page = file_page(&a, to);
             pieces[n++].start = to;
         }
         for (size_t j = 0; j < n; j++)
             out[kept++] = pieces[j];
     }
-    pages_drop(p, start, end);
     free(p->areas);
     p->areas = out;
     p->count = kept;
@@ -335,8 +369,7 @@ static void model_protect(model_process *p, uint64_t start, uint64_t end,
             model_area piece = a;
             piece.start = cuts[j];
             piece.end = cuts[j + 1];
-            if (a.kind != AREA_ANON)
-                piece.first_page = file_page(&a, cuts[j]);
+            piece.first_page = file_page(&a, cuts[j]);
             if (j == 1 && inside)
                 piece.prot = prot;
             area_insert(p, &piece);
@@ -390,7 +423,14 @@ static bool model_byte(fuzz_run *run, model_process *p,
                        const model_area *area, uint64_t address,
                        unsigned char *value) {
     uint64_t page = address / PAGE_SIZE * PAGE_SIZE;
-    model_page *own = area->kind == AREA_SHARED ? NULL : page_of(p, page);
+    if (area->kind == AREA_ANON_SHARED) {
+        model_page *shared = page_of(&run->objects[area->file],
+                                     file_page(area, address) * PAGE_SIZE);
+        *value = shared ? shared->data[address - page] : 0;
+        return true;
+    }
+    model_page *own =
+        area->kind == AREA_SHARED ? NULL : page_of(&p->own, page);
     if (own) {
         *value = own->data[address - page];
         return own->known[address - page];
@@ -417,9 +457,18 @@ static void model_write(fuzz_run *run, model_process *p,
         f->known[at] = at < f->size; /* past the end: not promised */
         return;
     }
-    model_page *own = page_of(p, page);
+    if (area->kind == AREA_ANON_SHARED) {
+        page_list *object = &run->objects[area->file];
+        uint64_t offset = file_page(area, address) * PAGE_SIZE;
+        model_page *shared = page_of(object, offset);
+        if (!shared)
+            shared = page_add(object, offset);
+        shared->data[address - page] = value;
+        return;
+    }
+    model_page *own = page_of(&p->own, page);
     if (!own) {
-        own = page_add(p, page);
+        own = page_add(&p->own, page);
         if (area->kind == AREA_ANON) {
             memset(own->known, 1, PAGE_SIZE);
         } else { /* copy on write: the cache's page as it is now */
@@ -435,7 +484,7 @@ static void model_write(fuzz_run *run, model_process *p,
 
 /* Whether `address` lies in a page of a file area wholly past its end. */
 static bool past_end(fuzz_run *run, const model_area *area, uint64_t address) {
-    return area->kind != AREA_ANON &&
+    return (area->kind == AREA_SHARED || area->kind == AREA_PRIVATE) &&
            file_page(area, address) >= run->files[area->file].pages;
 }
 
@@ -447,7 +496,8 @@ static size_t references(fuzz_run *run, int file) {
     size_t count = 0;
     for (int i = 0; i < PROCESSES; i++)
         for (size_t j = 0; j < run->procs[i].count; j++)
-            count += run->procs[i].areas[j].kind != AREA_ANON &&
+            count += (run->procs[i].areas[j].kind == AREA_SHARED ||
+                      run->procs[i].areas[j].kind == AREA_PRIVATE) &&
                      run->procs[i].areas[j].file == file;
     for (int i = 0; i < HANDLES; i++)
         count += run->handles[i].map && run->handles[i].file == file &&
@@ -512,19 +562,35 @@ static void check_disk(fuzz_run *run) {
 /* Choosing arguments from raw numbers                                 */
 /* ------------------------------------------------------------------ */
 
+/* The process `pid` of `m`, or NULL when it has none. */
+static model_process *process_of(fuzz_run *run, const mmu *m, size_t pid) {
+    for (int i = 0; i < PROCESSES; i++)
+        if (run->procs[i].exists && run->procs[i].mmu == m &&
+            run->procs[i].pid == pid)
+            return &run->procs[i];
+    return NULL;
+}
+
+/*
+ * A process, mostly one that exists: a child's slot with no child in it
+ * gives its turn to a process made at the start. A pid that should not
+ * exist may be a child's (vm_fork takes the lowest pid free).
+ */
 static model_process *choose_process(fuzz_run *run, uint32_t raw,
                                      mmu **m, size_t *pid) {
     static const size_t bad_pids[] = {0, 3, MAX_PROCESS_ID - 1,
                                       MAX_PROCESS_ID, SIZE_MAX};
     if (raw % 16 < 14) {
         model_process *p = &run->procs[raw % 16 % PROCESSES];
+        if (!p->exists && p - run->procs >= FIXED_PROCESSES)
+            p = &run->procs[raw % 16 % FIXED_PROCESSES];
         *m = p->mmu;
         *pid = p->pid;
         return p->exists ? p : NULL;
     }
     *m = run->mmus[raw / 16 % 2];
     *pid = bad_pids[raw / 32 % 5];
-    return NULL;
+    return process_of(run, *m, *pid);
 }
 
 /* An address for an operation on ranges or bytes of process `p`. */
@@ -534,6 +600,14 @@ static uint64_t choose_address(const model_process *p, uint32_t raw,
                                        PAGE_SIZE, REGION_HIGH, 0xFFFFF000,
                                        0xFFFFFFFF, 0x3FFFFFFF};
     uint32_t kind = raw % 8, rest = raw / 8;
+    if (kind == 7) { /* the heap: near its start, or near the break */
+        uint64_t top = p ? p->heap.end : HEAP_START;
+        uint64_t at = rest % 2 ? HEAP_START + rest / 2 % 4 * PAGE_SIZE
+                               : top + PAGE_SIZE - rest / 2 % 5 * PAGE_SIZE;
+        if (at < HEAP_START)
+            at = HEAP_START;
+        return at + (bytes ? rest / 16 % PAGE_SIZE : 0);
+    }
     if (kind < 5 && p && p->count > 0) {
         const model_area *a = &p->areas[rest % p->count];
         uint64_t span = (a->end - a->start) / PAGE_SIZE + 2;
@@ -662,6 +736,17 @@ static int mmap_errors(fuzz_run *run, const mmap_call *c, uint64_t *place) {
     return errors;
 }
 
+/* A new shared anonymous object, all zeros; returns its index. */
+static int new_object(fuzz_run *run) {
+    page_list *objects = realloc(run->objects, (run->object_count + 1) *
+                                                   sizeof *objects);
+    if (!objects)
+        setup_failure("realloc");
+    run->objects = objects;
+    objects[run->object_count] = (page_list){0};
+    return (int)run->object_count++;
+}
+
 static void op_mmap(fuzz_run *run, const fuzz_op *op) {
     mmap_call c;
     uint64_t place;
@@ -684,11 +769,11 @@ static void op_mmap(fuzz_run *run, const fuzz_op *op) {
     if (c.flags & VM_MAP_FIXED)
         model_unmap(run, c.p, place, place + bytes);
     bool anon = c.flags & VM_MAP_ANONYMOUS;
+    bool shared = c.flags & VM_MAP_SHARED;
     model_area area = {.start = place, .end = place + bytes, .prot = c.prot,
-                       .kind = anon ? AREA_ANON
-                               : (c.flags & VM_MAP_SHARED) ? AREA_SHARED
-                                                           : AREA_PRIVATE,
-                       .file = anon ? -1 : c.file,
+                       .kind = anon ? (shared ? AREA_ANON_SHARED : AREA_ANON)
+                               : shared ? AREA_SHARED : AREA_PRIVATE,
+                       .file = anon ? (shared ? new_object(run) : -1) : c.file,
                        .first_page = anon ? 0 : (uint64_t)c.offset / PAGE_SIZE,
                        .fd_writable = !anon && c.mode != 0};
     area_insert(c.p, &area);
@@ -858,7 +943,7 @@ static int access_refusal(fuzz_run *run, const model_process *p,
     }
     *stop = end;
     for (uint64_t a = addr; a < end;) {
-        const model_area *area = area_at(p, a);
+        const model_area *area = access_area(p, a);
         if (!area) {
             refusal |= E_FAULT;
             a = a / PAGE_SIZE * PAGE_SIZE + PAGE_SIZE;
@@ -908,7 +993,7 @@ static void check_count(fuzz_run *run, size_t got, size_t want, bool bus) {
 static void check_bytes(fuzz_run *run, model_process *p, uint64_t addr,
                         const unsigned char *buffer, size_t got, bool write) {
     for (size_t i = 0; i < got; i++) {
-        const model_area *area = area_at(p, addr + i);
+        const model_area *area = access_area(p, addr + i);
         unsigned char want;
         if (write)
             model_write(run, p, area, addr + i, buffer[i]);
@@ -1084,8 +1169,21 @@ static void add_process(fuzz_run *run, model_process *p) {
         expect_errno_kept(run);
 }
 
+/* The process ended: nothing of its memory is left in the model. */
+static void model_end_process(fuzz_run *run, model_process *p) {
+    model_unmap(run, p, 0, SPACE_END);
+    pages_drop(&p->own, 0, UINT64_MAX);
+    p->heap.end = HEAP_START;
+}
+
+/*
+ * Removes a process and, unless it is a child of vm_fork (whose slot is
+ * then free for the next child), makes it again with nothing mapped; or
+ * adds it, or a pid out of range.
+ */
 static void op_process(fuzz_run *run, const fuzz_op *op) {
     model_process *p = &run->procs[op->arg[0] % PROCESSES];
+    bool child = p - run->procs >= FIXED_PROCESSES;
     int m = p->mmu_index;
     if (op->arg[1] % 4 == 0) {
         size_t pid = op->arg[1] % 8 == 0 ? p->pid : MAX_PROCESS_ID;
@@ -1102,19 +1200,196 @@ static void op_process(fuzz_run *run, const fuzz_op *op) {
                     got, name_of(errno));
         return;
     }
-    describe(run, "mmu_remove_process(mmu %d, %zu), mmu_add_process", m,
-             p->pid);
+    describe(run, "mmu_remove_process(mmu %d, %zu)%s", m, p->pid,
+             child ? "" : ", mmu_add_process");
     errno = SENTINEL_ERRNO;
     int got = mmu_remove_process(p->mmu, p->pid);
     if (got != 0)
         failure(run, "mmu_remove_process: %d with %s", got, name_of(errno));
     if (p->exists)
         expect_errno_kept(run);
-    model_unmap(run, p, 0, SPACE_END);
+    model_end_process(run, p);
     note_releases(run);
     check_disk(run);
     note_references(run);
-    add_process(run, p);
+    if (child)
+        p->exists = false;
+    else
+        add_process(run, p);
+}
+
+/* ------------------------------------------------------------------ */
+/* vm_fork and vm_sbrk                                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Frames of zeros vm_fork may give the untouched pages of the parent's
+ * shared anonymous mappings: a fork that needs more is not tried, so that
+ * the full pool of a large run is never short of frames (a small pool
+ * takes ENOMEM as lawful anyway).
+ */
+#define FORK_ZERO_PAGES 256
+
+static uint64_t shared_anon_pages(const model_process *p) {
+    uint64_t pages = 0;
+    for (size_t i = 0; i < p->count; i++)
+        if (p->areas[i].kind == AREA_ANON_SHARED)
+            pages += (p->areas[i].end - p->areas[i].start) / PAGE_SIZE;
+    return pages;
+}
+
+/* How much a fork of `p` tests: its areas, shared anonymous ones twice. */
+static size_t fork_interest(const model_process *p) {
+    size_t interest = p->count;
+    for (size_t i = 0; i < p->count; i++)
+        interest += p->areas[i].kind == AREA_ANON_SHARED;
+    return interest;
+}
+
+/* The lowest pid of `m` with no process: the one vm_fork takes. */
+static size_t lowest_free_pid(fuzz_run *run, const mmu *m) {
+    size_t pid = 0;
+    while (process_of(run, m, pid))
+        pid++;
+    return pid;
+}
+
+/*
+ * The slot that models the child `pid` of `m`: the one that had that pid
+ * (a process made at the start and not made again), or a free child's
+ * slot; NULL when none is free. No two slots share an MMU and a pid.
+ */
+static model_process *child_slot(fuzz_run *run, const mmu *m, size_t pid) {
+    for (int i = 0; i < PROCESSES; i++)
+        if (run->procs[i].mmu == m && run->procs[i].pid == pid)
+            return &run->procs[i];
+    for (int i = FIXED_PROCESSES; i < PROCESSES; i++)
+        if (!run->procs[i].exists)
+            return &run->procs[i];
+    return NULL;
+}
+
+/*
+ * The child has the parent's areas, its heap and a copy of each of its
+ * own pages; shared file pages stay the page cache's and shared
+ * anonymous ones their object's, which both now map.
+ */
+static void model_fork(const model_process *parent, model_process *child,
+                       size_t pid) {
+    child->mmu = parent->mmu;
+    child->mmu_index = parent->mmu_index;
+    child->pid = pid;
+    child->exists = true;
+    child->count = 0;
+    for (size_t i = 0; i < parent->count; i++)
+        area_insert(child, &parent->areas[i]);
+    pages_copy(&child->own, &parent->own);
+    child->heap = parent->heap;
+}
+
+/* A failed vm_fork must leave no process behind: a read there is EINVAL. */
+static void expect_no_process(fuzz_run *run, mmu *m, size_t pid) {
+    unsigned char byte;
+    errno = SENTINEL_ERRNO;
+    size_t got = mmu_read_from_virtual_address(m, REGION_LOW, pid, &byte, 1);
+    if (got != 0 || errno != EINVAL)
+        failure(run, "vm_fork failed, but its child %zu is there: a read "
+                "gave %zu bytes with %s, not EINVAL", pid, got,
+                name_of(errno));
+}
+
+static void op_fork(fuzz_run *run, const fuzz_op *op) {
+    mmu *m;
+    size_t pid;
+    model_process *parent = choose_process(run, op->arg[0], &m, &pid);
+    bool no_mmu = op->arg[1] % 32 == 0;
+    if (parent && op->arg[1] % 2) { /* the one with the most to share */
+        for (int i = 0; i < PROCESSES; i++)
+            if (run->procs[i].exists &&
+                fork_interest(&run->procs[i]) > fork_interest(parent))
+                parent = &run->procs[i];
+        m = parent->mmu;
+        pid = parent->pid;
+    }
+    size_t want = lowest_free_pid(run, m);
+    model_process *child = child_slot(run, m, want);
+    describe(run, "vm_fork(%s %d, pid %zu), the child's pid to be %zu",
+             no_mmu ? "NULL, not mmu" : "mmu", mmu_number(run, m), pid, want);
+    if (parent && !no_mmu &&
+        (!child || shared_anon_pages(parent) > FORK_ZERO_PAGES)) {
+        describe(run, "vm_fork(mmu %d, pid %zu) not tried: %s",
+                 mmu_number(run, m), pid,
+                 child ? "too many frames of zeros" : "no slot for a child");
+        return;
+    }
+    errno = SENTINEL_ERRNO;
+    int got = vm_fork(no_mmu ? NULL : m, pid);
+    if (!parent || no_mmu) {
+        if (got != -1 || errno != EINVAL)
+            failure(run, "expected -1 with EINVAL, got %d with %s", got,
+                    name_of(errno));
+        return;
+    }
+    if (got == -1 && run->small_pool && errno == ENOMEM) {
+        expect_no_process(run, m, want);
+        return;
+    }
+    if (got < 0 || (size_t)got != want)
+        failure(run, "expected the child's pid %zu, got %d with %s", want,
+                got, name_of(errno));
+    expect_errno_kept(run);
+    model_fork(parent, child, want);
+}
+
+/* An increment of the break: mostly a few pages either way. */
+static long choose_increment(const model_process *p, uint32_t raw) {
+    static const long hostile[] = {LONG_MAX, LONG_MIN, LONG_MIN + 1,
+                                   0x30000000, -0x30000000, 1, -1};
+    uint64_t brk = p ? p->heap.end : HEAP_START;
+    uint32_t kind = raw % 16, rest = raw / 16;
+    long few = (long)(rest % (4 * PAGE_SIZE + 100));
+    if (kind < 6)
+        return few;
+    if (kind < 11)
+        return -few;
+    switch (kind) {
+    case 11: return 0;
+    case 12: return (long)(rest % 64) * PAGE_SIZE * (rest & 64 ? -1 : 1);
+    case 13: return (long)(HEAP_LIMIT - brk) + (long)(rest % 3) - 1;
+    case 14: return -(long)(brk - HEAP_START) + (long)(rest % 3) - 1;
+    default: return hostile[rest % 7];
+    }
+}
+
+static void op_sbrk(fuzz_run *run, const fuzz_op *op) {
+    mmu *m;
+    size_t pid;
+    model_process *p = choose_process(run, op->arg[0], &m, &pid);
+    bool no_mmu = op->arg[1] % 32 == 0;
+    long increment = choose_increment(p, op->arg[2]);
+    describe(run, "vm_sbrk(%s %d, pid %zu, %ld)",
+             no_mmu ? "NULL, not mmu" : "mmu", mmu_number(run, m), pid,
+             increment);
+    errno = SENTINEL_ERRNO;
+    addr32 got = vm_sbrk(no_mmu ? NULL : m, pid, increment);
+    int want = !p || no_mmu ? EINVAL : 0;
+    if (!want && (increment > (int64_t)(HEAP_LIMIT - p->heap.end) ||
+                  increment < -(int64_t)(p->heap.end - HEAP_START)))
+        want = ENOMEM;
+    if (want) {
+        if (got != VM_MAP_FAILED || errno != want)
+            failure(run, "expected VM_MAP_FAILED with %s, got 0x%x with %s",
+                    name_of(want), got, name_of(errno));
+        return;
+    }
+    if (got != p->heap.end)
+        failure(run, "expected the old break 0x%llx, got 0x%x with %s",
+                (unsigned long long)p->heap.end, got, name_of(errno));
+    expect_errno_kept(run);
+    uint64_t end = round_up((uint64_t)((int64_t)p->heap.end + increment));
+    if (end < p->heap.end)
+        pages_drop(&p->own, end, p->heap.end);
+    p->heap.end = end;
 }
 
 /*
@@ -1204,8 +1479,9 @@ static void make_bad_fds(fuzz_run *run) {
 
 fuzz_run *fuzz_run_start(const char *label, uint32_t setup,
                          const fuzz_options *options) {
-    static const int mmu_of[PROCESSES] = {0, 0, 1};
-    static const size_t pid_of[PROCESSES] = {1, 2, 7};
+    /* Children's slots start with pids no process has. */
+    static const int mmu_of[PROCESSES] = {0, 0, 1, 0, 1, 0};
+    static const size_t pid_of[PROCESSES] = {1, 2, 7, 103, 104, 105};
     fuzz_run *run = calloc(1, sizeof *run);
     if (!run)
         setup_failure("calloc");
@@ -1231,7 +1507,11 @@ fuzz_run *fuzz_run_start(const char *label, uint32_t setup,
         p->mmu_index = mmu_of[i];
         p->mmu = run->mmus[mmu_of[i]];
         p->pid = pid_of[i];
-        add_process(run, p);
+        p->heap = (model_area){.start = HEAP_START, .end = HEAP_START,
+                               .prot = VM_PROT_READ | VM_PROT_WRITE,
+                               .kind = AREA_ANON, .file = -1};
+        if (i < FIXED_PROCESSES)
+            add_process(run, p);
     }
     return run;
 }
@@ -1241,7 +1521,8 @@ void fuzz_run_apply(fuzz_run *run, const fuzz_op *op, uint64_t number) {
     run->read_fault = io_fault_armed != 0;
     note_references(run);
     switch (op->kind % 32) {
-    case 0: case 1: case 2: case 3: case 4: op_mmap(run, op); break;
+    case 0: case 1: case 2: case 3: op_mmap(run, op); break;
+    case 4: op_fork(run, op); break;
     case 5: case 6: op_munmap(run, op); break;
     case 7: case 8: op_mprotect(run, op); break;
     case 9: case 10: op_msync(run, op); break;
@@ -1249,9 +1530,10 @@ void fuzz_run_apply(fuzz_run *run, const fuzz_op *op, uint64_t number) {
     case 12: case 13: case 14: case 15: case 16: case 17:
         op_access(run, op, false);
         break;
-    case 18: case 19: case 20: case 21: case 22: case 23: case 24:
+    case 18: case 19: case 20: case 21: case 22: case 23:
         op_access(run, op, true);
         break;
+    case 24: op_sbrk(run, op); break;
     case 25: case 26: op_map_create(run, op); break;
     case 27: case 28: case 29: op_map_access(run, op); break;
     case 30: op_process(run, op); return;
@@ -1264,10 +1546,15 @@ void fuzz_run_apply(fuzz_run *run, const fuzz_op *op, uint64_t number) {
 static void free_model(fuzz_run *run) {
     remove_files(run);
     for (int i = 0; i < PROCESSES; i++) {
-        pages_drop(&run->procs[i], 0, UINT64_MAX);
-        free(run->procs[i].pages);
+        pages_drop(&run->procs[i].own, 0, UINT64_MAX);
+        free(run->procs[i].own.pages);
         free(run->procs[i].areas);
     }
+    for (size_t i = 0; i < run->object_count; i++) {
+        pages_drop(&run->objects[i], 0, UINT64_MAX);
+        free(run->objects[i].pages);
+    }
+    free(run->objects);
     for (int i = 0; i < FILES; i++) {
         for (int mode = 0; mode < MODES; mode++)
             close(run->files[i].fds[mode]);

@@ -1,9 +1,10 @@
 /*
  * fuzz/fuzz_engine.h: one engine for both fuzzers of the public API
  * (mmap.h, vm.h, and the MMU's reads and writes): it runs operations on a
- * few small files through several processes of two MMUs and through
- * mmap_create's mappings, and checks each result against a model of the
- * files' bytes and of every process's memory.
+ * few small files through several processes of two MMUs (and the
+ * children vm_fork makes of them) and through mmap_create's mappings, and
+ * checks each result against a model of the files' bytes and of every
+ * process's memory, its heap included.
  *
  * An operation is a kind and a few raw numbers, read against the state
  * when it runs (an address inside the Nth mapping, a length, a
@@ -15,7 +16,11 @@
  * libFuzzer keeps the input) or exits.
  *
  * Left out: files that change while mapped, injected faults of
- * writes (whose pages the model cannot follow), mmu_sync, threads.
+ * writes (whose pages the model cannot follow), mmu_sync, threads,
+ * segments with a pager, vm_fork's EAGAIN (a fork is tried only while
+ * the model has a slot for the child, three at most), and forks of a
+ * process with more shared anonymous pages than the pool should give
+ * frames of zeros to.
  */
 #ifndef FUZZ_ENGINE_H
 #define FUZZ_ENGINE_H
@@ -38,6 +43,8 @@ enum fuzz_kind {
     FUZZ_PROCESS,    /* mmu_remove_process and mmu_add_process */
     FUZZ_READ_FAULT, /* io_fault_inject: a read fails or comes back short */
     FUZZ_REWRITE,    /* a file nothing maps gets new bytes and length */
+    FUZZ_FORK,       /* vm_fork, while the model has a slot for a child */
+    FUZZ_SBRK,       /* vm_sbrk, the heap grown or shrunk */
     FUZZ_KINDS
 };
 

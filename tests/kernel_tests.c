@@ -336,6 +336,34 @@ static void test_kernel_skips_a_victim_whose_evict_fails(void) {
     fake_owner_release(&owner);
 }
 
+/*
+ * A victim that refused set errno; the frame the next victim gave is a
+ * success all the same, and a call that succeeds leaves errno alone (the
+ * fuzzer found vm_fork, mmap_create and plain accesses returning success
+ * with ENOMEM from a full swap).
+ */
+static void test_kernel_frame_after_a_refused_victim_leaves_errno_alone(void) {
+    fake_owner owner;
+    addr32 frame;
+    uint32_t key;
+
+    setenv("MMAP_FRAMES", "8", 1);
+    fake_owner_init(&owner);
+    /* Every frame refuses (EIO) but the newest, which every policy but
+     * random asks last. */
+    for (key = 0; key < 8; key++) {
+        fake_owner_take(&owner, key);
+        owner.evict_fails[key] = key != 7;
+    }
+
+    errno = 12345;
+    frame = fake_owner_take(&owner, 8);
+    expect_true(frame != 0, "a frame, from the one victim that gave it");
+    expect_size(owner.last_evicted, 7, "the victim");
+    expect_errno(errno, 12345, "errno after a frame was given");
+    fake_owner_release(&owner);
+}
+
 static void test_kernel_reports_owner_errno_when_no_frame_can_be_evicted(void) {
     fake_owner owner;
     uint32_t key;
@@ -718,6 +746,7 @@ static const test_case kernel_tests[] = {
     TEST(kernel_gives_referenced_frames_a_second_chance),
     TEST(kernel_skips_a_victim_whose_evict_fails),
     TEST(kernel_reports_owner_errno_when_no_frame_can_be_evicted),
+    TEST(kernel_frame_after_a_refused_victim_leaves_errno_alone),
     TEST(kernel_clock_hand_advances_evicting_each_frame_in_turn),
     TEST(kernel_never_evicts_pinned_frames),
     TEST(kernel_empty_mmap_frames_means_the_default_size),
